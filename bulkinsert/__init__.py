@@ -1,0 +1,42 @@
+"""bulkinsert: the fastest correct way to bulk-insert rows into PostgreSQL from Python.
+
+Every strategy is one registered function (:mod:`bulkinsert.strategies`); run one with
+:func:`run_insert`, measure with :mod:`bulkinsert.measure`, list them with :func:`strategies`.
+"""
+
+from __future__ import annotations
+
+from .measure import InsertResult, profile_this, profiled
+from .registry import REGISTRY, Strategy, Unsupported, strategy
+from .runner import InsertError, run_insert, validate_names
+from .schema import GeneratedNames, User, default_names, users
+from .server import DatabaseUnavailable
+
+__version__ = "0.1.0"
+
+
+def strategies() -> dict[str, Strategy]:
+    """Every registered strategy, in registration order."""
+    from .registry import load
+
+    return load()
+
+
+__all__ = [
+    "REGISTRY",
+    "DatabaseUnavailable",
+    "GeneratedNames",
+    "InsertError",
+    "InsertResult",
+    "Strategy",
+    "Unsupported",
+    "User",
+    "default_names",
+    "profile_this",
+    "profiled",
+    "run_insert",
+    "strategies",
+    "strategy",
+    "users",
+    "validate_names",
+]

@@ -1,0 +1,155 @@
+"""Connections to the benchmark database, prepared outside the timed region."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Any, Iterator
+
+import sqlalchemy as sa
+from sqlalchemy.orm import sessionmaker
+
+from . import compat, schema, server
+from .measure import TimedConnection
+
+
+def sqlalchemy_url(dsn: str) -> str:
+    """The SQLAlchemy URL (psycopg2 dialect) for a libpq URL or key=value DSN."""
+    if dsn.startswith(("postgresql://", "postgres://")):
+        return "postgresql+psycopg2://" + dsn.split("://", 1)[1]
+    if "://" in dsn:
+        return dsn
+    return "postgresql+psycopg2://"  # key=value DSN: handed to psycopg2 through ``dsn=``
+
+
+class Database:
+    """The ``users`` table on one server, with an engine configured for one strategy.
+
+    ``instrument`` wraps the psycopg2 connection and cursors so that time spent inside driver
+    calls is measured (the talk's "DB API time"); timing benchmarks turn it off.
+    """
+
+    def __init__(self, dsn: str | None = None, *, instrument: bool = True) -> None:
+        self.dsn = server.resolve_dsn(dsn)
+        self.instrument = instrument
+        self._engines: dict[tuple, sa.engine.Engine] = {}
+        self.engine = self.engine_with()
+        self._observer: Any = None
+        self._statements_error: str | None = None
+        self.extras: dict[str, Any] = {}
+        with self.engine.begin() as conn:
+            schema.Base.metadata.create_all(conn)
+
+    # -- engines and connections -------------------------------------------------------
+    def engine_with(self, **options: Any) -> sa.engine.Engine:
+        key = tuple(sorted(options.items()))
+        if key not in self._engines:
+            connect_args: dict[str, Any] = {"connect_timeout": server.CONNECT_TIMEOUT_SECONDS}
+            if "://" not in self.dsn:
+                connect_args["dsn"] = self.dsn
+            if self.instrument:
+                connect_args["connection_factory"] = TimedConnection
+            engine = sa.create_engine(
+                sqlalchemy_url(self.dsn), connect_args=connect_args, pool_size=2, **options
+            )
+            engine.connect().close()  # dialect initialisation queries happen here, not timed
+            self._engines[key] = engine
+        return self._engines[key]
+
+    def use_engine(self, options: dict[str, Any]) -> None:
+        """Make ``self.engine`` the engine a strategy asked for (created and warmed up now)."""
+        self.engine = self.engine_with(**options)
+
+    def session(self) -> Any:
+        return sessionmaker(bind=self.engine)()
+
+    @contextmanager
+    def dbapi(self) -> Iterator[Any]:
+        """The pooled psycopg2 connection: committed on success, rolled back on error."""
+        raw = self.engine.raw_connection()
+        try:
+            conn = getattr(raw, "dbapi_connection", None) or raw.connection
+            try:
+                yield conn
+                conn.commit()
+            except BaseException:
+                conn.rollback()
+                raise
+        finally:
+            raw.close()
+
+    # -- table state -------------------------------------------------------------------
+    def reset(self) -> None:
+        with self.engine.begin() as conn:
+            compat.exec_driver_sql(conn, schema.RESTORE_CONSTRAINT_SQL)
+            compat.exec_driver_sql(conn, schema.RESET_SQL)
+
+    def fetch_names(self) -> list[str]:
+        with self.engine.connect() as conn:
+            rows = compat.exec_driver_sql(conn, "SELECT name FROM users ORDER BY id").fetchall()
+        return [row[0] for row in rows]
+
+    def row_count(self) -> int:
+        with self.engine.connect() as conn:
+            return int(compat.exec_driver_sql(conn, "SELECT count(*) FROM users").scalar())
+
+    def has_unique_constraint(self) -> bool:
+        with self.engine.connect() as conn:
+            found = compat.exec_driver_sql(
+                conn,
+                "SELECT count(*) FROM pg_constraint WHERE conname = %s AND conrelid = 'users'::regclass",
+                (schema.UNIQUE_NAME_CONSTRAINT,),
+            ).scalar()
+        return bool(found)
+
+    # -- what the server saw -------------------------------------------------------------
+    def statements_executed(self) -> int | None:
+        """Statements the server has executed in this database so far (pg_stat_statements).
+
+        None when the server lacks pg_stat_statements; :attr:`statements_unavailable` says why.
+        """
+        import psycopg2
+
+        if self._statements_error is not None:
+            return None
+        try:
+            if self._observer is None or self._observer.closed:
+                self._observer = psycopg2.connect(self.dsn, connect_timeout=server.CONNECT_TIMEOUT_SECONDS)
+                self._observer.autocommit = True
+                with self._observer.cursor() as cur:
+                    cur.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+            with self._observer.cursor() as cur:
+                cur.execute(
+                    "SELECT coalesce(sum(calls), 0)::bigint FROM pg_stat_statements s"
+                    " JOIN pg_database d ON d.oid = s.dbid"
+                    " WHERE d.datname = current_database() AND s.query NOT LIKE %s",
+                    ("%pg_stat_statements%",),
+                )
+                return int(cur.fetchone()[0])
+        except psycopg2.Error as exc:
+            first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            self._statements_error = (
+                f"server statement counts unavailable ({first_line}); add pg_stat_statements to "
+                "shared_preload_libraries on that server, or use the embedded server"
+            )
+            return None
+
+    @property
+    def statements_unavailable(self) -> str | None:
+        return self._statements_error
+
+    def close(self) -> None:
+        if self._observer is not None and not self._observer.closed:
+            self._observer.close()
+        for engine in self._engines.values():
+            engine.dispose()
+        for resource in self.extras.values():
+            close = getattr(resource, "close", None)
+            if callable(close):
+                close()
+        self.extras.clear()
+
+    def __enter__(self) -> Database:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

