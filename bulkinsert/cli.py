@@ -1,0 +1,291 @@
+"""``python -m bulkinsert`` / ``bulkinsert``: list, run, ladder, compare, site, server."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any, Sequence
+
+import click
+
+from . import registry
+from .registry import Unsupported
+from .server import DatabaseUnavailable, scrub
+
+EXIT_FAILURE = 1
+EXIT_UNSUPPORTED = 2
+
+
+def fail(message: str, code: int = EXIT_FAILURE) -> None:
+    """Print one password-free line to stderr and exit."""
+    click.echo(f"error: {scrub(message)}", err=True)
+    sys.exit(code)
+
+
+class Guarded(click.Group):
+    """Turns the package's expected failures into one-line errors instead of tracebacks."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        from .runner import InsertError
+
+        try:
+            return super().invoke(ctx)
+        except Unsupported as exc:
+            fail(f"unsupported: {exc}", EXIT_UNSUPPORTED)
+        except (DatabaseUnavailable, InsertError) as exc:
+            fail(str(exc))
+        except KeyError as exc:
+            fail(str(exc.args[0]) if exc.args else repr(exc))
+        except KeyboardInterrupt:
+            fail("interrupted", 130)
+
+
+@click.group(cls=Guarded, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="bulkinsert")
+def cli() -> None:
+    """Measure every way to bulk-insert rows into PostgreSQL with SQLAlchemy and psycopg2."""
+
+
+def _strategy_info(strategy: registry.Strategy) -> dict[str, Any]:
+    reason = strategy.unsupported_reason()
+    return {
+        "name": strategy.name,
+        "family": strategy.family,
+        "driver": strategy.driver,
+        "description": strategy.description,
+        "talk_step": strategy.talk_step,
+        "supported": reason is None,
+        "reason": reason,
+    }
+
+
+@cli.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array of objects.")
+def list_command(as_json: bool) -> None:
+    """List the registered strategies and whether each runs with the installed versions."""
+    from .compat import library_versions
+
+    infos = [_strategy_info(s) for s in registry.load().values()]
+    if as_json:
+        click.echo(json.dumps(infos, indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    versions = ", ".join(f"{k} {v}" for k, v in library_versions().items())
+    table = Table(title=f"bulkinsert strategies ({versions})")
+    for column in ("strategy", "family", "driver", "runs here", "description"):
+        table.add_column(column, overflow="fold")
+    for info in infos:
+        status = "yes" if info["supported"] else f"no: {info['reason']}"
+        table.add_row(info["name"], info["family"], info["driver"], status, info["description"])
+    Console().print(table)
+
+
+def _load_names(rows: int | None, names_json: Path | None) -> Sequence[str]:
+    from .runner import InsertError
+    from .schema import default_names
+
+    if names_json is None:
+        return default_names(10_000 if rows is None else rows)
+    try:
+        data = json.loads(names_json.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise InsertError(f"cannot read {names_json}: {exc}") from None
+    if not isinstance(data, list):
+        raise InsertError(f"{names_json} must hold a JSON array of strings, not {type(data).__name__}")
+    return data
+
+
+@cli.command("run")
+@click.argument("strategy_name", metavar="STRATEGY")
+@click.option("--rows", type=click.IntRange(min=0), help="Insert N generated USER%04d names [10000].")
+@click.option(
+    "--names-json",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Insert the strings of this JSON array, verbatim.",
+)
+@click.option("--dsn", help="PostgreSQL URL or DSN (default: $BULKINSERT_DSN or the embedded server).")
+@click.option("--profile", "profile_path", type=click.Path(path_type=Path, dir_okay=False), help="Write a cProfile capture.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def run_command(
+    strategy_name: str,
+    rows: int | None,
+    names_json: Path | None,
+    dsn: str | None,
+    profile_path: Path | None,
+    as_json: bool,
+) -> None:
+    """Reset the table, insert with STRATEGY and report what it cost."""
+    from .database import Database
+    from .runner import run_insert
+
+    if rows is not None and names_json is not None:
+        raise click.UsageError("give --rows or --names-json, not both")
+    strategy = registry.get(strategy_name)
+    names = _load_names(rows, names_json)
+    with Database(dsn, instrument=True) as db:
+        result = run_insert(strategy, names, db=db, profile_path=profile_path, count_calls=profile_path is not None)
+        note = db.statements_unavailable
+    if as_json:
+        click.echo(json.dumps(result.as_dict()))
+    else:
+        statements = "n/a" if result.statements is None else f"{result.statements:,}"
+        click.echo(
+            f"{result.strategy}: {result.rows:,} rows in {result.seconds:.4f} s "
+            f"(client CPU {result.cpu_seconds:.4f} s; DB-API {result.dbapi_seconds:.4f} s, "
+            f"{result.dbapi_share:.0%}); server statements: {statements}"
+        )
+        if profile_path is not None:
+            click.echo(f"profile written to {profile_path} ({result.function_calls:,} function calls)")
+    if note:
+        click.echo(f"note: {note}", err=True)
+
+
+def _select_strategies(spec: str | None) -> list[registry.Strategy]:
+    all_strategies = registry.load()
+    if not spec:
+        return list(all_strategies.values())
+    wanted = [part.strip() for part in spec.replace(" ", ",").split(",") if part.strip()]
+    return [registry.get(name) for name in wanted]
+
+
+def _fmt(value: float | None, pattern: str) -> str:
+    return "–" if value is None else format(value, pattern)
+
+
+@cli.command("ladder")
+@click.option("--rows", type=click.IntRange(min=1), default=10_000, show_default=True)
+@click.option("--strategies", "spec", help="Comma-separated strategy names [all].")
+@click.option("--repeat", type=click.IntRange(min=1), default=3, show_default=True, help="Interleaved rounds; best kept.")
+@click.option("--no-profile", is_flag=True, help="Skip the cProfile run (no overhead column).")
+@click.option("--profile-dir", type=click.Path(path_type=Path, file_okay=False), help="Keep the .prof captures here.")
+@click.option("--dsn", help="PostgreSQL URL or DSN (default: $BULKINSERT_DSN or the embedded server).")
+@click.option("--json", "as_json", is_flag=True, help="Print the scoresheet as JSON.")
+def ladder_command(
+    rows: int,
+    spec: str | None,
+    repeat: int,
+    no_profile: bool,
+    profile_dir: Path | None,
+    dsn: str | None,
+    as_json: bool,
+) -> None:
+    """The talk's scoresheets for every strategy, measured side by side in one run."""
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    from rich.table import Table
+
+    from .compat import library_versions
+    from .ladder import run_ladder
+
+    strategies = _select_strategies(spec)
+    runnable = sum(1 for s in strategies if s.supported)
+    steps = runnable * (repeat + 1 + (0 if no_profile else 1))
+    console = Console(stderr=True)
+    with Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
+        console=console, transient=True, disable=as_json and not console.is_terminal,
+    ) as progress:
+        task = progress.add_task("starting", total=steps)
+
+        def on_step(label: str) -> None:
+            if label:
+                progress.update(task, description=label)
+                progress.advance(task)
+
+        results, skipped = run_ladder(
+            strategies, rows, repeat=repeat, profile=not no_profile, profile_dir=profile_dir, dsn=dsn,
+            on_step=on_step,
+        )
+    if as_json:
+        click.echo(json.dumps({
+            "rows": rows, "repeat": repeat, "versions": library_versions(),
+            "results": [r.as_dict() for r in results], "skipped": skipped,
+        }, indent=2))
+        return
+    versions = ", ".join(f"{k} {v}" for k, v in library_versions().items())
+    table = Table(title=f"{rows:,} rows, best of {repeat} ({versions})")
+    for column in ("strategy", "total s", "CPU s", "DB-API s", "DB-API %", "statements",
+                   "× faster than orm_basic", "rows/s", "× server floor", "cProfile s", "overhead"):
+        table.add_column(column, justify="left" if column == "strategy" else "right")
+    for r in results:
+        table.add_row(
+            r.strategy, f"{r.seconds:.4f}", f"{r.cpu_seconds:.4f}", f"{r.dbapi_seconds:.4f}",
+            f"{r.dbapi_share:.0%}", _fmt(r.statements, ","), _fmt(r.speedup, ".1f"),
+            f"{r.rows_per_second:,.0f}", _fmt(r.floor_ratio, ".2f"), _fmt(r.profiled_seconds, ".4f"),
+            _fmt(r.profiler_overhead, ".2f"),
+        )
+    out = Console()
+    out.print(table)
+    for name, reason in skipped.items():
+        out.print(f"skipped {name}: {reason}")
+
+
+@cli.group("server")
+def server_group() -> None:
+    """The embedded PostgreSQL server (ignored when $BULKINSERT_DSN is set)."""
+
+
+@server_group.command("status")
+def server_status() -> None:
+    """Say whether the embedded server is running, and where its data lives."""
+    from .server import embedded_server
+
+    server = embedded_server()
+    state = "running" if server.is_running() else "stopped"
+    click.echo(f"embedded PostgreSQL {state}; data directory {server.pgdata}")
+
+
+@server_group.command("stop")
+def server_stop() -> None:
+    """Stop the embedded server now."""
+    from .server import embedded_server
+
+    stopped = embedded_server().stop()
+    click.echo("stopped" if stopped else "not running")
+
+
+@server_group.command("hold", context_settings={"ignore_unknown_options": True})
+@click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
+def server_hold(command: tuple[str, ...]) -> None:
+    """Keep one embedded server up while COMMAND runs (e.g. ``-- asv run``); exit with its status."""
+    from .server import held_server
+
+    with held_server():
+        try:
+            code = subprocess.call(list(command))
+        except FileNotFoundError:
+            fail(f"command not found: {command[0]}")
+        except KeyboardInterrupt:
+            code = 130
+    sys.exit(code)
+
+
+def _add_optional_commands() -> None:
+    """Commands whose modules arrive with the asv suite and the site."""
+    import importlib
+
+    for module_name, attribute in (("compare", "compare_command"), ("site", "site_command")):
+        try:
+            module = importlib.import_module(f"{__package__}.{module_name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{__package__}.{module_name}":
+                raise
+            continue
+        command = getattr(module, attribute, None)
+        if command is not None:
+            cli.add_command(command)
+
+
+_add_optional_commands()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        cli.main(args=list(argv) if argv is not None else None, prog_name="bulkinsert", standalone_mode=True)
+    except SystemExit as exc:
+        return int(exc.code or 0) if not isinstance(exc.code, str) else 1
+    return 0
