@@ -55,13 +55,29 @@ def _encodable(text: str) -> bool:
     return True
 
 
+_DRIVER_MODULES = ("psycopg2", "psycopg", "asyncpg", "adbc_driver", "sqlalchemy")
+
+
+def sqlstate(exc: BaseException) -> str | None:
+    """The SQLSTATE of a driver error from any supported driver (or None)."""
+    orig = getattr(exc, "orig", None) or exc
+    return getattr(orig, "pgcode", None) or getattr(orig, "sqlstate", None)
+
+
+def is_database_error(exc: BaseException) -> bool:
+    """Whether ``exc`` comes from a database driver (as opposed to a bug in our code)."""
+    orig = getattr(exc, "orig", None) or exc
+    module = type(orig).__module__ or ""
+    return sqlstate(exc) is not None or module.startswith(_DRIVER_MODULES)
+
+
 def describe_failure(exc: BaseException) -> str:
     """A one-line, password-free description of a database failure."""
     orig = getattr(exc, "orig", None) or exc
-    pgcode = getattr(orig, "pgcode", None)
+    pgcode = sqlstate(exc)
     diag = getattr(orig, "diag", None)
-    primary = getattr(diag, "message_primary", None) or str(orig).strip().split("\n")[0]
-    detail = getattr(diag, "message_detail", None)
+    primary = getattr(diag, "message_primary", None) or (str(orig).strip().split("\n") or [""])[0]
+    detail = getattr(diag, "message_detail", None) or getattr(orig, "detail", None)
     if pgcode in ("23505", "23P01"):
         detail_text = f" ({detail[:200]}…)" if detail and len(detail) > 200 else f" ({detail})" if detail else ""
         return f"duplicate name: {primary}{detail_text}; nothing was inserted"
@@ -81,16 +97,15 @@ def run_insert(
     db: Database | None = None,
     profile_path: str | Path | None = None,
     count_calls: bool = False,
+    reset: bool = True,
 ) -> InsertResult:
     """Insert ``names`` with ``strategy`` into an emptied ``users`` table and measure it.
 
     Outside the timed region: validation, table reset, engine/connection warm-up, the server
     statement snapshot. Inside: the strategy call only, ending with the rows committed.
     Raises :class:`Unsupported` or :class:`InsertError` (table left as before).
+    ``reset=False`` keeps the rows already in the table (to insert on top of them).
     """
-    import psycopg2
-    import sqlalchemy.exc
-
     if isinstance(strategy, str):
         strategy = registry.get(strategy)
     reason = strategy.unsupported_reason()
@@ -104,7 +119,9 @@ def run_insert(
             db.use_engine(strategy.engine_options())
         else:
             db.use_engine({})
-        db.reset()
+        if reset:
+            db.reset()
+        existing = db.row_count()
         if strategy.prepare is not None:
             strategy.prepare(db)
         before = db.statements_executed()
@@ -112,15 +129,19 @@ def run_insert(
         profile = None
         try:
             with timed() as timing:
-                if profile_path is not None or count_calls:
+                if not names:
+                    pass  # nothing to insert: no strategy is asked to handle an empty batch
+                elif profile_path is not None or count_calls:
                     with profiled(profile_path) as profile:
                         strategy.function(db, names)
                 else:
                     strategy.function(db, names)
-        except (psycopg2.Error, sqlalchemy.exc.DBAPIError) as exc:
+        except Exception as exc:
+            if not is_database_error(exc):
+                raise
             raise InsertError(f"{strategy.name}: {describe_failure(exc)}") from None
         after = db.statements_executed()
-        inserted = db.row_count()
+        inserted = db.row_count() - existing
         if inserted != len(names):
             raise InsertError(
                 f"{strategy.name}: {inserted} rows in users after inserting {len(names)} names"

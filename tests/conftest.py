@@ -1,0 +1,72 @@
+"""Every test runs against the real embedded PostgreSQL (or $BULKINSERT_DSN), never a mock.
+
+Each test run takes a database of its own on the shared server, so two runs at once (or a
+test run during a benchmark run) never touch each other's tables.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import string
+from typing import Iterator
+
+import pytest
+
+RUN_DATABASE = f"bulkinsert_test_{os.getpid()}"
+os.environ.setdefault("BULKINSERT_DATABASE", RUN_DATABASE)
+
+from bulkinsert import registry, server  # noqa: E402
+from bulkinsert.database import Database  # noqa: E402
+
+# Inputs every strategy must store exactly (or refuse before writing anything).
+_rng = random.Random(20131)
+BAD_NAMES: list[str] = [
+    "plain",
+    "tab\there",
+    "new\nline",
+    "carriage\rreturn",
+    "crlf\r\nend",
+    "back\\slash",
+    "\\N",
+    "\\.",
+    "line1\n\\.\nline3",
+    "trailing backslash\\",
+    "'single' quotes",
+    '"double" quotes',
+    "%s",
+    "%(name)s",
+    "100%",
+    "%%",
+    "'); DROP TABLE users; --",
+    "Robert'); DELETE FROM users WHERE ('1'='1",
+    "ünïcødé",
+    "日本語のテキスト",
+    "emoji 😀🚀",
+    "",
+    " ",
+    "\x01\x02\x7f control",
+    "{curly}",
+    "x" * 100_000,
+    "".join(_rng.choice(string.ascii_letters + "\t\n\\") for _ in range(2_000)),
+]
+
+
+def all_strategies() -> list[registry.Strategy]:
+    return list(registry.load().values())
+
+
+@pytest.fixture(scope="session")
+def db() -> Iterator[Database]:
+    database = Database(instrument=True)
+    yield database
+    database.close()
+    if not os.environ.get(server.DSN_ENV) and os.environ["BULKINSERT_DATABASE"] == RUN_DATABASE:
+        server.drop_database(server.embedded_server().dsn("postgres"), RUN_DATABASE)
+
+
+@pytest.fixture()
+def clean_db(db: Database) -> Database:
+    db.use_engine({})
+    db.reset()
+    return db

@@ -1,0 +1,205 @@
+"""Every registered strategy stores exactly what it is given, or refuses before writing."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import BAD_NAMES, all_strategies
+
+from bulkinsert import GeneratedNames, InsertError, Unsupported, default_names, run_insert
+from bulkinsert.database import Database
+from bulkinsert.registry import FAMILIES, Strategy
+
+STRATEGIES = all_strategies()
+IDS = [s.name for s in STRATEGIES]
+
+
+def _skip_if_unsupported(strategy: Strategy) -> None:
+    reason = strategy.unsupported_reason()
+    if reason is not None:
+        pytest.skip(f"{strategy.name}: {reason}")
+
+
+def _seed(db: Database, names: list[str]) -> None:
+    run_insert("copy_text_fast", names, db=db)
+
+
+def test_registry_has_the_talks_five_steps_in_order() -> None:
+    steps = sorted((s.talk_step, s.name) for s in STRATEGIES if s.talk_step)
+    assert [name for _, name in steps] == [
+        "orm_basic", "orm_pk_preload", "core_executemany", "compiled_sql", "copy_text",
+    ]
+
+
+def test_metadata_is_complete() -> None:
+    for s in STRATEGIES:
+        assert s.family in FAMILIES
+        assert s.description and "\n" not in s.description
+        assert s.driver
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES, ids=IDS)
+def test_default_names_round_trip(strategy: Strategy, db: Database) -> None:
+    _skip_if_unsupported(strategy)
+    names = default_names(1_500)
+    result = run_insert(strategy, names, db=db)
+    assert db.fetch_names() == list(names)
+    assert result.rows == 1_500
+    assert result.seconds > 0 and result.cpu_seconds >= 0
+    assert 0 < result.dbapi_seconds <= result.seconds
+    assert result.statements is not None and result.statements >= 1
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES, ids=IDS)
+def test_bad_input_round_trips_exactly(strategy: Strategy, db: Database) -> None:
+    _skip_if_unsupported(strategy)
+    if strategy.name == "server_generate":
+        with pytest.raises(Unsupported, match="only reproduce the generated"):
+            run_insert(strategy, list(BAD_NAMES), db=db)
+        assert db.row_count() == 0
+        return
+    run_insert(strategy, list(BAD_NAMES), db=db)
+    assert db.fetch_names() == BAD_NAMES
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES, ids=IDS)
+def test_empty_input_inserts_nothing(strategy: Strategy, db: Database) -> None:
+    _skip_if_unsupported(strategy)
+    result = run_insert(strategy, GeneratedNames(0), db=db)
+    assert result.rows == 0
+    assert db.row_count() == 0
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES, ids=IDS)
+def test_duplicates_fail_cleanly_and_leave_table_as_before(strategy: Strategy, db: Database) -> None:
+    _skip_if_unsupported(strategy)
+    existing = default_names(50, start=0)
+    _seed(db, existing)
+    # Names 40..89 collide with the existing 40..49; server_generate makes the same overlap.
+    colliding = default_names(50, start=40)
+    with pytest.raises(InsertError, match="duplicate name") as failure:
+        run_insert(strategy, colliding, db=db, reset=False)
+    assert "\n" not in str(failure.value)
+    assert db.fetch_names() == list(existing)
+    assert db.has_unique_constraint()
+    # The table still accepts a clean insert afterwards: ids continue the sequence.
+    run_insert("copy_text_fast", default_names(5, start=1000), db=db, reset=False)
+    assert db.fetch_names() == list(existing) + list(default_names(5, start=1000))
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES, ids=IDS)
+def test_duplicates_within_the_input_fail(strategy: Strategy, db: Database) -> None:
+    _skip_if_unsupported(strategy)
+    if strategy.name == "server_generate":
+        pytest.skip("server_generate produces distinct names by construction")
+    with pytest.raises(InsertError, match="duplicate name"):
+        run_insert(strategy, ["a", "b", "a"], db=db)
+    assert db.row_count() == 0
+
+
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        (["ok", "nul\x00inside"], "NUL character"),
+        (["ok", "\ud800 lone surrogate"], "lone surrogate"),
+        (["ok", 42], "not str"),
+        (["ok", None], "not str"),
+    ],
+)
+@pytest.mark.parametrize("strategy", STRATEGIES, ids=IDS)
+def test_unstorable_input_is_refused_before_writing(
+    strategy: Strategy, db: Database, bad: list, message: str
+) -> None:
+    _skip_if_unsupported(strategy)
+    _seed(db, ["keep me"])
+    with pytest.raises(InsertError, match=message) as refusal:
+        run_insert(strategy, bad, db=db, reset=False)
+    assert "\n" not in str(refusal.value)
+    assert db.fetch_names() == ["keep me"]
+
+
+def test_too_large_for_the_unique_index_is_refused_cleanly(db: Database) -> None:
+    import random
+
+    rng = random.Random(7)
+    incompressible = "".join(chr(rng.randrange(0x4E00, 0x9FFF)) for _ in range(40_000))
+    _seed(db, ["keep me"])
+    with pytest.raises(InsertError, match="too large for the unique index"):
+        run_insert("copy_text_fast", ["fine", incompressible], db=db, reset=False)
+    assert db.fetch_names() == ["keep me"]
+
+
+def test_unsupported_strategies_raise_unsupported_and_write_nothing(db: Database) -> None:
+    unsupported = [s for s in STRATEGIES if s.unsupported_reason() is not None]
+    for strategy in unsupported:
+        _seed(db, ["keep me"])
+        with pytest.raises(Unsupported, match=strategy.name):
+            run_insert(strategy, ["new"], db=db, reset=False)
+        assert db.fetch_names() == ["keep me"]
+
+
+def test_version_specific_support_matches_installed_sqlalchemy() -> None:
+    from bulkinsert import compat, registry
+
+    by_name = registry.load()
+    assert by_name["orm_bulk_insert"].supported == compat.SA20_PLUS
+    assert by_name["core_insertmanyvalues"].supported == compat.SA20_PLUS
+    assert by_name["core_executemany_values"].supported == (not compat.SA20_PLUS)
+    assert by_name["core_executemany_batch"].supported == (not compat.SA20_PLUS)
+    for name in ("orm_basic", "core_executemany", "core_executemany_plain", "copy_text", "compiled_sql"):
+        assert by_name[name].supported
+
+
+def test_statement_counts_tell_the_talks_lesson(db: Database) -> None:
+    rows = 2_000
+    counts = {
+        name: run_insert(name, default_names(rows), db=db).statements
+        for name in ("dbapi_executemany", "core_executemany_plain", "execute_values", "compiled_sql",
+                     "copy_text", "copy_text_fast", "copy_binary", "unnest_array", "server_generate")
+    }
+    # psycopg2's executemany: one INSERT per row (plus BEGIN and COMMIT).
+    assert counts["dbapi_executemany"] >= rows
+    assert counts["core_executemany_plain"] >= rows
+    # One statement (or one per 1,000-row page) plus the transaction: a handful.
+    for name in ("compiled_sql", "copy_text", "copy_text_fast", "copy_binary", "unnest_array", "server_generate"):
+        assert counts[name] <= 4, (name, counts[name])
+    assert counts["execute_values"] <= rows // 1000 + 3
+
+
+def test_dbapi_time_is_measured_not_estimated(db: Database) -> None:
+    plain = Database(instrument=False)
+    try:
+        uninstrumented = run_insert("copy_text_fast", default_names(500), db=plain)
+    finally:
+        plain.close()
+    instrumented = run_insert("orm_basic", default_names(500), db=db)
+    assert uninstrumented.dbapi_seconds == 0.0
+    # The ORM spends most of its time in Python, outside the driver.
+    assert 0 < instrumented.dbapi_seconds < instrumented.seconds
+
+
+def test_profile_capture(tmp_path, db: Database) -> None:
+    import pstats
+
+    path = tmp_path / "core.prof"
+    result = run_insert("core_executemany", default_names(300), db=db, profile_path=path, count_calls=True)
+    stats = pstats.Stats(str(path))
+    assert stats.total_calls == result.function_calls > 100
+    assert any("_core_insert" in func[2] for func in stats.stats)
+
+
+def test_profile_this_decorator_and_context_manager(tmp_path, monkeypatch) -> None:
+    import pstats
+
+    from bulkinsert import profile_this, profiled
+
+    monkeypatch.chdir(tmp_path)
+
+    @profile_this
+    def busy() -> int:
+        return sum(i * i for i in range(10_000))
+
+    assert busy() == sum(i * i for i in range(10_000))
+    assert pstats.Stats(str(tmp_path / "busy.prof")).total_calls > 10_000
+    with profiled(tmp_path / "block.prof") as profile:
+        sorted(range(1000), key=lambda x: -x)
+    assert profile is not None and (tmp_path / "block.prof").stat().st_size > 0
