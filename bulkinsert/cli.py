@@ -81,7 +81,7 @@ def list_command(as_json: bool) -> None:
     for info in infos:
         status = "yes" if info["supported"] else f"no: {info['reason']}"
         table.add_row(info["name"], info["family"], info["driver"], status, info["description"])
-    Console().print(table)
+    (Console() if sys.stdout.isatty() else Console(width=200)).print(table)
 
 
 def _load_names(rows: int | None, names_json: Path | None) -> Sequence[str]:
@@ -210,7 +210,7 @@ def ladder_command(
     table = Table(title=f"{rows:,} rows, best of {repeat} ({versions})")
     for column in ("strategy", "total s", "CPU s", "DB-API s", "DB-API %", "statements",
                    "× faster than orm_basic", "rows/s", "× server floor", "cProfile s", "overhead"):
-        table.add_column(column, justify="left" if column == "strategy" else "right")
+        table.add_column(column, justify="left" if column == "strategy" else "right", no_wrap=True)
     for r in results:
         table.add_row(
             r.strategy, f"{r.seconds:.4f}", f"{r.cpu_seconds:.4f}", f"{r.dbapi_seconds:.4f}",
@@ -218,7 +218,7 @@ def ladder_command(
             f"{r.rows_per_second:,.0f}", _fmt(r.floor_ratio, ".2f"), _fmt(r.profiled_seconds, ".4f"),
             _fmt(r.profiler_overhead, ".2f"),
         )
-    out = Console()
+    out = Console() if sys.stdout.isatty() else Console(width=220)
     out.print(table)
     for name, reason in skipped.items():
         out.print(f"skipped {name}: {reason}")

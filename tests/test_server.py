@@ -1,0 +1,122 @@
+"""The embedded server: starts itself, is shared by processes, and stops after the last user.
+
+These tests use a data directory of their own (not the checkout's), so they start and stop a
+second private server without disturbing anything else running on the machine.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+from typing import Iterator
+
+import psutil
+import pytest
+
+from bulkinsert.server import EmbeddedServer
+
+LINGER = "2"
+SHARED_USER = textwrap.dedent(
+    """
+    import sys, time
+    from bulkinsert.database import Database
+    from bulkinsert.server import embedded_server
+    db = Database()
+    db.reset()
+    print(embedded_server().postmaster_pid(), flush=True)
+    time.sleep(float(sys.argv[1]))
+    db.close()
+    """
+)
+
+
+def _env(pgdata: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "BULKINSERT_DSN"}
+    env.update(BULKINSERT_DATA_DIR=str(pgdata), BULKINSERT_SERVER_LINGER=LINGER,
+               BULKINSERT_DATABASE="bulkinsert_server_test")
+    return env
+
+
+def _start_user(pgdata: Path, hold_seconds: float) -> tuple[subprocess.Popen, int]:
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SHARED_USER, str(hold_seconds)],
+        env=_env(pgdata), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    line = proc.stdout.readline().strip()
+    assert line.isdigit(), proc.stderr.read()
+    return proc, int(line)
+
+
+def _wait_until(predicate, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.25)
+    return predicate()
+
+
+@pytest.fixture()
+def pgdata(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    if os.environ.get("BULKINSERT_DSN"):
+        pytest.skip("BULKINSERT_DSN points at an external server")
+    path = tmp_path_factory.mktemp("srv") / "pgdata"
+    yield path
+    server = EmbeddedServer(path)
+    if server.is_running():
+        server.stop()
+
+
+def test_second_process_reuses_the_server_and_last_one_out_stops_it(pgdata: Path) -> None:
+    first, first_pid = _start_user(pgdata, hold_seconds=6)
+    second, second_pid = _start_user(pgdata, hold_seconds=1)
+    assert first_pid == second_pid and psutil.pid_exists(first_pid)
+    assert second.wait(timeout=60) == 0
+    # The first user is still running: the server must stay up past the linger.
+    time.sleep(float(LINGER) + 1.5)
+    assert psutil.pid_exists(first_pid)
+    assert first.wait(timeout=60) == 0
+    assert _wait_until(lambda: not psutil.pid_exists(first_pid), timeout=30)
+    assert not EmbeddedServer(pgdata).is_running()
+
+
+def test_killed_user_leaves_no_server_behind(pgdata: Path) -> None:
+    user, server_pid = _start_user(pgdata, hold_seconds=120)
+    user.send_signal(signal.SIGKILL)
+    user.wait(timeout=10)
+    assert _wait_until(lambda: not psutil.pid_exists(server_pid), timeout=30)
+    # And the next run simply works, on a fresh server.
+    again, again_pid = _start_user(pgdata, hold_seconds=0)
+    assert again.wait(timeout=60) == 0 and again_pid != server_pid
+
+
+def test_server_killed_mid_run_is_replaced_for_the_next_user(pgdata: Path) -> None:
+    user, server_pid = _start_user(pgdata, hold_seconds=0)
+    assert user.wait(timeout=60) == 0
+    psutil.Process(server_pid).kill() if psutil.pid_exists(server_pid) else None
+    _wait_until(lambda: not psutil.pid_exists(server_pid), timeout=10)
+    again, again_pid = _start_user(pgdata, hold_seconds=0)
+    assert again.wait(timeout=60) == 0
+    assert again_pid != server_pid
+
+
+def test_server_has_pg_stat_statements_and_durability_off(pgdata: Path) -> None:
+    import psycopg2
+
+    server = EmbeddedServer(pgdata)
+    conn = psycopg2.connect(server.dsn("postgres"))
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SHOW shared_preload_libraries")
+            assert "pg_stat_statements" in cur.fetchone()[0]
+            cur.execute("SHOW fsync")
+            assert cur.fetchone()[0] == "off"
+    finally:
+        conn.close()
+    assert server.stop() is True
+    assert not server.is_running()
