@@ -108,7 +108,9 @@ def _load_names(rows: int | None, names_json: Path | None) -> Sequence[str]:
     help="Insert the strings of this JSON array, verbatim.",
 )
 @click.option("--dsn", help="PostgreSQL URL or DSN (default: $BULKINSERT_DSN or the embedded server).")
-@click.option("--profile", "profile_path", type=click.Path(path_type=Path, dir_okay=False), help="Write a cProfile capture.")
+@click.option(
+    "--profile", "profile_path", type=click.Path(path_type=Path, dir_okay=False), help="Write a cProfile capture."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def run_command(
     strategy_name: str,
@@ -159,7 +161,9 @@ def _fmt(value: float | None, pattern: str) -> str:
 @cli.command("ladder")
 @click.option("--rows", type=click.IntRange(min=1), default=10_000, show_default=True)
 @click.option("--strategies", "spec", help="Comma-separated strategy names [all].")
-@click.option("--repeat", type=click.IntRange(min=1), default=3, show_default=True, help="Interleaved rounds; best kept.")
+@click.option(
+    "--repeat", type=click.IntRange(min=1), default=3, show_default=True, help="Interleaved rounds; best kept."
+)
 @click.option("--no-profile", is_flag=True, help="Skip the cProfile run (no overhead column).")
 @click.option("--profile-dir", type=click.Path(path_type=Path, file_okay=False), help="Keep the .prof captures here.")
 @click.option("--dsn", help="PostgreSQL URL or DSN (default: $BULKINSERT_DSN or the embedded server).")

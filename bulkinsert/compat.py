@@ -28,9 +28,9 @@ SA14 = (1, 4) <= SQLALCHEMY_VERSION < (2, 0)
 SA20_PLUS = SQLALCHEMY_VERSION >= (2, 0)
 
 if SA13:  # pragma: no cover - exercised in the 1.3 test run
-    from sqlalchemy.ext.declarative import declarative_base
+    from sqlalchemy.ext.declarative import declarative_base  # noqa: F401  (re-exported)
 else:
-    from sqlalchemy.orm import declarative_base
+    from sqlalchemy.orm import declarative_base  # noqa: F401  (re-exported)
 
 
 def library_versions() -> dict[str, str]:

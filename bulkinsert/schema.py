@@ -39,7 +39,7 @@ END $$
 """
 
 
-def default_names(rows: int, start: int = 0) -> "GeneratedNames":
+def default_names(rows: int, start: int = 0) -> GeneratedNames:
     """The talk's names: ``USER0000``, ``USER0001``, … (``USER%04d``)."""
     return GeneratedNames(rows, start)
 
@@ -52,5 +52,5 @@ class GeneratedNames(list):
     """
 
     def __init__(self, rows: int, start: int = 0) -> None:
-        super().__init__("USER%04d" % i for i in range(start, start + rows))
+        super().__init__(f"USER{i:04d}" for i in range(start, start + rows))
         self.start = start
