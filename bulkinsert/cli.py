@@ -253,14 +253,19 @@ def server_stop() -> None:
 
 
 @server_group.command("hold", context_settings={"ignore_unknown_options": True})
+@click.option("--own-database", is_flag=True, help="Give COMMAND a database of its own, dropped afterwards.")
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
-def server_hold(command: tuple[str, ...]) -> None:
-    """Keep one embedded server up while COMMAND runs (e.g. ``-- asv run``); exit with its status."""
+def server_hold(own_database: bool, command: tuple[str, ...]) -> None:
+    """Keep one embedded server up while COMMAND runs (e.g. ``-- asv run``); exit with its status.
+
+    With ``--own-database`` concurrent runs (two ``make bench``, or tests during a benchmark
+    run) never share a table.
+    """
     from .server import held_server
 
-    with held_server():
+    with held_server(own_database=own_database) as env:
         try:
-            code = subprocess.call(list(command))
+            code = subprocess.call(list(command), env=env)
         except FileNotFoundError:
             fail(f"command not found: {command[0]}")
         except KeyboardInterrupt:

@@ -90,6 +90,17 @@ def describe_failure(exc: BaseException) -> str:
     return scrub(f"{type(orig).__name__}: {message}")
 
 
+def _server_gone(db: Database) -> bool:
+    """Whether the server stopped answering (killed, crashed, shut down)."""
+    import psycopg2
+
+    try:
+        psycopg2.connect(db.dsn, connect_timeout=3).close()
+    except psycopg2.Error:
+        return True
+    return False
+
+
 def run_insert(
     strategy: Strategy | str,
     names: Sequence[str],
@@ -139,6 +150,11 @@ def run_insert(
         except Exception as exc:
             if not is_database_error(exc):
                 raise
+            if _server_gone(db):
+                raise InsertError(
+                    f"{strategy.name}: the PostgreSQL server went away during the insert "
+                    f"({describe_failure(exc)}); no result recorded — the next run starts a fresh server"
+                ) from None
             raise InsertError(f"{strategy.name}: {describe_failure(exc)}") from None
         after = db.statements_executed()
         inserted = db.row_count() - existing

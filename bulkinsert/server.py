@@ -185,6 +185,7 @@ class EmbeddedServer:
                     f"{' '.join(tail) or 'see ' + str(log)}"
                 ) from None
             self._ensure_reaper()
+        prune_orphan_databases(self._server.get_uri("postgres"))
 
     def _postmaster(self) -> Any:
         with warnings.catch_warnings():
@@ -357,12 +358,60 @@ def drop_database(admin_dsn: str, database: str) -> None:
         conn.close()
 
 
+_RUN_DATABASE = re.compile(r"_(?:test|run)_(\d+)$")
+
+
+def prune_orphan_databases(admin_dsn: str) -> list[str]:
+    """Drop per-run databases (``…_test_<pid>``, ``…_run_<pid>``) whose process is gone.
+
+    A killed test or benchmark run cannot drop its own database; the next run does it.
+    """
+    import psycopg2
+
+    dropped = []
+    try:
+        conn = psycopg2.connect(admin_dsn, connect_timeout=CONNECT_TIMEOUT_SECONDS)
+        with conn.cursor() as cur:
+            cur.execute("SELECT datname FROM pg_database WHERE datname ~ %s", (_RUN_DATABASE.pattern,))
+            candidates = [row[0] for row in cur.fetchall()]
+        conn.close()
+    except psycopg2.Error:
+        return dropped
+    for name in candidates:
+        match = _RUN_DATABASE.search(name)
+        if match and not _pid_alive(int(match.group(1))):
+            try:
+                drop_database(admin_dsn, name)
+                dropped.append(name)
+            except psycopg2.Error:
+                pass
+    return dropped
+
+
 @contextmanager
-def held_server() -> Iterator[EmbeddedServer]:
-    """Keep the embedded server up for the duration (``bulkinsert server hold -- CMD``)."""
+def held_server(*, own_database: bool = False) -> Iterator[dict[str, str]]:
+    """Keep the embedded server up for the duration; yield the environment for a child command.
+
+    With ``own_database`` the child gets ``$BULKINSERT_DATABASE`` set to a fresh database that is
+    dropped afterwards (also on Ctrl-C). With ``$BULKINSERT_DSN`` set nothing is started.
+    """
+    env = dict(os.environ)
+    if os.environ.get(DSN_ENV):
+        yield env
+        return
     server = embedded_server()
     server.start()
-    yield server
+    if not own_database:
+        yield env
+        return
+    database = f"{database_name()}_run_{os.getpid()}"
+    ensure_database(server.dsn("postgres"), database)
+    env[DATABASE_ENV] = database
+    try:
+        yield env
+    finally:
+        if server.is_running():
+            drop_database(server.dsn("postgres"), database)
 
 
 def main(argv: list[str]) -> int:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import random
 import string
+from pathlib import Path
 from typing import Iterator
 
 import pytest
@@ -70,3 +71,25 @@ def clean_db(db: Database) -> Database:
     db.use_engine({})
     db.reset()
     return db
+
+
+@pytest.fixture()
+def private_pgdata(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A data directory for a second, private embedded server that a test may kill or stop."""
+    if os.environ.get(server.DSN_ENV):
+        pytest.skip("BULKINSERT_DSN points at an external server")
+    path = tmp_path_factory.mktemp("srv") / "pgdata"
+    yield path
+    private = server.EmbeddedServer(path)
+    if private.is_running():
+        private.stop()
+
+
+def private_env(pgdata: Path, **extra: str) -> dict[str, str]:
+    """Environment for a child process using the private server at ``pgdata``."""
+    env = {k: v for k, v in os.environ.items() if k != server.DSN_ENV}
+    env.update(
+        BULKINSERT_DATA_DIR=str(pgdata), BULKINSERT_SERVER_LINGER="2", BULKINSERT_DATABASE="bulkinsert_private"
+    )
+    env.update(extra)
+    return env

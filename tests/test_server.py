@@ -6,17 +6,16 @@ second private server without disturbing anything else running on the machine.
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
 import textwrap
 import time
 from pathlib import Path
-from typing import Iterator
 
 import psutil
 import pytest
+from conftest import private_env
 
 from bulkinsert.server import EmbeddedServer
 
@@ -35,17 +34,10 @@ SHARED_USER = textwrap.dedent(
 )
 
 
-def _env(pgdata: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k != "BULKINSERT_DSN"}
-    env.update(BULKINSERT_DATA_DIR=str(pgdata), BULKINSERT_SERVER_LINGER=LINGER,
-               BULKINSERT_DATABASE="bulkinsert_server_test")
-    return env
-
-
 def _start_user(pgdata: Path, hold_seconds: float) -> tuple[subprocess.Popen, int]:
     proc = subprocess.Popen(
         [sys.executable, "-c", SHARED_USER, str(hold_seconds)],
-        env=_env(pgdata), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=private_env(pgdata), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     line = proc.stdout.readline().strip()
     assert line.isdigit(), proc.stderr.read()
@@ -62,14 +54,8 @@ def _wait_until(predicate, timeout: float) -> bool:
 
 
 @pytest.fixture()
-def pgdata(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    if os.environ.get("BULKINSERT_DSN"):
-        pytest.skip("BULKINSERT_DSN points at an external server")
-    path = tmp_path_factory.mktemp("srv") / "pgdata"
-    yield path
-    server = EmbeddedServer(path)
-    if server.is_running():
-        server.stop()
+def pgdata(private_pgdata: Path) -> Path:
+    return private_pgdata
 
 
 def test_second_process_reuses_the_server_and_last_one_out_stops_it(pgdata: Path) -> None:
