@@ -1,7 +1,13 @@
 """Peers a user might pick instead of psycopg2: psycopg 3, asyncpg and ADBC (optional extras).
 
-Each opens its connection in ``prepare`` (outside the timed region) and skips with a reason
-when its driver is not installed.
+Each opens its connection in ``prepare`` (outside the timed region, reopened if it was
+closed) and skips with a reason when its driver is not installed (``pip install
+bulkinsert[peers]``). Every peer commits before returning and, on any failure, rolls back
+before re-raising, so the table is exactly as before and no lock is left held against the
+next reset. Driver errors reach :func:`bulkinsert.runner.run_insert`, which reports them as
+one-line :class:`~bulkinsert.runner.InsertError`. The time inside each driver's own calls is
+added to the DB-API timer; client CPU is the whole process's (asyncpg's event loop and any
+driver threads run in this process, so ``time.process_time`` counts them).
 """
 
 from __future__ import annotations
@@ -20,7 +26,12 @@ class _Psycopg3:
     def __init__(self, dsn: str) -> None:
         import psycopg
 
-        self.conn = psycopg.connect(dsn)
+        # Autocommit, so that transaction() below is the real (outermost) transaction.
+        self.conn = psycopg.connect(dsn, autocommit=True)
+
+    @property
+    def usable(self) -> bool:
+        return not self.conn.closed and not self.conn.broken
 
     def close(self) -> None:
         self.conn.close()
@@ -33,11 +44,16 @@ class _AsyncpgConnection:
         self.loop = asyncio.new_event_loop()
         self.conn = self.loop.run_until_complete(asyncpg.connect(dsn))
 
+    @property
+    def usable(self) -> bool:
+        return not self.conn.is_closed() and not self.loop.is_closed()
+
     def run(self, coroutine: Any) -> Any:
         return self.loop.run_until_complete(coroutine)
 
     def close(self) -> None:
-        self.run(self.conn.close())
+        if not self.conn.is_closed():
+            self.run(self.conn.close())
         self.loop.close()
 
 
@@ -47,45 +63,67 @@ class _AdbcConnection:
 
         self.conn = adbc_driver_postgresql.dbapi.connect(dsn)
 
+    @property
+    def usable(self) -> bool:
+        return not getattr(self.conn, "_closed", False)
+
     def close(self) -> None:
         self.conn.close()
 
 
 def _open(kind: type) -> Any:
     def prepare(db: Database) -> None:
-        if not isinstance(db.extras.get(kind.__name__), kind):
-            db.extras[kind.__name__] = kind(db.dsn)
+        current = db.extras.get(kind.__name__)
+        if isinstance(current, kind) and current.usable:
+            return
+        if current is not None:
+            try:
+                current.close()
+            except Exception:  # noqa: BLE001 - a broken connection may fail to close; replace it
+                pass
+        db.extras[kind.__name__] = kind(db.dsn)
 
     return prepare
 
 
 @strategy(family="peer", driver="psycopg", requires=("psycopg",), prepare=_open(_Psycopg3))
 def psycopg3_copy_text(db: Database, names: Sequence[str]) -> None:
-    """psycopg 3 COPY text: one write() of the escaped, pre-encoded buffer."""
+    """psycopg 3 COPY text: one write() of the pre-encoded buffer, escaped only if needed."""
     conn = db.extras["_Psycopg3"].conn
     payload = text_copy_bytes(names)
-    with conn.transaction(), conn.cursor() as cur, cur.copy(COPY_TEXT_SQL) as copy:
-        DBAPI_TIMER.timed(copy.write, payload)
+
+    def load() -> None:
+        with conn.transaction(), conn.cursor() as cur, cur.copy(COPY_TEXT_SQL) as copy:
+            copy.write(payload)
+
+    DBAPI_TIMER.timed(load)
 
 
 @strategy(family="peer", driver="psycopg", requires=("psycopg",), prepare=_open(_Psycopg3))
 def psycopg3_copy_binary(db: Database, names: Sequence[str]) -> None:
     """psycopg 3 COPY BINARY with write_row() per name (psycopg encodes the rows)."""
     conn = db.extras["_Psycopg3"].conn
-    with conn.transaction(), conn.cursor() as cur, cur.copy(COPY_BINARY_SQL) as copy:
-        copy.set_types(["text"])
-        for name in names:
-            copy.write_row((name,))
+
+    def load() -> None:
+        with conn.transaction(), conn.cursor() as cur, cur.copy(COPY_BINARY_SQL) as copy:
+            copy.set_types(["text"])
+            write_row = copy.write_row
+            for name in names:
+                write_row((name,))
+
+    DBAPI_TIMER.timed(load)
 
 
 @strategy(family="peer", driver="asyncpg", requires=("asyncpg",), prepare=_open(_AsyncpgConnection))
 def asyncpg_copy_records(db: Database, names: Sequence[str]) -> None:
-    """asyncpg copy_records_to_table() (binary COPY encoded by asyncpg)."""
+    """asyncpg copy_records_to_table() (binary COPY encoded by asyncpg), records streamed."""
     peer = db.extras["_AsyncpgConnection"]
 
     async def load() -> None:
         async with peer.conn.transaction():
-            await peer.conn.copy_records_to_table("users", records=[(name,) for name in names], columns=["name"])
+            await peer.conn.copy_records_to_table(
+                "users", records=((name,) for name in names), columns=["name"]
+            )
 
     DBAPI_TIMER.timed(peer.run, load())
 
@@ -102,6 +140,16 @@ def adbc_ingest(db: Database, names: Sequence[str]) -> None:
 
     conn = db.extras["_AdbcConnection"].conn
     table = pyarrow.table({"name": pyarrow.array(names, type=pyarrow.string())})
-    with conn.cursor() as cur:
-        DBAPI_TIMER.timed(cur.adbc_ingest, "users", table, mode="append")
-    conn.commit()
+
+    def load() -> None:
+        try:
+            with conn.cursor() as cur:
+                cur.adbc_ingest("users", table, mode="append")
+            conn.commit()
+        except BaseException:
+            # ADBC's DB-API connection is not autocommit: without this the failed transaction
+            # would stay open, holding its lock on users against the next TRUNCATE.
+            conn.rollback()
+            raise
+
+    DBAPI_TIMER.timed(load)
