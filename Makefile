@@ -37,6 +37,7 @@ bench: venv
 
 publish: venv
 	$(BIN)/asv publish
+	$(BIN)/bulkinsert site
 	@echo "site: $(CURDIR)/$(HTML_DIR)/index.html (serve it with: make preview)"
 
 preview: venv
