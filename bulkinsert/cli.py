@@ -293,6 +293,11 @@ _add_optional_commands()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    import logging
+
+    # Library loggers (e.g. the connection pool after a server crash) would print tracebacks
+    # through logging's last-resort handler; the CLI reports failures in one line instead.
+    logging.getLogger("sqlalchemy").addHandler(logging.NullHandler())
     try:
         cli.main(args=list(argv) if argv is not None else None, prog_name="bulkinsert", standalone_mode=True)
     except SystemExit as exc:

@@ -65,6 +65,8 @@ class Database:
     @contextmanager
     def dbapi(self) -> Iterator[Any]:
         """The pooled psycopg2 connection: committed on success, rolled back on error."""
+        import psycopg2
+
         raw = self.engine.raw_connection()
         try:
             conn = getattr(raw, "dbapi_connection", None) or raw.connection
@@ -72,7 +74,12 @@ class Database:
                 yield conn
                 conn.commit()
             except BaseException:
-                conn.rollback()
+                try:
+                    conn.rollback()
+                except psycopg2.Error:
+                    pass  # the connection is gone; the original error is the one to report
+                if conn.closed:
+                    raw.invalidate()
                 raise
         finally:
             raw.close()

