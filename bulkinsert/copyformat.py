@@ -10,6 +10,7 @@ already (:func:`bulkinsert.runner.validate_names`).
 from __future__ import annotations
 
 import struct
+from itertools import chain, repeat
 from typing import Iterator, Sequence
 
 _TEXT_ESCAPES = (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r"))
@@ -88,8 +89,21 @@ class ChunkReader:
         return self.read(size)
 
 
+def _binary_rows(names: Sequence[str]) -> bytes:
+    """Rows of one text field each, built with C-level iterators only (no Python code per row)."""
+    encoded = list(map(str.encode, names))
+    headers = map(_field_header, repeat(1), map(len, encoded))
+    return b"".join(chain.from_iterable(zip(headers, encoded)))
+
+
 def binary_copy_bytes(names: Sequence[str]) -> bytes:
     """All names as one COPY BINARY stream (header, one text field per row, trailer)."""
-    encoded = [name.encode("utf-8") for name in names]
-    body = b"".join([part for value in encoded for part in (_field_header(1, len(value)), value)])
-    return _BINARY_HEADER + body + _BINARY_TRAILER
+    return _BINARY_HEADER + _binary_rows(names) + _BINARY_TRAILER
+
+
+def binary_copy_chunks(names: Sequence[str], chunk_rows: int = STREAM_CHUNK_ROWS) -> Iterator[bytes]:
+    """The COPY BINARY stream in chunks of ``chunk_rows`` rows (header first, trailer last)."""
+    yield _BINARY_HEADER
+    for start in range(0, len(names), chunk_rows):
+        yield _binary_rows(names[start : start + chunk_rows])
+    yield _BINARY_TRAILER

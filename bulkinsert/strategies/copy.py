@@ -8,7 +8,7 @@ from __future__ import annotations
 import io
 from typing import Sequence
 
-from ..copyformat import ChunkReader, binary_copy_bytes, escape_text_field, text_copy_bytes, text_copy_chunks
+from ..copyformat import ChunkReader, binary_copy_chunks, escape_text_field, text_copy_bytes, text_copy_chunks
 from ..database import Database
 from ..registry import strategy
 from ..schema import UNIQUE_NAME_CONSTRAINT
@@ -57,8 +57,9 @@ def copy_text_stream(db: Database, names: Sequence[str]) -> None:
 
 @strategy(family="copy")
 def copy_binary(db: Database, names: Sequence[str]) -> None:
-    """psycopg2 COPY ... (FORMAT BINARY) from a binary stream built by this package."""
-    _copy_buffer(db, COPY_BINARY_SQL, binary_copy_bytes(names))
+    """psycopg2 COPY ... (FORMAT BINARY) streamed in 64k-row chunks built by this package."""
+    with db.dbapi() as conn, conn.cursor() as cur:
+        cur.copy_expert(COPY_BINARY_SQL, ChunkReader(binary_copy_chunks(names)))
 
 
 @strategy(family="copy")

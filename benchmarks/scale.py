@@ -1,0 +1,212 @@
+"""Scale: the COPY-class, peer and floor strategies at 10,000, 100,000 and 1,000,000 rows.
+
+Growth should be linear (rows/s flat across sizes). Besides wall time this tracks rows/s,
+the ratio to the server's own COPY of the same rows measured in the same process
+(``server_copy_file``, interleaved, best of 3), and the client's peak memory during the insert
+relative to the size of the input list, measured in a fresh process.
+
+Also a command: ``python -m benchmarks.scale memory STRATEGY ROWS`` prints the peak-memory
+measurement as JSON (what ``docs/performance.md`` quotes).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from typing import Any
+
+from .common import database, prepare, runnable
+
+SCALE_ROWS = [10_000, 100_000, 1_000_000]
+SCALE_STRATEGIES = [
+    "copy_text",
+    "copy_text_fast",
+    "copy_text_stream",
+    "copy_binary",
+    "copy_deferred_index",
+    "psycopg3_copy_text",
+    "psycopg3_copy_binary",
+    "asyncpg_copy_records",
+    "adbc_ingest",
+    "server_copy_file",
+    "server_generate",
+]
+FLOOR = "server_copy_file"
+
+# Run in a fresh interpreter so that nothing measured before inflates the high-water mark.
+# The peak is read from the kernel (VmHWM, reset through /proc/self/clear_refs just before the
+# insert), so it includes memory the drivers allocate in C (libpq buffers, Arrow arrays),
+# which tracemalloc would miss. Falls back to ru_maxrss where clear_refs is unavailable.
+_MEMORY_CHILD = r"""
+import dataclasses, json, os, resource, sys
+from bulkinsert import registry
+from bulkinsert.database import Database
+from bulkinsert.runner import run_insert
+from bulkinsert.schema import default_names
+from bulkinsert.strategies.reference import stage
+
+def status(field):
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) * 1024
+    return None
+
+def reset_peak():
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+name, rows = sys.argv[1], int(sys.argv[2])
+strategy = registry.get(name)
+names = list(default_names(rows))  # a plain list of str, built before anything is measured
+input_bytes = sum(map(sys.getsizeof, names)) + sys.getsizeof(names)
+seen = {}
+
+def measured(db, names):
+    exact = reset_peak()
+    seen["before"] = status("VmRSS")
+    seen["exact"] = exact
+    strategy.function(db, names)
+    seen["peak"] = status("VmHWM") if exact else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+with Database(instrument=False) as db:
+    stage(strategy.function, db, names)
+    result = run_insert(dataclasses.replace(strategy, function=measured), names, db=db)
+increase = seen["peak"] - seen["before"]
+print(json.dumps({
+    "strategy": name, "rows": rows, "input_bytes": input_bytes,
+    "rss_before": seen["before"], "rss_peak": seen["peak"], "peak_increase": increase,
+    "ratio_to_input": increase / input_bytes, "exact_peak": seen["exact"], "seconds": result.seconds,
+}))
+"""
+
+
+def peak_memory(strategy: str, rows: int, env: dict[str, str] | None = None) -> dict[str, Any]:
+    """Client peak RSS increase of one insert of ``rows`` names, in a fresh process.
+
+    "Size of the input" is ``sum(sys.getsizeof(name)) + sys.getsizeof(list)``: what the
+    caller already holds before the insert starts.
+    """
+    done = subprocess.run(
+        [sys.executable, "-c", _MEMORY_CHILD, strategy, str(rows)],
+        capture_output=True, text=True, env=env or dict(os.environ), timeout=600, check=False,
+    )
+    if done.returncode != 0:
+        tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        raise RuntimeError(f"peak memory of {strategy} at {rows} rows failed: {tail}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+class _ScaleBase:
+    params = [SCALE_STRATEGIES, SCALE_ROWS]
+    param_names = ["strategy", "rows"]
+    timeout = 900
+
+    def setup(self, strategy: str, rows: int) -> None:
+        from bulkinsert.schema import default_names
+        from bulkinsert.strategies.reference import stage
+
+        self.strategy = runnable(strategy, rows)
+        self.names = default_names(rows)
+        self.db = database(instrument=False)
+        reason = stage(self.strategy.function, self.db, self.names)
+        if reason is not None:
+            raise NotImplementedError(reason)
+        prepare(self.db, self.strategy)
+
+
+class ScaleTime(_ScaleBase):
+    """Wall seconds of one insert (setup — names, TRUNCATE, connections, staging — untimed)."""
+
+    number = 1
+    rounds = 1
+    warmup_time = 0.0
+    repeat = (3, 5, 20.0)
+
+    def time_insert(self, strategy: str, rows: int) -> None:
+        self.strategy.function(self.db, self.names)
+
+
+class ScaleTrack(_ScaleBase):
+    """Rows/s, client CPU and the ratio to the server floor, from one interleaved best of 3."""
+
+    rounds = 1
+    repeat = 1
+    number = 1
+
+    def setup(self, strategy: str, rows: int) -> None:
+        super().setup(strategy, rows)
+        self._measured: dict[str, float] | None = None
+
+    def _measure(self) -> dict[str, float]:
+        from bulkinsert import registry
+        from bulkinsert.runner import run_insert
+        from bulkinsert.strategies.reference import stage
+
+        if self._measured is None:
+            floor = registry.get(FLOOR)
+            floor_ok = floor.supported and stage(floor.function, self.db, self.names) is None
+            runs, floors = [], []
+            for _ in range(3):
+                runs.append(run_insert(self.strategy, self.names, db=self.db))
+                if floor_ok:
+                    floors.append(run_insert(floor, self.names, db=self.db))
+            best = min(runs, key=lambda r: r.seconds)
+            self._measured = {
+                "rows_per_second": best.rows_per_second,
+                "cpu_seconds": min(r.cpu_seconds for r in runs),
+                "floor_ratio": best.seconds / min(r.seconds for r in floors) if floors else float("nan"),
+            }
+        return self._measured
+
+    def track_rows_per_second(self, strategy: str, rows: int) -> float:
+        return self._measure()["rows_per_second"]
+
+    track_rows_per_second.unit = "rows/s"
+
+    def track_cpu_seconds(self, strategy: str, rows: int) -> float:
+        return self._measure()["cpu_seconds"]
+
+    track_cpu_seconds.unit = "CPU seconds"
+
+    def track_floor_ratio(self, strategy: str, rows: int) -> float:
+        return self._measure()["floor_ratio"]
+
+    track_floor_ratio.unit = "x server_copy_file"
+
+
+class ScaleMemory:
+    """Client peak memory of one insert ÷ size of the input names (fresh process each)."""
+
+    params = [SCALE_STRATEGIES, SCALE_ROWS]
+    param_names = ["strategy", "rows"]
+    rounds = 1
+    repeat = 1
+    number = 1
+    timeout = 900
+
+    def setup(self, strategy: str, rows: int) -> None:
+        runnable(strategy, rows)
+
+    def track_peak_memory_ratio(self, strategy: str, rows: int) -> float:
+        return float(peak_memory(strategy, rows)["ratio_to_input"])
+
+    track_peak_memory_ratio.unit = "x input size"
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 3 or argv[0] != "memory":
+        print("usage: python -m benchmarks.scale memory STRATEGY ROWS", file=sys.stderr)
+        return 2
+    print(json.dumps(peak_memory(argv[1], int(argv[2]))))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
