@@ -72,6 +72,7 @@ def list_command(as_json: bool) -> None:
         click.echo(json.dumps(infos, indent=2))
         return
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     versions = ", ".join(f"{k} {v}" for k, v in library_versions().items())
@@ -80,7 +81,8 @@ def list_command(as_json: bool) -> None:
         table.add_column(column, overflow="fold")
     for info in infos:
         status = "yes" if info["supported"] else f"no: {info['reason']}"
-        table.add_row(info["name"], info["family"], info["driver"], status, info["description"])
+        table.add_row(*(escape(cell) for cell in (info["name"], info["family"], info["driver"], status,
+                                                   info["description"])))
     (Console() if sys.stdout.isatty() else Console(width=200)).print(table)
 
 
@@ -225,7 +227,7 @@ def ladder_command(
     out = Console() if sys.stdout.isatty() else Console(width=220)
     out.print(table)
     for name, reason in skipped.items():
-        out.print(f"skipped {name}: {reason}")
+        out.print(f"skipped {name}: {reason}", markup=False, highlight=False)
 
 
 @cli.group("server")
