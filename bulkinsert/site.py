@@ -524,7 +524,7 @@ def line_chart(
     points = [(x, y) for pts in series.values() for x, y in pts if y is not None and y > 0]
     if not points:
         return ""
-    left, right, top, bottom = 64, 150, 24, 40
+    left, right, top, bottom = 64, 200, 24, 40
     pw, ph = width - left - right, height - top - bottom
     fx = (lambda v: math.log10(v)) if log_x else (lambda v: v)
     fy = (lambda v: math.log10(v)) if log_y else (lambda v: v)
@@ -748,19 +748,18 @@ def _colour(ratio: float) -> str:
     return f"hsl({120 - 120 * t:.0f}, 70%, {88 - 10 * t:.0f}%)"
 
 
-def find_regressions(runs: Sequence[EnvRun], rows: int, threshold: float = 1.10) -> dict[tuple[str, str], str]:
-    """(env, strategy) -> note, from ``bulkinsert.compare`` when it offers it, else a local rule.
+def find_regressions(
+    runs: Sequence[EnvRun], rows: int, results_dir: Path | None = None, threshold: float = 1.10
+) -> dict[tuple[str, str], str]:
+    """(env, strategy) -> notes, from ``bulkinsert compare``'s findings when it can read the results.
 
-    The local rule: at the same psycopg2 version, an environment whose time is more than
-    ``threshold`` times the previous SQLAlchemy release's.
+    Without it, a local rule: at the same psycopg2 version, a time more than ``threshold`` times
+    the previous SQLAlchemy release's.
     """
-    try:
-        from . import compare  # noqa: F401 - optional, arrives with the asv suite
-    except ImportError:
-        compare = None  # type: ignore[assignment]
-    found = _regressions_from_compare(compare, runs, rows) if compare is not None else None
-    if found is not None:
-        return found
+    if results_dir is not None:
+        found = _regressions_from_compare(results_dir, rows)
+        if found is not None:
+            return found
     notes: dict[tuple[str, str], str] = {}
     by_pg: dict[str, list[EnvRun]] = {}
     for run in runs:
@@ -773,20 +772,37 @@ def find_regressions(runs: Sequence[EnvRun], rows: int, threshold: float = 1.10)
                 new = after.value("seconds", strategy, rows)
                 if old and new and new > old * threshold:
                     notes[(after.env_name, strategy)] = (
-                        f"{new / old:.2f}× slower than SQLAlchemy {before.versions.get('sqlalchemy')}"
+                        f"time_insert: {new / old:.2f}× slower than with SQLAlchemy {before.versions.get('sqlalchemy')}"
                     )
     return notes
 
 
-def _regressions_from_compare(compare: Any, runs: Sequence[EnvRun], rows: int) -> dict | None:
-    """Adapter for ``bulkinsert.compare``; None when it has no usable entry point."""
-    finder: Callable[..., Any] | None = getattr(compare, "site_regressions", None)
-    if finder is None:
+def _regressions_from_compare(results_dir: Path, rows: int) -> dict[tuple[str, str], str] | None:
+    """Findings of :func:`bulkinsert.compare.find_regressions` at ``rows``; None when unavailable."""
+    try:
+        from . import compare
+    except ImportError:
         return None
     try:
-        return dict(finder(runs, rows))
-    except Exception:  # noqa: BLE001 - fall back to the local rule rather than fail the build
+        figures = compare.load_results(results_dir)
+        findings = compare.find_regressions(figures)
+    except Exception:  # noqa: BLE001 - the local rule is better than no site
         return None
+    env_of = {(f.machine, frozenset(f.versions)): f.env_name for f in figures}
+    notes: dict[tuple[str, str], list[str]] = {}
+    for finding in findings:
+        if str(finding.params.get("rows")) != str(rows) or "strategy" not in finding.params:
+            continue
+        versions = dict(finding.context)
+        versions[finding.library] = finding.new_version
+        env = env_of.get((finding.machine, frozenset(versions.items())))
+        if env is None:
+            continue
+        method = finding.benchmark.rsplit(".", 1)[-1]
+        notes.setdefault((env, finding.params["strategy"]), []).append(
+            f"{method}: ×{finding.ratio:.2f} vs {finding.library} {finding.old_version} ({finding.noise})"
+        )
+    return {key: "; ".join(values) for key, values in notes.items()}
 
 
 def render_versions(site: Site) -> str:
@@ -1000,7 +1016,7 @@ def build_site(
         _write(html_dir / f"{capture.stem}.html", icicle)
         _write(html_dir / f"{capture.stem}.table.html", render_table_page(capture, capture.data, nav))
 
-    site.regressions = find_regressions(runs, rows)
+    site.regressions = find_regressions(runs, rows, results_dir)
     _write(html_dir / "scoresheet.html", render_scoresheet(site))
     _write(html_dir / "versions.html", render_versions(site))
     _write(profiles_out / "index.html", render_profiles_index(site))
