@@ -30,10 +30,13 @@ test: venv
 lint: venv
 	$(BIN)/ruff check .
 
+# One embedded server for the whole run (held by `server hold`, reaped after it); environments
+# are built two at a time; the site is published even when a benchmark failed, then the exit
+# status of asv run is passed on. Extra asv run arguments: make bench ASV_ARGS="--quick -E ...".
 bench: venv
 	$(BIN)/asv machine --yes --machine "$${ASV_MACHINE:-$$(hostname)}" >/dev/null
-	$(BIN)/bulkinsert server hold -- $(BIN)/asv run --machine "$${ASV_MACHINE:-$$(hostname)}" $(ASV_ARGS)
-	$(MAKE) publish
+	status=0; $(BIN)/bulkinsert server hold -- $(BIN)/asv run --parallel 2 --machine "$${ASV_MACHINE:-$$(hostname)}" $(ASV_ARGS) || status=$$?; \
+	$(MAKE) publish && exit $$status
 
 publish: venv
 	$(BIN)/asv publish
@@ -41,7 +44,7 @@ publish: venv
 	@echo "site: $(CURDIR)/$(HTML_DIR)/index.html (serve it with: make preview)"
 
 preview: venv
-	$(BIN)/asv preview
+	$(BIN)/asv preview --port $${ASV_PORT:-8080}
 
 ladder: venv
 	$(BIN)/bulkinsert ladder --rows $${ROWS:-10000}

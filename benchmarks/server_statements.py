@@ -1,0 +1,14 @@
+"""Statements the server executed per insert: deterministic, so any change is a changed path."""
+
+from __future__ import annotations
+
+from .common import MetricBenchmark
+
+
+class ServerStatements(MetricBenchmark):
+    """pg_stat_statements calls during one insert (one per row means a per-row round trip)."""
+
+    def track_statements(self, metrics: dict, strategy: str, rows: int) -> float:
+        return self.metric("statements")
+
+    track_statements.unit = "statements"

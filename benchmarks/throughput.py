@@ -1,0 +1,19 @@
+"""Rows per second and the client CPU an insert costs (single measurements per environment)."""
+
+from __future__ import annotations
+
+from .common import MetricBenchmark
+
+
+class Throughput(MetricBenchmark):
+    """Derived from one untimed-setup, uninstrumented insert per strategy x rows."""
+
+    def track_rows_per_second(self, metrics: dict, strategy: str, rows: int) -> float:
+        return self.metric("rows_per_second")
+
+    track_rows_per_second.unit = "rows/s"
+
+    def track_cpu_seconds(self, metrics: dict, strategy: str, rows: int) -> float:
+        return self.metric("cpu_seconds")
+
+    track_cpu_seconds.unit = "CPU seconds"
