@@ -28,7 +28,7 @@ class Guarded(click.Group):
     """Turns the package's expected failures into one-line errors instead of tracebacks."""
 
     def invoke(self, ctx: click.Context) -> Any:
-        from .runner import InsertError
+        from .runner import InsertError, describe_failure, is_database_error
 
         try:
             return super().invoke(ctx)
@@ -40,6 +40,10 @@ class Guarded(click.Group):
             fail(str(exc.args[0]) if exc.args else repr(exc))
         except KeyboardInterrupt:
             fail("interrupted", 130)
+        except Exception as exc:
+            if not is_database_error(exc):
+                raise
+            fail(f"database error: {describe_failure(exc)}")
 
 
 @click.group(cls=Guarded, context_settings={"help_option_names": ["-h", "--help"]})

