@@ -132,6 +132,7 @@ def run_insert(
             db.use_engine({})
         if reset:
             db.reset()
+            db.checkpoint()
         existing = db.row_count()
         if strategy.prepare is not None:
             strategy.prepare(db)

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from conftest import BAD_NAMES
 
-from bulkinsert import InsertError, default_names, registry, run_insert
+from bulkinsert import InsertError, compat, default_names, registry, run_insert
 from bulkinsert.copyformat import (
     binary_copy_bytes,
     binary_copy_chunks,
@@ -38,7 +38,7 @@ def _runnable(name: str) -> registry.Strategy:
 
 def _indexes(db: Database) -> list[str]:
     with db.engine.connect() as conn:
-        rows = conn.exec_driver_sql(
+        rows = compat.exec_driver_sql(conn,
             "SELECT indexdef FROM pg_indexes WHERE tablename = 'users' ORDER BY indexname"
         ).fetchall()
     return [row[0] for row in rows]
@@ -46,7 +46,7 @@ def _indexes(db: Database) -> list[str]:
 
 def _constraints(db: Database) -> list[tuple[str, str]]:
     with db.engine.connect() as conn:
-        rows = conn.exec_driver_sql(
+        rows = compat.exec_driver_sql(conn,
             "SELECT conname, contype FROM pg_constraint WHERE conrelid = 'users'::regclass"
             " AND contype IN ('p', 'u') ORDER BY conname"
         ).fetchall()
@@ -114,7 +114,7 @@ def test_deferred_index_restores_both_indexes_and_rejects_duplicates(db: Databas
     assert (_indexes(db), _constraints(db)) == before
     assert db.fetch_names() == names
     with db.engine.connect() as conn:  # ids are still assigned from the sequence, in order
-        ids = [row[0] for row in conn.exec_driver_sql("SELECT id FROM users ORDER BY id")]
+        ids = [row[0] for row in compat.exec_driver_sql(conn, "SELECT id FROM users ORDER BY id")]
     assert ids == list(range(1, 5_001))
     with pytest.raises(InsertError, match="duplicate name"):
         run_insert("copy_deferred_index", ["new", names[4_321]], db=db, reset=False)
@@ -125,7 +125,7 @@ def test_deferred_index_restores_both_indexes_and_rejects_duplicates(db: Databas
 def test_deferred_index_keeps_a_primary_key_that_a_foreign_key_needs(db: Database) -> None:
     db.reset()
     with db.engine.begin() as conn:
-        conn.exec_driver_sql("CREATE TABLE fk_probe (user_id int REFERENCES users (id))")
+        compat.exec_driver_sql(conn, "CREATE TABLE fk_probe (user_id int REFERENCES users (id))")
     try:
         before = _indexes(db), _constraints(db)
         run_insert("copy_deferred_index", ["a", "b"], db=db, reset=False)
@@ -133,7 +133,7 @@ def test_deferred_index_keeps_a_primary_key_that_a_foreign_key_needs(db: Databas
         assert (_indexes(db), _constraints(db)) == before
     finally:
         with db.engine.begin() as conn:
-            conn.exec_driver_sql("DROP TABLE fk_probe")
+            compat.exec_driver_sql(conn, "DROP TABLE fk_probe")
 
 
 def test_peer_client_cpu_is_measured(db: Database) -> None:
