@@ -72,7 +72,7 @@ def _rows(variable: str, default: list[int]) -> list[int]:
 # size, memory where it can differ, the per-insert metrics at one reference size. Widen with
 # e.g. BULKINSERT_TRACK_ROWS=1000,10000,100000 (the same value for the whole asv run).
 ROWS = _rows("BULKINSERT_TIME_ROWS", [1_000, 10_000, 100_000])
-MEMORY_ROWS = _rows("BULKINSERT_MEMORY_ROWS", [10_000, 100_000])
+MEMORY_ROWS = _rows("BULKINSERT_MEMORY_ROWS", [100_000])
 TRACK_ROWS = _rows("BULKINSERT_TRACK_ROWS", [10_000])
 STRATEGIES = list(registry.load())
 

@@ -8,7 +8,8 @@ from .common import MEMORY_ROWS, STRATEGIES, InsertBenchmark
 class InsertMemory(InsertBenchmark):
     """Peak resident memory of the benchmark process through one insert (names list included).
 
-    Not at 1,000 rows by default: there the peak is the interpreter's own baseline.
+    At 100,000 rows by default: at 10,000 and below the peak is the interpreter's own
+    baseline (measured: 46-51 MB for every strategy at 10,000 rows).
     """
 
     params = [STRATEGIES, MEMORY_ROWS]
