@@ -14,7 +14,10 @@ Noise, per metric kind:
   (``q_25``/``q_75``) must not overlap. With a single sample (``asv run --quick``) noise cannot
   be estimated, so the threshold alone decides and the finding says so.
 * ``peakmem_`` and single-measurement ``track_`` figures (CPU seconds, rows per second):
-  the threshold alone (asv records no spread for them).
+  asv records no spread for them, so the threshold alone decides.
+
+A slow-down whose noise could not be estimated (single samples, single measurements) is
+reported as ``unconfirmed``: listed, but it fails the exit status only with ``--strict``.
 * deterministic counts (server statements per insert; Python function calls under cProfile,
   with the 5% slack SQLAlchemy's test/aaa_profiling allows): any change is reported, an
   increase is a regression.
@@ -107,7 +110,7 @@ class Figure:
 class Finding:
     """A newer release measuring differently from the previous one, other libraries equal."""
 
-    kind: str  # "regression", "improvement" or "changed"
+    kind: str  # "regression", "unconfirmed", "improvement" or "changed"
     machine: str
     benchmark: str
     params: dict[str, str]
@@ -119,7 +122,7 @@ class Finding:
     ratio: float
     unit: str
     noise: str  # how noise was judged for this pair
-    context: dict[str, str] = field(default_factory=dict)  # the libraries held equal
+    context: dict[str, str] = field(default_factory=dict)  # the other varied libraries, held equal
 
     def describe(self) -> str:
         params = " ".join(f"{k}={v}" for k, v in self.params.items())
@@ -226,7 +229,8 @@ def load_results(
     """The latest figure per machine, benchmark, parameters and environment.
 
     History is kept by asv (one file per commit and environment); this picks, for each
-    environment, the most recent commit that has a value — or the given ``commit`` prefix.
+    environment, the figure of the most recent commit (by commit date) — or of the given
+    ``commit`` prefix.
     """
     root = Path(results_dir)
     if not root.is_dir():
@@ -248,9 +252,9 @@ def load_results(
                     continue
                 key = (figure.machine, figure.benchmark, figure.params, figure.versions)
                 current = latest.get(key)
-                if current is None or (figure.value is not None, figure.date) >= (
-                    current.value is not None,
+                if current is None or (figure.date, figure.value is not None) >= (
                     current.date,
+                    current.value is not None,
                 ):
                     latest[key] = figure
     return list(latest.values())
@@ -324,10 +328,12 @@ def judge(old: Figure, new: Figure, metric: Metric, threshold: float) -> tuple[s
                 return None
             noise = "interquartile ranges apart"
         else:
-            noise = "single sample: threshold only"
+            noise = "single sample: noise unknown"
     else:
-        noise = "single measurement: threshold only"
-    return ("regression" if worse else "improvement"), noise
+        noise = "single measurement: noise unknown"
+    if worse:
+        return ("regression" if "unknown" not in noise else "unconfirmed"), noise
+    return "improvement", noise
 
 
 def find_regressions(
@@ -336,13 +342,15 @@ def find_regressions(
     """Each place a newer release of one library does worse than the previous release.
 
     Releases are compared pairwise in version order with every other requirement (and the
-    Python version) held equal. ``include_improvements`` also returns improvements and the
+    Python version) held equal. Slow-downs beyond the threshold whose noise is unknown come
+    back as ``unconfirmed``. ``include_improvements`` also returns improvements and the
     decreases of deterministic counts (kind ``improvement``/``changed``).
     """
     findings: list[Finding] = []
     for (machine, benchmark, params), series in version_series(figures).items():
         metric = metric_for(benchmark, series[0].unit)
-        for library in varying_libraries(series):
+        varying = varying_libraries(series)
+        for library in varying:
             lines: dict[tuple, list[Figure]] = {}
             for figure in series:
                 versions = figure.version_map
@@ -357,7 +365,7 @@ def find_regressions(
                     if verdict is None:
                         continue
                     kind, noise = verdict
-                    if kind != "regression" and not include_improvements:
+                    if kind in ("improvement", "changed") and not include_improvements:
                         continue
                     assert old.value is not None and new.value is not None
                     findings.append(
@@ -374,7 +382,7 @@ def find_regressions(
                             ratio=new.value / old.value if old.value else math.inf,
                             unit=metric.unit,
                             noise=noise,
-                            context=dict(context),
+                            context={k: v for k, v in context if k in varying},
                         )
                     )
     return findings
@@ -399,21 +407,18 @@ def format_value(value: float | None, unit: str) -> str:
 
 def render_tables(figures: Sequence[Figure], findings: Sequence[Finding]) -> str:
     """One table per benchmark: a line per parameter combination, a column per environment."""
-    flagged = {
-        (f.machine, f.benchmark, tuple(f.params.items()), f.library, f.new_version, tuple(f.context.items()))
-        for f in findings
-        if f.kind == "regression"
-    }
-    marks: set[tuple] = set()
-    for key in flagged:
-        machine, benchmark, params, library, new_version, context = key
-        marks.add((machine, benchmark, params, tuple(sorted(dict(context, **{library: new_version}).items()))))
+    marks: dict[tuple, str] = {}
+    for f in findings:
+        if f.kind in ("regression", "unconfirmed"):
+            env = tuple(sorted(dict(f.context, **{f.library: f.new_version}).items()))
+            marks[(f.machine, f.benchmark, tuple(f.params.items()), env)] = "!" if f.kind == "regression" else "?"
     out: list[str] = []
     by_benchmark: dict[tuple[str, str], list[Figure]] = {}
     for figure in figures:
         by_benchmark.setdefault((figure.machine, figure.benchmark), []).append(figure)
     for (machine, benchmark), group in sorted(by_benchmark.items()):
         metric = metric_for(benchmark, group[0].unit)
+        varying = set(varying_libraries(group))
         envs = sorted({f.versions: f for f in group}.values(), key=environment_key)
         labels = [_short_label(f) for f in envs]
         param_width = max(len(f.params_text()) for f in group)
@@ -428,8 +433,8 @@ def render_tables(figures: Sequence[Figure], findings: Sequence[Finding]) -> str
             for env in envs:
                 figure = cells[params].get(env.versions)
                 text = format_value(figure.value, metric.unit) if figure is not None else "-"
-                if (machine, benchmark, params, env.versions) in marks:
-                    text = "!" + text
+                env_key = tuple(sorted((k, v) for k, v in env.versions if k in varying))
+                text = marks.get((machine, benchmark, params, env_key), "") + text
                 row.append(text.rjust(width))
             text = " ".join(f"{n}={v}" for n, v in params)
             out.append(text.ljust(param_width) + "  " + "  ".join(row))
@@ -475,6 +480,9 @@ def _figure_json(figure: Figure) -> dict[str, Any]:
 @click.option("--machine", default=None, help="Only this asv machine name.")
 @click.option("--commit", default=None, help="Only results of this commit (hash prefix); default: latest.")
 @click.option("--regressions-only", is_flag=True, help="Print the findings, not the tables.")
+@click.option(
+    "--strict", is_flag=True, help="Also fail on unconfirmed slow-downs (figures without a noise estimate)."
+)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output on stdout.")
 def compare_command(
     results_dir: Path,
@@ -485,13 +493,16 @@ def compare_command(
     machine: str | None,
     commit: str | None,
     regressions_only: bool,
+    strict: bool,
     as_json: bool,
 ) -> None:
     """Compare asv results across SQLAlchemy and psycopg2 releases; exit 1 on a regression.
 
     Each release is compared with the previous release of the same library, everything else
     equal. Timings must be slower by more than --threshold with 99% confidence intervals
-    apart; statement counts flag any increase. Exit status: 0 clean, 1 regression, 2 no results.
+    apart; statement counts flag any increase. Slow-downs of single samples (asv run --quick)
+    are "unconfirmed" and fail only with --strict. Exit status: 0 clean, 1 regression, 2 no
+    results.
     """
     try:
         figures = load_results(results_dir, machine=machine, commit=commit)
@@ -511,7 +522,8 @@ def compare_command(
         click.echo(f"error: no matching asv results under {results_dir}", err=True)
         sys.exit(2)
     findings = find_regressions(figures, threshold=threshold, include_improvements=True)
-    regressions = [f for f in findings if f.kind == "regression"]
+    failing = {"regression", "unconfirmed"} if strict else {"regression"}
+    regressions = [f for f in findings if f.kind in failing]
     if as_json:
         payload = {
             "threshold": threshold,
@@ -523,20 +535,30 @@ def compare_command(
             "figures": [_figure_json(f) for f in sorted(figures, key=lambda f: (f.benchmark, f.params))],
             "findings": [asdict(f) for f in findings],
             "regressions": len(regressions),
+            "strict": strict,
         }
         click.echo(json.dumps(payload, indent=1, sort_keys=True))
     else:
         if not regressions_only:
             click.echo(render_tables(figures, findings))
-        others = [f for f in findings if f.kind != "regression"]
+        others = [f for f in findings if f.kind in ("improvement", "changed")]
         if others and not regressions_only:
             click.echo(f"{len(others)} improvement(s) or changed count(s) between releases:")
             for finding in others:
                 click.echo("  " + finding.describe())
+        unconfirmed = [f for f in findings if f.kind == "unconfirmed"]
+        if unconfirmed:
+            click.echo(
+                f"{len(unconfirmed)} unconfirmed slow-down(s) (beyond {threshold:.0%}, noise unknown"
+                f"{'; failing: --strict' if strict else ''}):"
+            )
+            for finding in unconfirmed:
+                click.echo("  " + finding.describe())
+        confirmed = [f for f in findings if f.kind == "regression"]
         click.echo(
-            f"{len(regressions)} regression(s) (threshold {threshold:.0%}; '!' marks the slower "
-            "release in the tables):"
+            f"{len(confirmed)} regression(s) (threshold {threshold:.0%}, beyond noise; in the tables "
+            "'!' marks a regressed release, '?' an unconfirmed one):"
         )
-        for finding in regressions:
+        for finding in confirmed:
             click.echo("  " + finding.describe())
     sys.exit(1 if regressions else 0)
