@@ -19,8 +19,8 @@ Noise, per metric kind:
 A slow-down whose noise could not be estimated (single samples, single measurements) is
 reported as ``unconfirmed``: listed, but it fails the exit status only with ``--strict``.
 * deterministic counts (server statements per insert; Python function calls under cProfile,
-  with the 5% slack SQLAlchemy's test/aaa_profiling allows): any change is reported, an
-  increase is a regression.
+  with the 5% slack SQLAlchemy's test/aaa_profiling allows and 20 calls per insert): any
+  change is reported, an increase is a regression.
 
 The site imports :func:`load_results`, :func:`find_regressions` and :func:`version_series`.
 """
@@ -43,6 +43,9 @@ DEFAULT_THRESHOLD = 0.10
 # Libraries whose releases the matrix varies, in the order figures are sorted by.
 LIBRARY_ORDER = ("SQLAlchemy", "psycopg2-binary", "psycopg2")
 FUNCTION_CALL_SLACK = 0.05
+# A handful of calls per insert (a pool checkout, an event hook) is not a changed code path;
+# a per-row change is at least one call per row (>= 1,000 at the suite's sizes).
+FUNCTION_CALL_MIN_DELTA = 20
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,7 @@ class Metric:
     lower_is_better: bool | None  # None: informational, never flagged
     kind: str  # "sampled", "single" or "count"
     slack: float = 0.0  # for counts: relative change tolerated
+    min_delta: float = 0.0  # for counts: absolute change tolerated
 
 
 def metric_for(benchmark: str, unit: str | None = None) -> Metric:
@@ -65,7 +69,7 @@ def metric_for(benchmark: str, unit: str | None = None) -> Metric:
     if method == "track_statements":
         return Metric(unit or "statements", True, "count")
     if method == "track_function_calls":
-        return Metric(unit or "calls", True, "count", FUNCTION_CALL_SLACK)
+        return Metric(unit or "calls", True, "count", FUNCTION_CALL_SLACK, FUNCTION_CALL_MIN_DELTA)
     if method == "track_rows_per_second":
         return Metric(unit or "rows/s", False, "single")
     if method == "track_cpu_seconds":
@@ -228,14 +232,14 @@ def load_results(
 ) -> list[Figure]:
     """The latest figure per machine, benchmark, parameters and environment.
 
-    History is kept by asv (one file per commit and environment); this picks, for each
-    environment, the figure of the most recent commit (by commit date) — or of the given
+    History is kept by asv (one file per commit and environment); this reads, for each
+    environment, the file of its most recent commit (by commit date) — or of the given
     ``commit`` prefix.
     """
     root = Path(results_dir)
     if not root.is_dir():
         raise FileNotFoundError(f"no asv results directory at {root}")
-    latest: dict[tuple, Figure] = {}
+    everything: list[Figure] = []
     for machine_dir in sorted(p for p in root.iterdir() if p.is_dir()):
         units = _units(machine_dir)
         for path in sorted(machine_dir.glob("*.json")):
@@ -245,18 +249,20 @@ def load_results(
                 figures = read_result_file(path, units)
             except (OSError, ValueError):
                 continue
-            for figure in figures:
-                if machine is not None and figure.machine != machine:
-                    continue
-                if commit is not None and not figure.commit.startswith(commit):
-                    continue
-                key = (figure.machine, figure.benchmark, figure.params, figure.versions)
-                current = latest.get(key)
-                if current is None or (figure.date, figure.value is not None) >= (
-                    current.date,
-                    current.value is not None,
-                ):
-                    latest[key] = figure
+            everything.extend(
+                f
+                for f in figures
+                if (machine is None or f.machine == machine) and (commit is None or f.commit.startswith(commit))
+            )
+    # One commit per environment: its newest, so figures of an older suite layout never mix in.
+    newest: dict[tuple, tuple[int, str]] = {}
+    for figure in everything:
+        env = (figure.machine, figure.versions)
+        newest[env] = max(newest.get(env, (0, "")), (figure.date, figure.commit))
+    latest: dict[tuple, Figure] = {}
+    for figure in everything:
+        if (figure.date, figure.commit) == newest[(figure.machine, figure.versions)]:
+            latest[(figure.machine, figure.benchmark, figure.params, figure.versions)] = figure
     return list(latest.values())
 
 
@@ -305,10 +311,16 @@ def judge(old: Figure, new: Figure, metric: Metric, threshold: float) -> tuple[s
     if metric.kind == "count":
         if old.value == new.value:
             return None
+        if abs(new.value - old.value) <= metric.min_delta:
+            return None
         if old.value and abs(new.value - old.value) / old.value <= metric.slack:
             return None
         worse = new.value > old.value
-        noise = "deterministic: any change" if not metric.slack else f"deterministic, {metric.slack:.0%} slack"
+        noise = (
+            "deterministic: any change"
+            if not metric.slack
+            else f"deterministic, {metric.slack:.0%} and {metric.min_delta:.0f} calls slack"
+        )
         return ("regression" if worse else "changed"), noise
     if old.value <= 0 or new.value <= 0:
         return None
