@@ -59,8 +59,14 @@ class Database:
         """Make ``self.engine`` the engine a strategy asked for (created and warmed up now)."""
         self.engine = self.engine_with(**options)
 
-    def session(self) -> Any:
-        return sessionmaker(bind=self.engine)()
+    @contextmanager
+    def session(self) -> Iterator[Any]:
+        """An ORM Session on the strategy's engine, closed (rolled back if uncommitted) after."""
+        session = sessionmaker(bind=self.engine)()
+        try:
+            yield session
+        finally:
+            session.close()
 
     @contextmanager
     def dbapi(self) -> Iterator[Any]:

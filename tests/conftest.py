@@ -9,8 +9,9 @@ from __future__ import annotations
 import os
 import random
 import string
+import time
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import pytest
 
@@ -83,6 +84,16 @@ def private_pgdata(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     private = server.EmbeddedServer(path)
     if private.is_running():
         private.stop()
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float) -> bool:
+    """Poll ``predicate`` until it holds or ``timeout`` seconds pass; return its last value."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.2)
+    return predicate()
 
 
 def private_env(pgdata: Path, **extra: str) -> dict[str, str]:

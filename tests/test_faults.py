@@ -18,7 +18,7 @@ from pathlib import Path
 import psutil
 import psycopg2
 import pytest
-from conftest import private_env
+from conftest import private_env, wait_until
 
 from bulkinsert import server
 from bulkinsert.database import Database
@@ -31,14 +31,6 @@ def _cli(*args: str, env: dict[str, str], timeout: float = 120) -> subprocess.Co
         [sys.executable, "-m", "bulkinsert", *args], env=env, capture_output=True, text=True, timeout=timeout
     )
 
-
-def _wait(predicate, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.2)
-    return predicate()
 
 
 def _start_private(pgdata: Path) -> int:
@@ -61,7 +53,7 @@ def test_server_killed_during_insert_fails_clearly_then_next_run_works(private_p
         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     embedded = server.EmbeddedServer(private_pgdata)
-    assert _wait(lambda: embedded.postmaster_pid() is not None, timeout=60)
+    assert wait_until(lambda: embedded.postmaster_pid() is not None, timeout=60)
     time.sleep(2.0)  # well inside the insert (400,000 single-row INSERTs)
     postmaster = psutil.Process(embedded.postmaster_pid())
     postmaster.kill()
@@ -81,7 +73,7 @@ def test_external_server_dying_gives_a_clear_error_per_run(private_pgdata: Path)
     dsn = server.EmbeddedServer(private_pgdata)
     info_dsn = f"postgresql://postgres:{PLANTED}@/postgres?host={private_pgdata}"
     psutil.Process(pid).kill()
-    _wait(lambda: not psutil.pid_exists(pid), timeout=10)
+    wait_until(lambda: not psutil.pid_exists(pid), timeout=10)
     assert not dsn.is_running()
     env = private_env(private_pgdata, BULKINSERT_DSN=info_dsn)
     for _ in range(2):  # every run says it, none hangs
@@ -101,7 +93,7 @@ def test_ctrl_c_interrupts_a_ladder_cleanly_and_leaves_nothing_behind(private_pg
         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     embedded = server.EmbeddedServer(private_pgdata)
-    assert _wait(lambda: embedded.postmaster_pid() is not None, timeout=60)
+    assert wait_until(lambda: embedded.postmaster_pid() is not None, timeout=60)
     server_pid = embedded.postmaster_pid()
     time.sleep(2.0)
     ladder.send_signal(signal.SIGINT)
@@ -109,7 +101,7 @@ def test_ctrl_c_interrupts_a_ladder_cleanly_and_leaves_nothing_behind(private_pg
     assert ladder.returncode != 0
     assert "interrupted" in stderr and "Traceback" not in stderr
     # No server is left behind once the linger has passed, and no lock blocks the next run.
-    assert _wait(lambda: not psutil.pid_exists(server_pid), timeout=30)
+    assert wait_until(lambda: not psutil.pid_exists(server_pid), timeout=30)
     again = _cli("run", "copy_text", "--rows", "100", env=env)
     assert again.returncode == 0, again.stderr
 

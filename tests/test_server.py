@@ -15,7 +15,7 @@ from pathlib import Path
 
 import psutil
 import pytest
-from conftest import private_env
+from conftest import private_env, wait_until
 
 from bulkinsert.server import EmbeddedServer
 
@@ -44,14 +44,6 @@ def _start_user(pgdata: Path, hold_seconds: float) -> tuple[subprocess.Popen, in
     return proc, int(line)
 
 
-def _wait_until(predicate, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.25)
-    return predicate()
-
 
 @pytest.fixture()
 def pgdata(private_pgdata: Path) -> Path:
@@ -67,7 +59,7 @@ def test_second_process_reuses_the_server_and_last_one_out_stops_it(pgdata: Path
     time.sleep(float(LINGER) + 1.5)
     assert psutil.pid_exists(first_pid)
     assert first.wait(timeout=60) == 0
-    assert _wait_until(lambda: not psutil.pid_exists(first_pid), timeout=30)
+    assert wait_until(lambda: not psutil.pid_exists(first_pid), timeout=30)
     assert not EmbeddedServer(pgdata).is_running()
 
 
@@ -75,7 +67,7 @@ def test_killed_user_leaves_no_server_behind(pgdata: Path) -> None:
     user, server_pid = _start_user(pgdata, hold_seconds=120)
     user.send_signal(signal.SIGKILL)
     user.wait(timeout=10)
-    assert _wait_until(lambda: not psutil.pid_exists(server_pid), timeout=30)
+    assert wait_until(lambda: not psutil.pid_exists(server_pid), timeout=30)
     # And the next run simply works, on a fresh server.
     again, again_pid = _start_user(pgdata, hold_seconds=0)
     assert again.wait(timeout=60) == 0 and again_pid != server_pid
@@ -85,7 +77,7 @@ def test_server_killed_mid_run_is_replaced_for_the_next_user(pgdata: Path) -> No
     user, server_pid = _start_user(pgdata, hold_seconds=0)
     assert user.wait(timeout=60) == 0
     psutil.Process(server_pid).kill() if psutil.pid_exists(server_pid) else None
-    _wait_until(lambda: not psutil.pid_exists(server_pid), timeout=10)
+    wait_until(lambda: not psutil.pid_exists(server_pid), timeout=10)
     again, again_pid = _start_user(pgdata, hold_seconds=0)
     assert again.wait(timeout=60) == 0
     assert again_pid != server_pid

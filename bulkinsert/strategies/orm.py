@@ -15,58 +15,43 @@ from ..schema import ID_SEQUENCE, User
 @strategy(family="orm", talk_step=1)
 def orm_basic(db: Database, names: Sequence[str]) -> None:
     """ORM: Session.add() one User per name, one commit (the talk's 13.7 s)."""
-    session = db.session()
-    try:
+    with db.session() as session:
         for name in names:
             session.add(User(name=name))
         session.commit()
-    finally:
-        session.close()
 
 
 @strategy(family="orm", talk_step=2)
 def orm_pk_preload(db: Database, names: Sequence[str]) -> None:
     """ORM with primary keys assigned up front, reserved from the sequence in one query."""
-    session = db.session()
-    try:
+    with db.session() as session:
         ids = session.execute(
             sa.text(f"SELECT nextval('{ID_SEQUENCE}') FROM generate_series(1, :n)"), {"n": len(names)}
         ).fetchall()
         for (user_id,), name in zip(ids, names):
             session.add(User(id=user_id, name=name))
         session.commit()
-    finally:
-        session.close()
 
 
 @strategy(family="orm")
 def orm_bulk_save_objects(db: Database, names: Sequence[str]) -> None:
     """ORM Session.bulk_save_objects() with User objects (no identity map bookkeeping)."""
-    session = db.session()
-    try:
+    with db.session() as session:
         session.bulk_save_objects([User(name=name) for name in names])
         session.commit()
-    finally:
-        session.close()
 
 
 @strategy(family="orm")
 def orm_bulk_insert_mappings(db: Database, names: Sequence[str]) -> None:
     """ORM Session.bulk_insert_mappings() with a list of dicts."""
-    session = db.session()
-    try:
+    with db.session() as session:
         session.bulk_insert_mappings(User, [{"name": name} for name in names])
         session.commit()
-    finally:
-        session.close()
 
 
 @strategy(family="orm", check=compat.require_orm_bulk_insert)
 def orm_bulk_insert(db: Database, names: Sequence[str]) -> None:
     """2.0-style ORM bulk INSERT: session.execute(insert(User), list of dicts)."""
-    session = db.session()
-    try:
+    with db.session() as session:
         session.execute(sa.insert(User), [{"name": name} for name in names])
         session.commit()
-    finally:
-        session.close()
