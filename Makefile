@@ -37,7 +37,7 @@ lint: venv
 bench: venv
 	$(BIN)/asv machine --yes --machine "$${ASV_MACHINE:-$$(hostname)}" >/dev/null
 	@mkdir -p .asv
-	$(BIN)/bulkinsert server hold -- $(BIN)/asv run --parallel 2 --machine "$${ASV_MACHINE:-$$(hostname)}" $(ASV_ARGS); echo $$? > .asv/bench-status
+	$(BIN)/bulkinsert server hold --own-database -- $(BIN)/asv run --parallel 2 --machine "$${ASV_MACHINE:-$$(hostname)}" $(ASV_ARGS); echo $$? > .asv/bench-status
 	$(MAKE) publish
 	@exit $$(cat .asv/bench-status 2>/dev/null || echo 0)
 

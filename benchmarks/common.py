@@ -11,20 +11,20 @@ from __future__ import annotations
 import atexit
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 # asv installs the package (not editable) into its environments and runs benchmarks from a
 # temporary directory, so the package cannot find the checkout's ``.pgdata`` by itself: point
 # it there from this file. Set before ``bulkinsert`` is imported, which reads it lazily anyway.
-_CHECKOUT = Path(__file__).resolve().parents[1]
-os.environ.setdefault("BULKINSERT_DATA_DIR", str(_CHECKOUT / ".pgdata"))
+CHECKOUT = Path(__file__).resolve().parents[1]
+os.environ.setdefault("BULKINSERT_DATA_DIR", str(CHECKOUT / ".pgdata"))
 # A database of the suite's own on the shared server, so `bulkinsert run` or the tests running
 # at the same time neither collide with its tables nor pollute its statement counts.
 os.environ.setdefault("BULKINSERT_DATABASE", "bulkinsert_asv")
 
 from bulkinsert import compat, registry  # noqa: E402
 from bulkinsert.database import Database  # noqa: E402
-from bulkinsert.registry import Strategy  # noqa: E402
+from bulkinsert.registry import Strategy, Unsupported  # noqa: E402
 from bulkinsert.schema import default_names  # noqa: E402
 
 
@@ -133,15 +133,20 @@ def _close_databases() -> None:
     _DATABASES.clear()
 
 
-def prepare(db: Database, strategy: Strategy) -> None:
+def prepare(db: Database, strategy: Strategy, names: Sequence[str]) -> None:
     """What run_insert does before its timer starts: engine, empty table, strategy's own prep.
 
-    (asv disables the garbage collector for each timed sample, so no gc.collect() here.)
+    A strategy's prepare step may find it cannot run here (asv then records n/a). (asv disables
+    the garbage collector for each timed sample, so no gc.collect() here.)
     """
     db.use_engine(strategy.engine_options() if strategy.engine_options is not None else {})
     db.reset()
+    db.checkpoint()
     if strategy.prepare is not None:
-        strategy.prepare(db)
+        try:
+            strategy.prepare(db, names)
+        except Unsupported as exc:
+            raise NotImplementedError(str(exc)) from None
 
 
 def check_inserted(db: Database, rows: int, name: str) -> None:
@@ -166,7 +171,7 @@ class InsertBenchmark:
         self.strategy = runnable(strategy, rows)
         self.names = default_names(rows)
         self.db = database(instrument=False)
-        prepare(self.db, self.strategy)
+        prepare(self.db, self.strategy, self.names)
         self.inserted = False
 
     def insert(self) -> None:
@@ -176,6 +181,22 @@ class InsertBenchmark:
     def teardown(self, strategy: str, rows: int) -> None:
         if getattr(self, "inserted", False):
             check_inserted(self.db, rows, strategy)
+
+
+# The published site shows one cProfile capture per strategy and environment, at this size.
+PROFILE_ROWS = 10_000
+
+
+def profile_path(name: str, rows: int) -> Path | None:
+    """Where the capture of ``name`` at ``rows`` goes: ``.asv/profiles/<env>/<name>-<rows>.prof``.
+
+    asv's own ``--profile`` keeps one capture per benchmark, merged over all parameters, so the
+    suite writes its own (``bulkinsert site`` publishes them, paths stripped).
+    """
+    if rows != PROFILE_ROWS:
+        return None
+    root = Path(os.environ.get("ASV_CONF_DIR", CHECKOUT))
+    return root / ".asv" / "profiles" / os.environ.get("ASV_ENV_NAME", "local") / f"{name}-{rows}.prof"
 
 
 def measure_all() -> dict[str, Any]:
@@ -205,10 +226,14 @@ def measure_all() -> dict[str, Any]:
                     plain = run_insert(strategy, names, db=plain_db)
                     wrapped = run_insert(strategy, names, db=driver_db)
                     profiled = (
-                        run_insert(strategy, names, db=plain_db, count_calls=True)
+                        run_insert(strategy, names, db=plain_db, count_calls=True,
+                                   profile_path=profile_path(name, rows))
                         if rows <= PROFILE_LIMIT_ROWS
                         else None
                     )
+                except Unsupported as exc:  # found out by the strategy's prepare step
+                    metrics[key] = {"skip": str(exc)}
+                    continue
                 except Exception as exc:  # noqa: BLE001 - reported per combination
                     metrics[key] = {"error": f"{name} at {rows} rows: {type(exc).__name__}: {exc}"}
                     continue

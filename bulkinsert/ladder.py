@@ -12,7 +12,7 @@ from typing import Any, Callable, Sequence
 
 from .database import Database
 from .measure import InsertResult
-from .registry import Strategy
+from .registry import Strategy, Unsupported
 from .runner import run_insert
 from .schema import default_names
 
@@ -72,18 +72,15 @@ def run_ladder(
     plain: dict[str, list[InsertResult]] = {s.name: [] for s in runnable}
     step = on_step or (lambda _label: None)
     with Database(dsn, instrument=False) as fast_db, Database(dsn, instrument=True) as instrumented_db:
-        from .strategies.reference import stage
-
-        for strategy in runnable:  # untimed staging (server_copy_file's server-side file)
-            reason = stage(strategy.function, fast_db, names)
-            if reason is not None:
-                skipped[strategy.name] = reason
-                del plain[strategy.name]
-        runnable = [s for s in runnable if s.name not in skipped]
         for round_number in range(repeat):
-            for strategy in runnable:
+            for strategy in list(runnable):
                 step(f"{strategy.name} (timing {round_number + 1}/{repeat})")
-                plain[strategy.name].append(run_insert(strategy, names, db=fast_db))
+                try:
+                    plain[strategy.name].append(run_insert(strategy, names, db=fast_db))
+                except Unsupported as exc:  # found out by the strategy's prepare step
+                    skipped[strategy.name] = str(exc)
+                    runnable.remove(strategy)
+                    del plain[strategy.name]
         results: list[LadderRow] = []
         for strategy in runnable:
             step(f"{strategy.name} (DB-API time)")

@@ -32,7 +32,7 @@ class Strategy:
     requires: tuple[str, ...] = ()
     check: Callable[[], None] | None = field(default=None, repr=False, compare=False)
     engine_options: Callable[[], dict] | None = field(default=None, repr=False, compare=False)
-    prepare: Callable[[Database], None] | None = field(default=None, repr=False, compare=False)
+    prepare: Callable[[Database, Sequence[str]], None] | None = field(default=None, repr=False, compare=False)
     talk_step: int | None = None
 
     def unsupported_reason(self) -> str | None:
@@ -75,14 +75,16 @@ def strategy(
     requires: Sequence[str] = (),
     check: Callable[[], None] | None = None,
     engine_options: Callable[[], dict] | None = None,
-    prepare: Callable[[Database], None] | None = None,
+    prepare: Callable[[Database, Sequence[str]], None] | None = None,
     talk_step: int | None = None,
 ) -> Callable[[InsertFunction], InsertFunction]:
     """Register the decorated function under its own name.
 
     ``check`` raises :class:`Unsupported` when the installed library versions cannot run the
     strategy; ``engine_options`` gives the ``create_engine`` arguments it needs (and may raise
-    :class:`Unsupported` too); ``prepare`` opens whatever it needs outside the timed region;
+    :class:`Unsupported` too); ``prepare(db, names)`` does, outside the timed region, whatever
+    the insert needs first (open a connection, write a server-side file; may raise
+    :class:`Unsupported`);
     ``requires`` names optional driver modules; ``talk_step`` orders the talk's five steps.
     """
     if family not in FAMILIES:

@@ -135,7 +135,7 @@ def run_insert(
             db.checkpoint()
         existing = db.row_count()
         if strategy.prepare is not None:
-            strategy.prepare(db)
+            strategy.prepare(db, names)
         before = db.statements_executed()
         gc.collect()
         profile = None

@@ -72,7 +72,7 @@ class _AdbcConnection:
 
 
 def _open(kind: type) -> Any:
-    def prepare(db: Database) -> None:
+    def prepare(db: Database, names: Sequence[str]) -> None:
         current = db.extras.get(kind.__name__)
         if isinstance(current, kind) and current.usable:
             return

@@ -14,7 +14,7 @@ import os
 import tempfile
 import uuid
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Sequence
 
 from ..copyformat import text_copy_chunks
 from ..database import Database
@@ -80,8 +80,8 @@ def _staged_path(db: Database, names: Sequence[str]) -> str | None:
 def stage_server_file(db: Database, names: Sequence[str]) -> str:
     """Write ``names`` as a COPY text file the server can read; returns its path.
 
-    Call it before timing (the ladder and ``benchmarks/scale.py`` do): ``server_copy_file``
-    then times the server's COPY only. Raises :class:`Unsupported` when the server cannot read
+    It is ``server_copy_file``'s ``prepare`` step, run before timing: the strategy then times
+    the server's COPY only. The same list object is staged once. Raises :class:`Unsupported` when the server cannot read
     the file (no superuser or ``pg_read_server_files``, or a server on another machine).
     """
     found = _staged_path(db, names)
@@ -119,31 +119,13 @@ def stage_server_file(db: Database, names: Sequence[str]) -> str:
     return path
 
 
-@strategy(family="reference")
+@strategy(family="reference", prepare=stage_server_file)
 def server_copy_file(db: Database, names: Sequence[str]) -> None:
     """Floor: server-side COPY users (name) FROM '<file>', unique index kept (no client).
 
-    The file is written by :func:`stage_server_file` outside the timed region when the caller
-    stages it first (the ladder and the scale benchmark do); a cold call stages it here and
-    its time includes writing the file.
+    The file is written by :func:`stage_server_file`, the strategy's ``prepare`` step, outside
+    the timed region; called directly, the function stages it first (untimed callers only).
     """
     path = stage_server_file(db, names)
     with db.dbapi() as conn, conn.cursor() as cur:
         cur.execute("COPY users (name) FROM %s", (path,))
-
-
-server_copy_file.stage = stage_server_file  # type: ignore[attr-defined]
-
-
-def stage(strategy_function: Any, db: Database, names: Sequence[str]) -> str | None:
-    """Run a strategy's untimed staging step, if it has one (the ladder calls this).
-
-    Returns why the strategy cannot run on this server, or None.
-    """
-    stage_fn = getattr(strategy_function, "stage", None)
-    if stage_fn is not None:
-        try:
-            stage_fn(db, names)
-        except Unsupported as exc:
-            return str(exc)
-    return None
