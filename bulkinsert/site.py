@@ -53,6 +53,9 @@ METRIC_OF_METHOD = {
     "peakmem_insert": "peak_memory",
 }
 
+# asv modules whose benchmarks reuse the main suite's method names at other sizes.
+SUPPLEMENTARY_MODULES = ("scale.",)
+
 # The CDN files asv 0.6's index.html loads, and the vendored copies (same versions) used instead.
 CDN_TO_VENDOR = {
     "jquery-3.3.1.min.js": "jquery-3.3.1.min.js",
@@ -178,7 +181,10 @@ def load_result_file(path: Path) -> EnvRun | None:
         date=int(data.get("date") or 0),
         versions=_versions_from(data),
     )
-    for benchmark, row in data["results"].items():
+    # Benchmarks of the main suite first: the scale suite (same method names, more rows) only
+    # fills in what the main suite did not measure, never overwrites it.
+    ordered = sorted(data["results"].items(), key=lambda item: item[0].startswith(SUPPLEMENTARY_MODULES))
+    for benchmark, row in ordered:
         entry = dict(zip(columns, row))
         if entry.get("profile"):
             try:
@@ -198,7 +204,11 @@ def load_result_file(path: Path) -> EnvRun | None:
             except ValueError:
                 continue
             values[(_param_value(strategy), rows_int)] = None if value is None else float(value)
-        run.metrics[metric] = values
+        merged = run.metrics.setdefault(metric, {})
+        for key, value in values.items():
+            current = merged.get(key)
+            if current is None or math.isnan(current):
+                merged[key] = value
     return run
 
 

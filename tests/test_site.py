@@ -267,3 +267,24 @@ def test_published_profiles_hold_no_machine_paths(built_site: Path) -> None:
             for filename in [func[0], *(caller[0] for caller in value[4])]:
                 assert not any(filename.startswith(p) for p in private if p not in ("", "/")), filename
     assert all(s in registry.load() for s in PROFILED)
+
+
+def test_scale_suite_fills_in_but_never_overwrites_the_main_suite(tmp_path: Path) -> None:
+    """Both suites have a ``time_insert``; the main suite's figures must be the ones shown."""
+    columns = ["result", "params"]
+    result = {
+        "env_name": "env-a", "commit_hash": "abc", "date": 1, "params": {"machine": "m"},
+        "result_columns": columns,
+        "results": {
+            # asv writes benchmarks in name order, so the scale suite may come first or last.
+            "scale.ScaleTime.time_insert": [[0.5, 0.9], [["'copy_text'"], ["10000", "100000"]]],
+            "insert_time.InsertTime.time_insert": [[0.1, None], [["'copy_text'"], ["10000", "100000"]]],
+        },
+    }
+    path = tmp_path / "m" / "abc-env-a.json"
+    path.parent.mkdir()
+    path.write_text(json.dumps(result))
+    run = site.load_result_file(path)
+    assert run is not None
+    assert run.value("seconds", "copy_text", 10_000) == pytest.approx(0.1)
+    assert run.value("seconds", "copy_text", 100_000) == pytest.approx(0.9)  # only scale has it
