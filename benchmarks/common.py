@@ -253,6 +253,18 @@ def measure_all() -> dict[str, Any]:
     return metrics
 
 
+def cached_entry(metrics: dict[str, Any], strategy: str, rows: int) -> dict[str, Any]:
+    """One combination's entry of a ``setup_cache`` pass: n/a or failure as it was recorded."""
+    entry = metrics.get(f"{strategy}/{rows}")
+    if entry is None:
+        raise NotImplementedError(f"{strategy} at {rows} rows: not measured in this environment")
+    if "skip" in entry:
+        raise NotImplementedError(entry["skip"])
+    if "error" in entry:
+        raise RuntimeError(entry["error"])
+    return entry
+
+
 class MetricBenchmark:
     """Base for ``track_`` benchmarks: all metrics come from one shared ``setup_cache``.
 
@@ -270,14 +282,7 @@ class MetricBenchmark:
         return measure_all()
 
     def setup(self, metrics: dict[str, Any], strategy: str, rows: int) -> None:
-        entry = metrics.get(f"{strategy}/{rows}")
-        if entry is None:
-            raise NotImplementedError(f"{strategy} at {rows} rows: not measured in this environment")
-        if "skip" in entry:
-            raise NotImplementedError(entry["skip"])
-        if "error" in entry:
-            raise RuntimeError(entry["error"])
-        self.entry = entry
+        self.entry = cached_entry(metrics, strategy, rows)
 
     def metric(self, key: str) -> float:
         value = self.entry.get(key)

@@ -17,7 +17,7 @@ import subprocess
 import sys
 from typing import Any
 
-from .common import CHECKOUT, database, prepare, runnable
+from .common import CHECKOUT, cached_entry, database, prepare, runnable
 
 SCALE_ROWS = [10_000, 100_000, 1_000_000]
 SCALE_STRATEGIES = [
@@ -244,12 +244,7 @@ class ScaleTrack:
         return measure_scale()
 
     def setup(self, metrics: dict[str, Any], strategy: str, rows: int) -> None:
-        entry = metrics.get(f"{strategy}/{rows}")
-        if entry is None:
-            raise NotImplementedError(f"{strategy} at {rows} rows: not measured in this environment")
-        if "skip" in entry:
-            raise NotImplementedError(entry["skip"])
-        self.entry = entry
+        self.entry = cached_entry(metrics, strategy, rows)
 
     def track_rows_per_second(self, metrics: dict[str, Any], strategy: str, rows: int) -> float:
         return float(self.entry["rows_per_second"])
