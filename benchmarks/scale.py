@@ -17,7 +17,7 @@ import subprocess
 import sys
 from typing import Any
 
-from .common import CHECKOUT, cached_entry, database, prepare, runnable
+from .common import CHECKOUT, MetricBenchmark, database, prepare, runnable
 
 SCALE_ROWS = [10_000, 100_000, 1_000_000]
 SCALE_STRATEGIES = [
@@ -226,38 +226,31 @@ def measure_scale() -> dict[str, Any]:
     return metrics
 
 
-class ScaleTrack:
+class ScaleTrack(MetricBenchmark):
     """Rows/s, client CPU and the ratio to the server floor, from one interleaved best of 3.
 
-    One shared ``setup_cache`` measures everything: asv runs each ``track_`` method of each
-    parameter combination in a process of its own, which would repeat 1,000,000-row loads.
+    Its own ``setup_cache`` (asv keys the cache by where it is defined) measures everything
+    once: asv runs each ``track_`` method of each parameter combination in a process of its
+    own, which would otherwise repeat 1,000,000-row loads.
     """
 
     params = [SCALE_STRATEGIES, SCALE_ROWS]
-    param_names = ["strategy", "rows"]
-    rounds = 1
-    repeat = 1
-    number = 1
-    timeout = 1800
 
     def setup_cache(self) -> dict[str, Any]:
         return measure_scale()
 
-    def setup(self, metrics: dict[str, Any], strategy: str, rows: int) -> None:
-        self.entry = cached_entry(metrics, strategy, rows)
-
     def track_rows_per_second(self, metrics: dict[str, Any], strategy: str, rows: int) -> float:
-        return float(self.entry["rows_per_second"])
+        return self.metric("rows_per_second")
 
     track_rows_per_second.unit = "rows/s"
 
     def track_cpu_seconds(self, metrics: dict[str, Any], strategy: str, rows: int) -> float:
-        return float(self.entry["cpu_seconds"])
+        return self.metric("cpu_seconds")
 
     track_cpu_seconds.unit = "CPU seconds"
 
     def track_floor_ratio(self, metrics: dict[str, Any], strategy: str, rows: int) -> float:
-        return float(self.entry["floor_ratio"])
+        return self.metric("floor_ratio")
 
     track_floor_ratio.unit = "x server_copy_file"
 
