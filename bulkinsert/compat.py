@@ -2,7 +2,7 @@
 
 Strategies ask this module for what they need ("an engine whose executemany is psycopg2's
 ``execute_values``", "an ORM bulk insert statement") and get either the thing or
-:class:`~bulkinsert.registry.Unsupported` with the reason — never a silent substitute.
+:class:`~bulkinsert.errors.Unsupported` with the reason — never a silent substitute.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Any
 
 import sqlalchemy
 
-from .registry import Unsupported
+from .errors import Unsupported
 
 
 def _version_tuple(text: str) -> tuple[int, ...]:

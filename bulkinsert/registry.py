@@ -9,14 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Sequence
 
+from .errors import Unsupported
+
 if TYPE_CHECKING:
     from .database import Database
 
+__all__ = ["FAMILIES", "REGISTRY", "Strategy", "Unsupported", "get", "load", "strategy"]
+
 FAMILIES = ("orm", "core", "dbapi", "copy", "peer", "reference")
-
-
-class Unsupported(Exception):
-    """A strategy cannot run with the installed libraries; the message says why."""
 
 
 InsertFunction = Callable[["Database", Sequence[str]], None]
@@ -32,7 +32,7 @@ class Strategy:
     requires: tuple[str, ...] = ()
     check: Callable[[], None] | None = field(default=None, repr=False, compare=False)
     engine_options: Callable[[], dict] | None = field(default=None, repr=False, compare=False)
-    prepare: Callable[[Database, Sequence[str]], None] | None = field(default=None, repr=False, compare=False)
+    setup: Callable[[Database, Sequence[str]], None] | None = field(default=None, repr=False, compare=False)
     talk_step: int | None = None
 
     def unsupported_reason(self) -> str | None:
@@ -75,14 +75,14 @@ def strategy(
     requires: Sequence[str] = (),
     check: Callable[[], None] | None = None,
     engine_options: Callable[[], dict] | None = None,
-    prepare: Callable[[Database, Sequence[str]], None] | None = None,
+    setup: Callable[[Database, Sequence[str]], None] | None = None,
     talk_step: int | None = None,
 ) -> Callable[[InsertFunction], InsertFunction]:
     """Register the decorated function under its own name.
 
     ``check`` raises :class:`Unsupported` when the installed library versions cannot run the
     strategy; ``engine_options`` gives the ``create_engine`` arguments it needs (and may raise
-    :class:`Unsupported` too); ``prepare(db, names)`` does, outside the timed region, whatever
+    :class:`Unsupported` too); ``setup(db, names)`` does, outside the timed region, whatever
     the insert needs first (open a connection, write a server-side file; may raise
     :class:`Unsupported`);
     ``requires`` names optional driver modules; ``talk_step`` orders the talk's five steps.
@@ -104,7 +104,7 @@ def strategy(
             requires=tuple(requires),
             check=check,
             engine_options=engine_options,
-            prepare=prepare,
+            setup=setup,
             talk_step=talk_step,
         )
         return function

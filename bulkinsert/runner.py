@@ -8,18 +8,14 @@ from typing import Any, Sequence
 
 from . import compat, registry
 from .database import Database
+from .errors import InsertError, Unsupported
 from .measure import InsertResult, function_calls, profiled, timed
-from .registry import Strategy, Unsupported
+from .registry import Strategy
 from .server import scrub
 
 __all__ = ["InsertError", "Unsupported", "run_insert", "validate_names"]
 
 _PREVIEW = 60
-
-
-class InsertError(Exception):
-    """An insert was refused or failed; the table is as it was before. One-line message."""
-
 
 def _preview(text: str) -> str:
     return repr(text if len(text) <= _PREVIEW else text[:_PREVIEW] + "…")

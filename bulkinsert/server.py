@@ -22,6 +22,8 @@ from pathlib import Path
 from typing import Any, Iterator
 from urllib.parse import quote
 
+from .errors import DatabaseUnavailable
+
 DSN_ENV = "BULKINSERT_DSN"
 DATA_DIR_ENV = "BULKINSERT_DATA_DIR"
 DATABASE_ENV = "BULKINSERT_DATABASE"
@@ -44,10 +46,6 @@ SERVER_SETTINGS = {
     "maintenance_work_mem": "256MB",
     "max_connections": "100",
 }
-
-
-class DatabaseUnavailable(RuntimeError):
-    """The database could not be reached or started; the message is one line, password-free."""
 
 
 def mask_dsn(dsn: str) -> str:

@@ -1,0 +1,141 @@
+"""The package's import graph has no circle.
+
+A circle makes the import order decide which names exist (a half-initialised module raises
+``ImportError`` or ``AttributeError`` depending on who imported first), and it is a sign that
+two modules are one concern. The graph is read from the source with :mod:`ast`, not by
+importing, so the test sees every edge whatever is installed.
+
+Counted: every import at module level, including those under ``if TYPE_CHECKING:`` (a type
+checker follows them, and a circle there is still a circle in the design) and inside
+``try``/``if`` blocks. Not counted: imports inside a function body — a deferred import runs only
+when the function is called, after every module has finished loading; it is how
+:func:`bulkinsert.registry.load` imports the strategies that register themselves with it.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = "bulkinsert"
+PACKAGE_DIR = Path(__file__).resolve().parents[1] / PACKAGE
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(PACKAGE_DIR.parent).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def _modules() -> dict[str, Path]:
+    return {_module_name(path): path for path in sorted(PACKAGE_DIR.rglob("*.py"))}
+
+
+def _module_level_imports(tree: ast.Module) -> list[ast.Import | ast.ImportFrom]:
+    """Import statements executed (or followed by a type checker) when the module loads."""
+    found: list[ast.Import | ast.ImportFrom] = []
+    pending: list[ast.AST] = list(tree.body)
+    while pending:
+        node = pending.pop()
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            found.append(node)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            continue  # runs when called, not when imported
+        else:
+            pending.extend(ast.iter_child_nodes(node))
+    return found
+
+
+def _targets(module: str, is_package: bool, node: ast.Import | ast.ImportFrom, known: set[str]) -> set[str]:
+    """The package's modules one import statement loads."""
+    if isinstance(node, ast.Import):
+        return {alias.name for alias in node.names if alias.name in known}
+    if node.level:
+        anchor = module.split(".") if is_package else module.split(".")[:-1]
+        anchor = anchor[: len(anchor) - (node.level - 1)]
+        base = ".".join([*anchor, node.module] if node.module else anchor)
+    else:
+        base = node.module or ""
+    targets = set()
+    for alias in node.names:
+        submodule = f"{base}.{alias.name}"
+        if submodule in known:  # ``from . import compat`` loads bulkinsert.compat
+            targets.add(submodule)
+        elif base in known:
+            targets.add(base)
+    return targets
+
+
+def import_graph() -> dict[str, set[str]]:
+    modules = _modules()
+    known = set(modules)
+    graph: dict[str, set[str]] = {}
+    for module, path in modules.items():
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        is_package = path.name == "__init__.py"
+        edges: set[str] = set()
+        for node in _module_level_imports(tree):
+            edges |= _targets(module, is_package, node, known)
+        edges.discard(module)
+        graph[module] = edges
+    return graph
+
+
+def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    """One circle of the graph as ``[a, b, ..., a]``, or None (depth-first search)."""
+    state: dict[str, int] = {}  # 1 = on the current path, 2 = done
+    path: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        path.append(node)
+        for target in sorted(graph.get(node, ())):
+            if state.get(target) == 1:
+                return [*path[path.index(target) :], target]
+            if target not in state:
+                found = visit(target)
+                if found:
+                    return found
+        path.pop()
+        state[node] = 2
+        return None
+
+    for start in sorted(graph):
+        if start not in state:
+            found = visit(start)
+            if found:
+                return found
+    return None
+
+
+def test_the_graph_sees_the_package() -> None:
+    graph = import_graph()
+    assert "bulkinsert.errors" in graph and "bulkinsert.strategies.peers" in graph
+    # Relative, absolute and TYPE_CHECKING imports are all edges.
+    assert "bulkinsert.errors" in graph["bulkinsert.compat"]
+    assert "bulkinsert.database" in graph["bulkinsert.registry"]
+    assert "bulkinsert.registry" in graph["bulkinsert.strategies.peers"]
+
+
+def test_errors_is_a_leaf() -> None:
+    assert import_graph()["bulkinsert.errors"] == set()
+
+
+def test_no_import_cycle() -> None:
+    cycle = find_cycle(import_graph())
+    assert cycle is None, "import cycle: " + " -> ".join(cycle or [])
+
+
+@pytest.mark.parametrize(
+    ("graph", "expected"),
+    [
+        ({"a": {"b"}, "b": {"c"}, "c": set()}, None),
+        ({"a": {"b"}, "b": {"c"}, "c": {"a"}}, ["a", "b", "c", "a"]),
+        ({"a": {"b"}, "b": {"b2"}, "b2": {"b"}}, ["b", "b2", "b"]),
+    ],
+)
+def test_find_cycle_names_the_circle(graph: dict[str, set[str]], expected: list[str] | None) -> None:
+    assert find_cycle(graph) == expected
