@@ -46,12 +46,6 @@ def library_versions() -> dict[str, str]:
     }
 
 
-def psycopg2_version() -> tuple[int, ...]:
-    import psycopg2
-
-    return _version_tuple(psycopg2.__version__.split()[0])
-
-
 # How each psycopg2 executemany path is asked for, per SQLAlchemy series. ``None`` means the
 # series does not offer it; the reason says what it offers instead.
 _EXECUTEMANY_ENGINE_KWARGS: dict[str, dict[str, Any]] = {
@@ -97,9 +91,3 @@ def exec_driver_sql(connection: Any, statement: str, parameters: Any = None) -> 
     if parameters is None:
         return connection.exec_driver_sql(statement)
     return connection.exec_driver_sql(statement, parameters)
-
-
-def dbapi_connection(sa_connection: Any) -> Any:
-    """The raw psycopg2 connection under a SQLAlchemy Connection."""
-    fairy = sa_connection.connection
-    return getattr(fairy, "dbapi_connection", None) or fairy.connection

@@ -47,15 +47,8 @@ def _joined_text(names: Sequence[str]) -> str:
     return joined
 
 
-def text_copy_str(names: Sequence[str]) -> str:
-    """All names as COPY text data, escaping only if some name needs it."""
-    if not names:
-        return ""
-    return _joined_text(names) + "\n"
-
-
 def text_copy_bytes(names: Sequence[str]) -> bytes:
-    """:func:`text_copy_str`, UTF-8 encoded: the whole COPY payload in one buffer."""
+    """All names as UTF-8 COPY text data, escaping only if some name needs it: the whole payload in one buffer."""
     if not names:
         return b""
     return (_joined_text(names) + "\n").encode("utf-8")

@@ -57,12 +57,6 @@ class Strategy:
     def supported(self) -> bool:
         return self.unsupported_reason() is None
 
-    def __call__(self, db: Database, names: Sequence[str]) -> None:
-        reason = self.unsupported_reason()
-        if reason is not None:
-            raise Unsupported(f"{self.name}: {reason}")
-        self.function(db, names)
-
 
 REGISTRY: dict[str, Strategy] = {}
 
@@ -128,7 +122,3 @@ def get(name: str) -> Strategy:
     except KeyError:
         known = ", ".join(sorted(registry))
         raise KeyError(f"unknown strategy {name!r}; known: {known}") from None
-
-
-def names() -> list[str]:
-    return list(load())
