@@ -15,10 +15,12 @@ HTML_DIR := .asv/html
 
 .PHONY: venv test lint bench publish site preview ladder clean
 
+# Everything comes from pyproject.toml: the package with its peers and site extras, and the
+# test, lint and bench tools of its dependency groups (`--group` needs pip >= 25.1).
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e ".[test,peers,site]" "asv==0.6.6" "virtualenv>=20"
+	$(BIN)/python -m pip install -q --upgrade "pip>=25.1"
+	$(BIN)/python -m pip install -q -e ".[peers,site]" --group dev
 	if [ -n "$(SQLALCHEMY)" ]; then $(BIN)/python -m pip install -q "SQLAlchemy==$(SQLALCHEMY)"; fi
 	touch $@
 
@@ -27,8 +29,10 @@ venv: $(VENV)/.installed
 test: venv
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# Style and pyupgrade rules, then dead code (settings of both in pyproject.toml).
 lint: venv
 	$(BIN)/ruff check .
+	$(BIN)/vulture
 
 # One embedded server for the whole run (held by `server hold`, reaped after it); environments
 # are built two at a time; the site is published even when a benchmark failed, then the exit
