@@ -84,6 +84,19 @@ def require_orm_bulk_insert() -> None:
         )
 
 
+def require_orm_upsert() -> None:
+    """ORM-enabled bulk upsert (``session.execute(postgresql.insert(User).on_conflict_do_nothing(), rows)``).
+
+    SQLAlchemy 2.0 made ``Session.execute`` run a dialect ``insert()`` with a list of rows as an
+    ORM bulk INSERT; 1.3 and 1.4 have no such path.
+    """
+    if not SA20_PLUS:
+        raise Unsupported(
+            f"ORM bulk upsert (session.execute(postgresql.insert(User), rows)) needs SQLAlchemy >= 2.0 "
+            f"(installed: {sqlalchemy.__version__})"
+        )
+
+
 def exec_driver_sql(connection: Any, statement: str, parameters: Any = None) -> Any:
     """Run a driver-level SQL string on a SQLAlchemy Connection (``%s`` placeholders)."""
     if SA13:  # pragma: no cover - exercised in the 1.3 test run

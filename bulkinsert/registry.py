@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 __all__ = ["FAMILIES", "REGISTRY", "Strategy", "Unsupported", "get", "load", "strategy"]
 
-FAMILIES = ("orm", "core", "dbapi", "copy", "peer", "reference")
+FAMILIES = ("orm", "core", "dbapi", "copy", "upsert", "peer", "reference")
 
 
 InsertFunction = Callable[["Database", Sequence[str]], None]
@@ -56,6 +56,11 @@ class Strategy:
     @property
     def supported(self) -> bool:
         return self.unsupported_reason() is None
+
+    @property
+    def upserts(self) -> bool:
+        """``INSERT … ON CONFLICT``: a name already in the table is kept once, not refused."""
+        return self.family == "upsert"
 
 
 REGISTRY: dict[str, Strategy] = {}
