@@ -22,10 +22,10 @@ from typing import Any
 from urllib.parse import quote
 
 from . import embedded, processes
+from .dsn import DSN_ENV, dsn_password, mask_dsn, scrub  # noqa: F401  (re-exported)
 from .errors import DatabaseUnavailable
 from .processes import LINGER_ENV, linger_seconds  # noqa: F401  (re-exported)
 
-DSN_ENV = "BULKINSERT_DSN"
 DATA_DIR_ENV = "BULKINSERT_DATA_DIR"
 DATABASE_ENV = "BULKINSERT_DATABASE"
 DEFAULT_DATABASE = "bulkinsert"
@@ -45,30 +45,6 @@ SERVER_SETTINGS = {
     "maintenance_work_mem": "256MB",
     "max_connections": "100",
 }
-
-
-def mask_dsn(dsn: str) -> str:
-    """Return ``dsn`` with any password replaced by ``***`` (URL and key=value forms)."""
-    masked = re.sub(r"(://[^:/@?#]*:)([^@/?#]*)@", r"\1***@", dsn)
-    masked = re.sub(r"(?i)(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", r"\1***", masked)
-    return re.sub(r"(?i)([?&]password=)[^&#]*", r"\1***", masked)
-
-
-def dsn_password(dsn: str) -> str | None:
-    """The password a DSN carries, if any (used to scrub it from anything we write)."""
-    match = re.search(r"://[^:/@?#]*:([^@/?#]+)@", dsn) or re.search(
-        r"(?i)password\s*=\s*'?([^'\s&]+)", dsn
-    )
-    return match.group(1) if match else None
-
-
-def scrub(text: str, dsn: str | None = None) -> str:
-    """Remove a DSN's password from arbitrary text (error messages, logs)."""
-    dsn = dsn if dsn is not None else os.environ.get(DSN_ENV, "")
-    password = dsn_password(dsn) if dsn else None
-    if password:
-        text = text.replace(password, "***")
-    return mask_dsn(text)
 
 
 def find_checkout(start: Path | None = None) -> Path | None:
