@@ -35,7 +35,9 @@ class Database:
         self.engine = self.engine_with()
         self._observer: Any = None
         self._statements_error: str | None = None
-        self.extras: dict[str, Any] = {}
+        # Connections of other drivers a strategy's setup hook opened, keyed by their class;
+        # closed with this Database.
+        self.extras: dict[type, Any] = {}
         with self.engine.begin() as conn:
             schema.Base.metadata.create_all(conn)
 

@@ -13,7 +13,7 @@ driver threads run in this process, so ``time.process_time`` counts them).
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Sequence
+from typing import Any, Sequence, TypeVar
 
 from ..copyformat import text_copy_bytes
 from ..database import Database
@@ -71,9 +71,17 @@ class _AdbcConnection:
         self.conn.close()
 
 
+PeerConnection = TypeVar("PeerConnection")
+
+
+def _peer(db: Database, kind: type[PeerConnection]) -> PeerConnection:
+    """The ``kind`` connection the strategy's setup hook opened on ``db`` (keyed by its class)."""
+    return db.extras[kind]
+
+
 def _open(kind: type) -> Any:
     def prepare(db: Database, names: Sequence[str]) -> None:
-        current = db.extras.get(kind.__name__)
+        current = db.extras.get(kind)
         if isinstance(current, kind) and current.usable:
             return
         if current is not None:
@@ -81,7 +89,7 @@ def _open(kind: type) -> Any:
                 current.close()
             except Exception:  # noqa: BLE001 - a broken connection may fail to close; replace it
                 pass
-        db.extras[kind.__name__] = kind(db.dsn)
+        db.extras[kind] = kind(db.dsn)
 
     return prepare
 
@@ -89,7 +97,7 @@ def _open(kind: type) -> Any:
 @strategy(family="peer", driver="psycopg", requires=("psycopg",), prepare=_open(_Psycopg3))
 def psycopg3_copy_text(db: Database, names: Sequence[str]) -> None:
     """psycopg 3 COPY text: one write() of the pre-encoded buffer, escaped only if needed."""
-    conn = db.extras["_Psycopg3"].conn
+    conn = _peer(db, _Psycopg3).conn
     payload = text_copy_bytes(names)
 
     def load() -> None:
@@ -102,7 +110,7 @@ def psycopg3_copy_text(db: Database, names: Sequence[str]) -> None:
 @strategy(family="peer", driver="psycopg", requires=("psycopg",), prepare=_open(_Psycopg3))
 def psycopg3_copy_binary(db: Database, names: Sequence[str]) -> None:
     """psycopg 3 COPY BINARY with write_row() per name (psycopg encodes the rows)."""
-    conn = db.extras["_Psycopg3"].conn
+    conn = _peer(db, _Psycopg3).conn
 
     def load() -> None:
         with conn.transaction(), conn.cursor() as cur, cur.copy(COPY_BINARY_SQL) as copy:
@@ -117,7 +125,7 @@ def psycopg3_copy_binary(db: Database, names: Sequence[str]) -> None:
 @strategy(family="peer", driver="asyncpg", requires=("asyncpg",), prepare=_open(_AsyncpgConnection))
 def asyncpg_copy_records(db: Database, names: Sequence[str]) -> None:
     """asyncpg copy_records_to_table() (binary COPY encoded by asyncpg), records streamed."""
-    peer = db.extras["_AsyncpgConnection"]
+    peer = _peer(db, _AsyncpgConnection)
 
     async def load() -> None:
         async with peer.conn.transaction():
@@ -138,7 +146,7 @@ def adbc_ingest(db: Database, names: Sequence[str]) -> None:
     """ADBC PostgreSQL adbc_ingest() of a pyarrow table (building the table included)."""
     import pyarrow
 
-    conn = db.extras["_AdbcConnection"].conn
+    conn = _peer(db, _AdbcConnection).conn
     table = pyarrow.table({"name": pyarrow.array(names, type=pyarrow.string())})
 
     def load() -> None:
