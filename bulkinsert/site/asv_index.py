@@ -1,0 +1,62 @@
+"""asv's own ``index.html``: scripts served from the site instead of CDNs, and links to our pages.
+
+asv 0.6 loads jQuery, Flot, Bootstrap, stupidtable and md5 from CDNs; the site ships the same
+versions (see the licences page) so every page works offline and nothing leaves the site.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from markupsafe import Markup
+
+from .render import ASSET_DIR, NAV_ITEMS
+
+MARKER = "<!-- bulkinsert-site -->"
+# The CDN file asv's index.html names -> the vendored copy (same version) used instead.
+CDN_TO_VENDOR = {
+    "jquery-3.3.1.min.js": "jquery-3.3.1.min.js",
+    "flot/0.8.3/jquery.flot.min.js": "jquery.flot-0.8.3.js",
+    "flot/0.8.3/jquery.flot.time.min.js": "jquery.flot.time-0.8.3.js",
+    "flot/0.8.3/jquery.flot.selection.min.js": "jquery.flot.selection-0.8.3.js",
+    "flot/0.8.3/jquery.flot.categories.min.js": "jquery.flot.categories-0.8.3.js",
+    "jquery.flot.orderBars.js": "jquery.flot.orderBars-1.0.0.js",
+    "stupidtable.min.js": "stupidtable-1.1.3.min.js",
+    "md5.min.js": "md5-2.19.0.min.js",
+    "bootstrap.min.js": "bootstrap-3.1.1.min.js",
+    "bootstrap.min.css": "css/bootstrap-3.1.1.min.css",
+}
+_TAG = re.compile(r"<(?:script|link)\b[^>]*>")
+_URL = re.compile(r'(?:src|href)="(https?://[^"]+)"')
+_CDN_ATTRIBUTES = re.compile(r'\s+(integrity|crossorigin|referrerpolicy)="[^"]*"')
+
+
+def _local(match: re.Match[str]) -> str:
+    tag = match.group(0)
+    url = _URL.search(tag)
+    if url is None:
+        return tag
+    for suffix, vendored in CDN_TO_VENDOR.items():
+        if url.group(1).endswith(suffix):
+            return _CDN_ATTRIBUTES.sub("", tag.replace(url.group(1), f"{ASSET_DIR}/vendor/{vendored}"))
+    return tag
+
+
+def patch_asv_index(html_dir: Path) -> bool:
+    """Point asv's CDN tags at the vendored copies and add the site's links (idempotent)."""
+    index = html_dir / "index.html"
+    if not index.is_file():
+        return False
+    text = _TAG.sub(_local, index.read_text(encoding="utf-8"))
+    if MARKER not in text:
+        links = Markup("").join(
+            Markup('<li class="bi-link"><a href="{}">{}</a></li>').format(href, label)
+            for href, label in NAV_ITEMS[1:]
+        )
+        text, count = re.subn(r'(<li id="nav-li-regressions">.*?</li>)',
+                              lambda m: m.group(1) + MARKER + str(links), text, count=1, flags=re.S)
+        if count == 0:
+            text = text.replace("<body>", f"<body>{MARKER}<ul>{links}</ul>", 1)
+    index.write_text(text, encoding="utf-8")
+    return True

@@ -1,0 +1,211 @@
+"""The releases page: every measured release of a library on the x-axis, findings marked.
+
+Two sources, both optional:
+
+* asv result files of release sweeps (``bulkinsert releases sweep``): one environment per
+  release, the requirements differing only in the swept library. Any set of environments that
+  differ only in one library's release is drawn, so the asv matrix's own columns appear too;
+* ``.asv/releases/findings.jsonl``, one JSON object per line, appended by ``releases bisect``
+  and ``releases compare``: ``kind`` ("bisect" | "compare"), ``strategy``, ``library``,
+  ``metric``, ``first_changed``/``last_unchanged`` (bisect) or ``old``/``new`` (compare),
+  ``verdict``, ``ratio``, ``values``, ``notes_url``, ``machine``, ``commit``. A release whose
+  data-exactness check failed is recorded as ``{"kind": "broken", "library", "release",
+  "strategy", "error"}`` (or any record with ``"broken": true``) and drawn as *broken*.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..results import Figure, version_key
+from .charts import Datum, fmt_count, fmt_seconds, line_chart
+from .data import METRIC_OF_METHOD, SUPPLEMENTARY_MODULES, SiteData, spread_of
+from .profiles import safe_name
+from .render import render
+
+FINDINGS_FILE = Path("releases") / "findings.jsonl"  # next to asv's results directory
+# (metric on the pages, chart's y title, number format, log scale)
+CHARTS = (
+    ("statements", "server statements", fmt_count, False),
+    ("function_calls", "Python function calls", fmt_count, False),
+    ("seconds", "median seconds", fmt_seconds, True),
+)
+
+
+def release_notes_url(library: str, version: str) -> str | None:
+    """The anchor of a release in its library's changelog, or None for a library we do not know."""
+    name = library.lower()
+    parts = version.split(".")
+    if name == "sqlalchemy" and len(parts) >= 2:
+        series = f"{parts[0]}{parts[1]}"
+        return f"https://docs.sqlalchemy.org/en/{series}/changelog/changelog_{series}.html#change-{version}"
+    if name in ("psycopg2", "psycopg2-binary"):
+        return f"https://www.psycopg.org/docs/news.html#what-s-new-in-psycopg-{version.replace('.', '-')}"
+    return None
+
+
+@dataclass(frozen=True)
+class ReleaseFinding:
+    """One line of findings.jsonl, normalised for the page."""
+
+    kind: str
+    library: str
+    strategy: str
+    metric: str
+    before: str | None  # the release compared against (old, last_unchanged)
+    release: str | None  # the release the finding is about (new, first_changed, broken)
+    verdict: str
+    ratio: float | None
+    notes_url: str | None
+    machine: str
+    commit: str
+    broken: bool
+    detail: str
+
+    @property
+    def changed(self) -> bool:
+        return self.broken or (self.release is not None and self.verdict not in ("same", "unchanged", ""))
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def read_findings(path: Path) -> tuple[list[ReleaseFinding], list[str]]:
+    """The findings file's records; malformed lines are skipped and reported, never fatal."""
+    if not path.is_file():
+        return [], []
+    findings, problems = [], []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+            if not isinstance(record, dict) or not record.get("library"):
+                raise ValueError("not an object with a library")
+        except ValueError as exc:
+            problems.append(f"{path.name} line {number} skipped: {exc}")
+            continue
+        kind = _text(record.get("kind"))
+        broken = kind == "broken" or bool(record.get("broken"))
+        release = record.get("first_changed") or record.get("new") or record.get("release")
+        before = record.get("last_unchanged") or record.get("old")
+        ratio = record.get("ratio")
+        if isinstance(ratio, dict):  # a ratio with its interval: {"value": .., "low": .., "high": ..}
+            ratio = ratio.get("value")
+        library, release = _text(record["library"]), _text(release) or None
+        verdict = _text(record.get("verdict")) or ("broken" if broken else ("changed" if release else "unchanged"))
+        findings.append(ReleaseFinding(
+            kind=kind, library=library, strategy=_text(record.get("strategy")), metric=_text(record.get("metric")),
+            before=_text(before) or None, release=release, verdict=verdict,
+            ratio=float(ratio) if isinstance(ratio, int | float) else None,
+            notes_url=record.get("notes_url") or (release_notes_url(library, release) if release else None),
+            machine=_text(record.get("machine")), commit=_text(record.get("commit")), broken=broken,
+            detail=_text(record.get("error") or record.get("note") or record.get("notes")),
+        ))
+    return findings, problems
+
+
+@dataclass
+class Sweep:
+    """Environments of one machine that differ only in ``library``'s release."""
+
+    library: str
+    machine: str
+    context: tuple[tuple[str, str], ...]
+    releases: list[str] = field(default_factory=list)
+    figures: list[Figure] = field(default_factory=list)
+
+    @property
+    def anchor(self) -> str:
+        return safe_name(f"{self.library}-{self.machine}-" + "-".join(f"{k}{v}" for k, v in self.context))
+
+
+def find_sweeps(figures: Iterable[Figure], libraries: Sequence[str]) -> list[Sweep]:
+    """For every library, the groups of environments with every other requirement equal."""
+    sweeps: dict[tuple[str, str, tuple], Sweep] = {}
+    figures = list(figures)
+    for library in libraries:
+        for figure in figures:
+            versions = figure.versions
+            if library not in versions:
+                continue
+            context = tuple((k, v) for k, v in figure.requirements if k != library)
+            sweep = sweeps.setdefault((library, figure.machine, context), Sweep(library, figure.machine, context))
+            sweep.figures.append(figure)
+            if versions[library] not in sweep.releases:
+                sweep.releases.append(versions[library])
+    found = [s for s in sweeps.values() if len(s.releases) >= 2]
+    for sweep in found:
+        sweep.releases.sort(key=version_key)
+    return sorted(found, key=lambda s: (s.library.lower(), -len(s.releases), s.machine, s.context))
+
+
+def _rows_of(sweep: Sweep, preferred: int) -> int | None:
+    counts: dict[int, int] = {}
+    for figure in sweep.figures:
+        if figure.rows is not None and figure.value is not None:
+            counts[figure.rows] = counts.get(figure.rows, 0) + 1
+    if not counts:
+        return None
+    return preferred if preferred in counts else max(counts, key=lambda r: (counts[r], r))
+
+
+def _sweep_charts(sweep: Sweep, rows: int, order: Sequence[str], findings: Sequence[ReleaseFinding]) -> list[Any]:
+    position = {release: float(index) for index, release in enumerate(sweep.releases)}
+    labels = {p: r for r, p in position.items()}
+    links = {p: url for r, p in position.items() if (url := release_notes_url(sweep.library, r))}
+    markers = []
+    for finding in findings:
+        if finding.library == sweep.library and finding.changed and finding.release in position:
+            kind = "broken" if finding.broken else "change"
+            title = (f"{finding.release}: broken ({finding.strategy}: {finding.detail})" if finding.broken else
+                     f"{finding.release}: {finding.strategy} {finding.metric} {finding.verdict} ({finding.kind})")
+            markers.append((position[finding.release], "✗" if finding.broken else "◆", title, kind))
+    charts = []
+    ordered = sorted(sweep.figures, key=lambda f: f.benchmark.startswith(SUPPLEMENTARY_MODULES))
+    for metric, y_title, fmt, log_y in CHARTS:
+        points: dict[str, dict[float, Datum]] = {}
+        for figure in ordered:
+            if METRIC_OF_METHOD.get(figure.method) != metric or figure.rows != rows or figure.value is None:
+                continue
+            spread = spread_of(figure) if metric == "seconds" else None
+            x = position[figure.versions[sweep.library]]
+            points.setdefault(figure.strategy or "?", {}).setdefault(x, Datum(
+                x, figure.value, spread.low if spread else None, spread.high if spread else None))
+        rank = {name: index for index, name in enumerate(order)}
+        series = {name: list(pts.values()) for name, pts in sorted(points.items(), key=lambda kv: (
+            rank.get(kv[0], len(rank)), kv[0]))}
+        chart = line_chart(series, title=f"{y_title} by {sweep.library} release", x_title=f"{sweep.library} release",
+                           y_title=y_title, fmt_y=fmt, x_labels=labels, x_links=links, markers=markers,
+                           log_y=log_y, width=820)
+        if chart is not None:
+            charts.append({"metric": metric, "title": y_title, "chart": chart})
+    return charts
+
+
+def releases_page(site: SiteData, findings_path: Path | None) -> str:
+    findings, problems = read_findings(findings_path) if findings_path is not None else ([], [])
+    libraries = [lib for lib in site.libraries if lib != "python"]
+    libraries += sorted({f.library for f in findings} - set(libraries))
+    order = site.strategy_order()
+    sections = []
+    for library in libraries:
+        sweeps = []
+        for sweep in find_sweeps(site.figures, [library]):
+            rows = _rows_of(sweep, site.rows)
+            if rows is None:
+                continue
+            sweeps.append({"sweep": sweep, "rows": rows, "charts": _sweep_charts(sweep, rows, order, findings),
+                           "notes": {r: release_notes_url(library, r) for r in sweep.releases}})
+        mine = [f for f in findings if f.library == library]
+        broken = sorted({f.release for f in mine if f.broken and f.release}, key=version_key)
+        if sweeps or mine:
+            sections.append({"library": library, "anchor": safe_name(library), "sweeps": sweeps,
+                             "findings": mine, "broken": broken})
+    return render("releases.html", current="releases.html", sections=sections, problems=problems,
+                  findings_file=str(FINDINGS_FILE), has_findings_file=bool(findings_path and findings_path.is_file()))

@@ -1,0 +1,71 @@
+"""Jinja2 rendering shared by every page: one environment, autoescape on, navigation defined once."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Any
+
+from ..server import scrub
+from .charts import fmt_count, fmt_seconds
+
+ASSET_DIR = "site-assets"
+PROFILE_DIR = "profiles"
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+
+# The site's pages, in navigation order: (path from the site's root, label).
+NAV_ITEMS = (
+    ("index.html", "asv benchmarks"),
+    ("scoresheet.html", "Scoresheet"),
+    ("versions.html", "Version matrix"),
+    ("releases.html", "Releases"),
+    (f"{PROFILE_DIR}/index.html", "Profiles"),
+    ("licences.html", "Licences"),
+)
+
+
+def fmt_spread(low: float | None, high: float | None, unit: str = "seconds") -> str:
+    """``a–b`` in the figure's unit, or an empty string when the spread is unknown."""
+    if low is None or high is None:
+        return ""
+    fmt = fmt_seconds if unit == "seconds" else fmt_count
+    return f"{fmt(low)}–{fmt(high)}"
+
+
+@functools.lru_cache(maxsize=1)
+def environment() -> Any:
+    """The one Jinja2 environment (autoescape on for every template, HTML and SVG alike)."""
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=False,
+        lstrip_blocks=False,
+        keep_trailing_newline=True,
+    )
+    env.globals["nav_items"] = NAV_ITEMS
+    env.globals["format_seconds"] = fmt_seconds
+    env.filters["seconds"] = fmt_seconds
+    env.filters["count"] = fmt_count
+    env.filters["spread"] = fmt_spread
+    return env
+
+
+def render(template: str, *, depth: int = 0, current: str = "", **context: Any) -> str:
+    """Render ``template``; ``depth`` is how many folders below the site root the page lives."""
+    context.setdefault("scripts", ())
+    context.setdefault("extra_nav", "")
+    return environment().get_template(template).render(up="../" * depth, current=current, **context)
+
+
+def nav_html(depth: int, extra_nav: str = "") -> str:
+    """The navigation bar alone, for pages whose HTML comes from elsewhere (tuna, asv)."""
+    return render("_nav.html", depth=depth, extra_nav=extra_nav)
+
+
+def write(path: Path, text: str) -> None:
+    """Write a page, with any DSN password replaced (a page must never publish one)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(scrub(text), encoding="utf-8")
