@@ -45,9 +45,9 @@ bench: venv
 	$(MAKE) publish
 	@exit $$(cat .asv/bench-status 2>/dev/null || echo 0)
 
+# asv publish writes asv's pages and, through the plugin in asv.conf.json, the project's own.
 publish: venv
 	$(BIN)/asv publish
-	$(BIN)/bulkinsert site
 	@echo "site: $(CURDIR)/$(HTML_DIR)/index.html (serve it with: make preview)"
 
 preview: venv
