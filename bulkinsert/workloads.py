@@ -1,0 +1,384 @@
+"""Workloads: which table a load writes, which rows it writes, and what is there before it.
+
+- ``users`` — the talk's table: one text column into an empty ``users(id, name unique)``. The
+  default, so every earlier figure stays comparable.
+- ``populated`` — the same table already holding ``present`` rows (default 1,000,000, filled
+  before the timer); the load adds new names after them.
+- ``wide`` — eleven typed columns (``bigint``, ``integer``, ``numeric(18,6)``, ``double
+  precision``, ``boolean``, ``timestamptz``, ``date``, ``uuid``, ``jsonb``, ``text``, ``bytea``)
+  with the edge values data loads get wrong (:mod:`bulkinsert.widerows`).
+
+A workload's rows are a list that remembers its workload (:func:`workload_of`), so strategies
+keep their ``(db, rows)`` signature: the names of ``users``/``populated`` are still a list of
+``str``; ``wide`` rows are tuples in :attr:`Workload.columns` order. Adding a workload means
+adding a :class:`Workload` to :data:`WORKLOADS` (table, columns, row generator, reset).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+
+from .copyencode import base_type, numeric_scale
+from .errors import InsertError
+from .schema import RESET_SQL, RESTORE_CONSTRAINT_SQL, Base, GeneratedNames, User, default_names, users
+
+__all__ = [
+    "WORKLOADS", "Column", "Wide", "WideRows", "Workload", "get", "validate_rows", "wide", "workload_of",
+]
+
+DEFAULT_WORKLOAD = "users"
+DEFAULT_PRESENT = 1_000_000
+WIDE_KEY_CONSTRAINT = "wide_big_key"
+WIDE_PRIMARY_KEY = "wide_pkey"
+
+
+class Wide(Base):  # type: ignore[misc,valid-type]
+    """The ``wide`` table: one column per type a typical load writes, all but the key nullable."""
+
+    __tablename__ = "wide"
+    __table_args__ = (sa.UniqueConstraint("big", name=WIDE_KEY_CONSTRAINT),)
+
+    id = sa.Column(sa.BigInteger, primary_key=True, autoincrement=True)
+    big = sa.Column(sa.BigInteger, nullable=False)
+    small = sa.Column(sa.Integer)
+    price = sa.Column(sa.Numeric(18, 6))
+    ratio = sa.Column(postgresql.DOUBLE_PRECISION)
+    flag = sa.Column(sa.Boolean)
+    created = sa.Column(sa.DateTime(timezone=True))
+    day = sa.Column(sa.Date)
+    uid = sa.Column(postgresql.UUID(as_uuid=True))
+    # Python None is SQL NULL, not the JSON scalar null (SQLAlchemy's default for JSON).
+    doc = sa.Column(postgresql.JSONB(none_as_null=True))
+    note = sa.Column(sa.Text)
+    blob = sa.Column(sa.LargeBinary)
+
+
+wide_table = Wide.__table__
+WIDE_SEQUENCE = "wide_id_seq"
+
+
+@dataclass(frozen=True)
+class Column:
+    """One loaded column: its name and PostgreSQL type (as :mod:`bulkinsert.copyencode` names it)."""
+
+    name: str
+    pg_type: str
+    nullable: bool = True
+
+
+WIDE_COLUMNS = (
+    Column("big", "int8", nullable=False),
+    Column("small", "int4"),
+    Column("price", "numeric(18,6)"),
+    Column("ratio", "float8"),
+    Column("flag", "bool"),
+    Column("created", "timestamptz"),
+    Column("day", "date"),
+    Column("uid", "uuid"),
+    Column("doc", "jsonb"),
+    Column("note", "text"),
+    Column("blob", "bytea"),
+)
+NAME_COLUMNS = (Column("name", "text", nullable=False),)
+
+_RESTORE_WIDE_CONSTRAINTS_SQL = f"""
+DO $$
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conname = '{WIDE_KEY_CONSTRAINT}'
+                 AND conrelid = 'wide'::regclass) THEN
+    ALTER TABLE wide ADD CONSTRAINT {WIDE_KEY_CONSTRAINT} UNIQUE (big);
+  END IF;
+  IF NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conname = '{WIDE_PRIMARY_KEY}'
+                 AND conrelid = 'wide'::regclass) THEN
+    ALTER TABLE wide ADD CONSTRAINT {WIDE_PRIMARY_KEY} PRIMARY KEY (id);
+  END IF;
+END $$
+"""
+# The talk's names for the rows already present: USER0000 … as default_names(present) makes them.
+_FILL_USERS_SQL = (
+    "INSERT INTO users (name) SELECT 'USER' || CASE WHEN i < 10000 THEN lpad(i::text, 4, '0')"
+    " ELSE i::text END FROM generate_series(0, %s - 1) AS i"
+)
+
+
+def _execute(db: Any, *statements: tuple[str, tuple] | str) -> None:
+    with db.dbapi() as conn, conn.cursor() as cur:
+        for statement in statements:
+            sql, params = (statement, None) if isinstance(statement, str) else statement
+            cur.execute(sql, params)
+
+
+@dataclass(frozen=True)
+class Workload:
+    """What one load writes: the table, its columns, the rows, and the table's state before."""
+
+    name: str
+    description: str
+    table: sa.Table = field(repr=False)
+    model: type = field(repr=False)
+    columns: tuple[Column, ...]
+    key: str  # a column that tells rows apart, named in mismatch messages
+    sequence: str
+    generate: Callable[[Workload, int, int], Sequence[Any]] = field(repr=False, compare=False)
+    present: int = 0  # rows already in the table before the timed load
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(column.name for column in self.columns)
+
+    @property
+    def types(self) -> tuple[str, ...]:
+        return tuple(column.pg_type for column in self.columns)
+
+    @property
+    def single_column(self) -> bool:
+        """Rows are bare values (the talk's names), not tuples."""
+        return len(self.columns) == 1
+
+    def rows(self, count: int, seed: int = 0) -> Sequence[Any]:
+        """``count`` rows for this workload, the same for the same ``seed`` (made before timing)."""
+        return self.generate(self, count, seed)
+
+    def tuples(self, rows: Sequence[Any]) -> Sequence[tuple]:
+        """The rows as tuples in column order (names become 1-tuples)."""
+        return [(row,) for row in rows] if self.single_column else rows
+
+    def with_present(self, present: int) -> Workload:
+        return replace(self, present=present)
+
+    def create(self, db: Any) -> None:
+        with db.engine.begin() as conn:
+            self.table.create(conn, checkfirst=True)
+
+    def reset(self, db: Any) -> None:
+        """Put the table in its before-the-load state: empty, or holding ``present`` rows."""
+        if self.table is users:
+            _execute(db, RESTORE_CONSTRAINT_SQL, RESET_SQL)
+            if self.present:
+                _execute(db, (_FILL_USERS_SQL, (self.present,)))
+                _vacuum(db, "users")
+            return
+        self.create(db)
+        # Empty first: constraints an interrupted deferred-index load left off then always fit.
+        _execute(db, f"TRUNCATE {self.table.name} RESTART IDENTITY", _RESTORE_WIDE_CONSTRAINTS_SQL)
+
+    def present_rows(self) -> Sequence[Any]:
+        """The rows :meth:`reset` puts in the table before the load."""
+        return default_names(self.present) if self.present else []
+
+    def row_count(self, db: Any) -> int:
+        with db.dbapi() as conn, conn.cursor() as cur:
+            cur.execute(f"SELECT count(*) FROM {self.table.name}")
+            return int(cur.fetchone()[0])
+
+
+def _vacuum(db: Any, table: str) -> None:
+    """VACUUM ANALYZE after a fill, so every round starts from the same visibility and statistics."""
+    import psycopg2
+
+    conn = psycopg2.connect(db.dsn)
+    try:
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute(f"VACUUM ANALYZE {table}")
+    finally:
+        conn.close()
+
+
+class WorkloadRows(list):
+    """A plain list of rows that remembers the workload (and seed) it was made for."""
+
+    def __init__(self, values: Any, workload: Workload, seed: int = 0) -> None:
+        super().__init__(values)
+        self.workload = workload
+        self.seed = seed
+
+
+class PopulatedNames(GeneratedNames):
+    """``USER%04d`` names that start after the ``present`` ones already in the table."""
+
+    def __init__(self, rows: int, workload: Workload) -> None:
+        super().__init__(rows, start=workload.present)
+        self.workload = workload
+
+
+WideRows = WorkloadRows
+
+
+def _generate_names(workload: Workload, count: int, seed: int) -> Sequence[Any]:
+    return default_names(count)
+
+
+def _generate_populated(workload: Workload, count: int, seed: int) -> Sequence[Any]:
+    return PopulatedNames(count, workload)
+
+
+def _generate_wide(workload: Workload, count: int, seed: int) -> Sequence[Any]:
+    from .widerows import wide_rows
+
+    return WorkloadRows(wide_rows(count, seed), workload, seed)
+
+
+WORKLOADS: dict[str, Workload] = {
+    workload.name: workload
+    for workload in (
+        Workload("users", "the talk's users(name) table, empty before the load", users, User,
+                 NAME_COLUMNS, "name", "users_id_seq", _generate_names),
+        Workload("populated", "users(name) already holding `present` rows; the load adds new names",
+                 users, User, NAME_COLUMNS, "name", "users_id_seq", _generate_populated,
+                 present=DEFAULT_PRESENT),
+        Workload("wide", "eleven typed columns with edge values (NULL, NaN, ±Infinity, -0.0, offsets, bytes)",
+                 wide_table, Wide, WIDE_COLUMNS, "big", WIDE_SEQUENCE, _generate_wide),
+    )
+}
+wide = WORKLOADS["wide"]
+
+
+def get(name: str, *, present: int | None = None) -> Workload:
+    """The workload called ``name`` (``present`` overrides how many rows ``populated`` starts with)."""
+    try:
+        workload = WORKLOADS[name]
+    except KeyError:
+        raise KeyError(f"unknown workload {name!r}; known: {', '.join(WORKLOADS)}") from None
+    if present is not None:
+        if workload.name != "populated":
+            raise ValueError(f"--present applies to the populated workload, not {name!r}")
+        workload = workload.with_present(present)
+    return workload
+
+
+def workload_of(rows: Sequence[Any]) -> Workload:
+    """The workload ``rows`` were made for; a plain list of names is the talk's ``users``."""
+    return getattr(rows, "workload", None) or WORKLOADS[DEFAULT_WORKLOAD]
+
+
+# -- validation: refuse, before anything is written, values a column cannot store exactly -----
+_ALLOWED_TYPES: dict[str, tuple[type, ...]] = {
+    "int8": (int,),
+    "int4": (int,),
+    "numeric": (Decimal,),
+    "float8": (float,),
+    "bool": (bool,),
+    "timestamptz": (datetime,),
+    "date": (date,),
+    "uuid": (UUID,),
+    "jsonb": (dict, list, str, int, float, bool),
+    "text": (str,),
+    "bytea": (bytes,),
+}
+_INT_RANGE = {"int8": (-(2**63), 2**63 - 1), "int4": (-(2**31), 2**31 - 1)}
+
+
+def _refuse(workload: Workload, column: Column, values: Sequence[Any], bad: Callable[[Any], bool],
+            why: str) -> None:
+    index = next(i for i, value in enumerate(values) if value is not None and bad(value))
+    shown = repr(values[index])
+    shown = shown if len(shown) <= 60 else shown[:60] + "…"
+    raise InsertError(f"{workload.table.name}.{column.name}: row #{index} {shown} {why}; nothing was inserted")
+
+
+def _check_column(workload: Workload, column: Column, values: Sequence[Any]) -> None:
+    pg_type = base_type(column.pg_type)
+    allowed = _ALLOWED_TYPES[pg_type]
+    kinds = set(map(type, values))
+    if None in values:
+        if not column.nullable:
+            raise InsertError(f"{workload.table.name}.{column.name}: row #{values.index(None)} is None in a "
+                              "NOT NULL column; nothing was inserted")
+        kinds.discard(type(None))
+    if column.pg_type not in ("bool", "jsonb") and bool in kinds:
+        kinds.add(object)  # True is an int, but not a number anyone meant to store
+    if column.pg_type == "date" and datetime in kinds:
+        _refuse(workload, column, values, lambda v: isinstance(v, datetime), "is a datetime in a date column")
+    if not all(issubclass(kind, allowed) for kind in kinds):
+        names = "/".join(kind.__name__ for kind in allowed)
+        _refuse(workload, column, values, lambda v: isinstance(v, bool) or not isinstance(v, allowed),
+                f"is not {names}")
+    present = [value for value in values if value is not None]
+    if not present:
+        return
+    if column.pg_type in _INT_RANGE:
+        low, high = _INT_RANGE[column.pg_type]
+        if min(present) < low or max(present) > high:
+            _refuse(workload, column, values, lambda v: not low <= v <= high, f"is out of range for {column.pg_type}")
+    elif pg_type == "numeric" and numeric_scale(column.pg_type) is not None:
+        scale = numeric_scale(column.pg_type)
+        _refuse_if(workload, column, values,
+                   lambda v: v.is_finite() and v.as_tuple().exponent < -scale,  # type: ignore[operator]
+                   f"has more than {scale} decimal places; numeric(…,{scale}) would round it")
+    elif column.pg_type == "timestamptz" and None in map(datetime.utcoffset, present):
+        _refuse(workload, column, values, lambda v: v.utcoffset() is None,
+                "is a naive datetime; timestamptz needs an offset (it would take the server's time zone)")
+    elif column.pg_type in ("text", "jsonb"):
+        _check_texts(workload, column, values)
+
+
+def _refuse_if(workload: Workload, column: Column, values: Sequence[Any], bad: Callable[[Any], bool],
+               why: str) -> None:
+    if any(bad(value) for value in values if value is not None):
+        _refuse(workload, column, values, bad, why)
+
+
+# A \u0000 escape (after an even number of backslashes): jsonb refuses NUL characters.
+_JSON_NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000|\x00")
+
+
+def _check_texts(workload: Workload, column: Column, values: Sequence[Any]) -> None:
+    import json
+
+    if column.pg_type == "jsonb":
+        def dumps(value: Any) -> str:
+            try:
+                return json.dumps(value, allow_nan=False)
+            except (TypeError, ValueError):
+                return "\x00"  # not JSON (NaN, a set, …): refused below
+        def storable(value: Any) -> bool:
+            return _JSON_NUL.search(dumps(value)) is None
+
+        if not all(storable(value) for value in values if value is not None):
+            _refuse(workload, column, values, lambda v: not storable(v),
+                    "is not JSON jsonb can store (NaN/Infinity, a non-JSON type, or a NUL character)")
+        return
+    joined = "".join(value for value in values if value is not None)
+    if "\x00" in joined:
+        _refuse(workload, column, values, lambda v: "\x00" in v, "contains a NUL character, which text cannot store")
+    try:
+        joined.encode("utf-8")
+    except UnicodeEncodeError:
+        _refuse(workload, column, values, lambda v: not _encodable(v), "is not valid Unicode (lone surrogate)")
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def validate_rows(workload: Workload, rows: Sequence[Any]) -> None:
+    """Refuse typed rows a column cannot store exactly, with a one-line :class:`InsertError`.
+
+    Per column, mostly at C speed (``set(map(type, …))``, ``min``/``max``), before the timer.
+    Names of the single-column workloads go through :func:`bulkinsert.runner.validate_names`.
+    """
+    width = len(workload.columns)
+    for index, row in enumerate(rows):
+        if type(row) is not tuple or len(row) != width:
+            raise InsertError(
+                f"{workload.table.name}: row #{index} is not a tuple of {width} values "
+                f"({', '.join(workload.column_names)}); nothing was inserted"
+            )
+    if not rows:
+        return
+    for column, values in zip(workload.columns, zip(*rows, strict=True), strict=True):
+        _check_column(workload, column, values)
