@@ -29,10 +29,12 @@ venv: $(VENV)/.installed
 test: venv
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# Style and pyupgrade rules, then dead code (settings of both in pyproject.toml).
+# Style and pyupgrade rules, dead code (settings of both in pyproject.toml), and every
+# benchmark module in exactly one CI shard (.ci/bench-shards.json).
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/vulture
+	$(BIN)/python .ci/bench-shards >/dev/null
 
 # One embedded server for the whole run (held by `server hold`, reaped after it); environments
 # are built two at a time; the site is published even when a benchmark failed, then the exit
