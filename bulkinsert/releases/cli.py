@@ -1,0 +1,364 @@
+"""``bulkinsert releases …``: list, sweep, bisect and compare library releases."""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ..errors import BulkInsertError
+from ..server import scrub
+
+DEFAULT_SWEEP_STRATEGIES = (
+    "core_executemany", "core_upsert_do_nothing", "core_upsert_do_update", "orm_upsert",
+    "execute_values_upsert", "copy_upsert",
+)
+library_option = click.option(
+    "--library", "-l", default="SQLAlchemy", show_default=True,
+    help="Distribution whose releases vary (SQLAlchemy, psycopg2-binary; psycopg2 means psycopg2-binary).",
+)
+rows_option = click.option("--rows", type=click.IntRange(1), default=10_000, show_default=True,
+                           help="Names per insert (the suite records statements and calls at 10,000).")
+pre_option = click.option("--pre", is_flag=True, help="Include pre-releases (alpha, beta, rc, dev).")
+json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+
+
+def guarded(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The release tools' expected failures as one password-free line on stderr, exit 1."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except (BulkInsertError, LookupError, OSError, ValueError) as exc:
+            message = str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
+            click.echo(f"error: {scrub(message.strip().splitlines()[0] if message.strip() else repr(exc))}", err=True)
+            sys.exit(1)
+
+    return wrapper
+
+
+@contextmanager
+def progress_display(total: int, label: str) -> Iterator[Callable[[int, str], None]]:
+    """A rich progress bar on stderr; ``update(done, text)`` moves it."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    console = Console(stderr=True)
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=True, disable=not console.is_terminal) as progress:
+        task = progress.add_task(label, total=total)
+
+        def update(done: int, text: str) -> None:
+            progress.update(task, completed=done, description=text)
+
+        yield update
+
+
+def resolve_range(
+    library: str, low: str | None, high: str | None, pre: bool, *, strict: bool = True
+) -> tuple[Any, list[str]]:
+    """The release list and the versions in [low, high].
+
+    ``strict``: each bound must be a measurable release (bisect and compare start from one);
+    otherwise any PEP 440 version bounds the range.
+    """
+    from packaging.version import InvalidVersion, Version
+
+    from .index import list_releases
+
+    for bound in (low, high):
+        try:
+            Version(bound) if bound else None
+        except InvalidVersion:
+            raise ValueError(f"{bound!r} is not a version (PEP 440)") from None
+    listing = list_releases(library, pre=pre)
+    for bound in (low, high):
+        if bound is None or bound in listing.versions or not strict:
+            continue
+        if bound in listing.yanked:
+            raise LookupError(f"{library} {bound} is yanked on the package index")
+        if bound in listing.uninstallable:
+            raise LookupError(f"{library} {bound} cannot be installed here: {listing.uninstallable[bound]}")
+        if bound in listing.prereleases_left_out:
+            raise LookupError(f"{library} {bound} is a pre-release: add --pre")
+        raise LookupError(f"{library} {bound} is not a release on the package index "
+                          f"(newest: {listing.versions[-1] if listing.versions else 'none'})")
+    if low and high and Version(low) > Version(high):
+        raise ValueError(f"--from {low} is newer than --to {high}")
+    return listing, listing.between(low, high)
+
+
+def _echo_listing_notes(listing: Any, versions: list[str]) -> None:
+    chosen = set(versions)
+    low, high = (versions[0], versions[-1]) if versions else (None, None)
+    from packaging.version import Version
+
+    def inside(v: str) -> bool:
+        return low is not None and Version(low) <= Version(v) <= Version(high)
+
+    for version in listing.yanked:
+        if inside(version):
+            click.echo(f"left out {version}: yanked on the package index", err=True)
+    for version, reason in listing.uninstallable.items():
+        if inside(version) and version not in chosen:
+            click.echo(f"skipped {version}: {reason}", err=True)
+
+
+@click.group("releases")
+def releases_group() -> None:
+    """Library releases on the x-axis: list, sweep, bisect, compare side by side."""
+
+
+@releases_group.command("list")
+@library_option
+@click.option("--from", "low", help="Oldest release to show.")
+@click.option("--to", "high", help="Newest release to show.")
+@pre_option
+@json_option
+@guarded
+def list_command(library: str, low: str | None, high: str | None, pre: bool, as_json: bool) -> None:
+    """The releases of a library that can be measured here, in PEP 440 order."""
+    from .envs import distribution_name, release_env
+
+    library = distribution_name(library)
+    listing, versions = resolve_range(library, low, high, pre, strict=False)
+    if as_json:
+        data = listing.as_dict()
+        data["releases"] = versions
+        data["cached"] = [v for v in versions if release_env(library, v).is_built]
+        click.echo(json.dumps(data, indent=2))
+        return
+    for version in versions:
+        cached = " (environment cached)" if release_env(library, version).is_built else ""
+        click.echo(f"{version}{cached}")
+    _echo_listing_notes(listing, versions)
+    click.echo(f"{len(versions)} releases of {library}", err=True)
+
+
+@releases_group.command("sweep")
+@library_option
+@click.option("--from", "low", required=True, help="Oldest release to measure.")
+@click.option("--to", "high", required=True, help="Newest release to measure.")
+@click.option("--strategies", default=",".join(DEFAULT_SWEEP_STRATEGIES), show_default=True,
+              help="Comma-separated strategy names.")
+@rows_option
+@click.option("--samples", type=click.IntRange(1), default=3, show_default=True,
+              help="Timed inserts per strategy and release (after one under cProfile).")
+@click.option("--results-dir", type=click.Path(path_type=Path), default=None,
+              help="asv results directory (default: the suite's, .asv/results).")
+@pre_option
+@json_option
+@guarded
+def sweep_command(library: str, low: str, high: str, strategies: str, rows: int, samples: int,
+                  results_dir: Path | None, pre: bool, as_json: bool) -> None:
+    """Measure strategies on every release from --from to --to; store asv results."""
+    from ..registry import get
+    from .envs import distribution_name
+    from .sweep import DEFAULT_RESULTS_DIR, sweep
+
+    library = distribution_name(library)
+    names = [s.strip() for s in strategies.split(",") if s.strip()]
+    for name in names:
+        get(name)  # unknown names fail before anything is built
+    listing, versions = resolve_range(library, low, high, pre, strict=False)
+    if not versions:
+        raise LookupError(f"no release of {library} from {low} to {high} can be measured here")
+    _echo_listing_notes(listing, versions)
+    per_release = len(names) * (samples + 1)
+    with progress_display(len(versions) * per_release, f"{library} sweep") as update:
+        steps = {"done": 0}
+
+        def tell(version: str, index: int, total: int, what: str) -> None:
+            if what.startswith(tuple(names)):
+                steps["done"] += 1
+            update(steps["done"], f"{library} {version} ({index + 1}/{total}): {what}")
+
+        result = sweep(library, versions, names, rows=rows, samples=samples,
+                       results_dir=results_dir or DEFAULT_RESULTS_DIR, progress=tell)
+    if as_json:
+        click.echo(json.dumps(result.as_dict(), indent=2))
+    else:
+        _print_sweep(result, names)
+    if not result.releases:
+        sys.exit(1)
+
+
+def _print_sweep(result: Any, names: list[str]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from .findings import notes_url
+
+    table = Table(title=f"{result.library} releases, {result.rows:,} rows: statements / function calls / median ms")
+    table.add_column("release")
+    for name in names:
+        table.add_column(name, justify="right")
+    previous: dict[str, tuple] = {}
+    changes: list[str] = []
+    for release in result.releases:
+        cells = []
+        for name in names:
+            figures = release.strategies[name]
+            if figures.unsupported or figures.error:
+                cells.append("n/a" if figures.unsupported else "failed")
+                continue
+            key = (figures.statements, figures.function_calls)
+            ms = 1000 * sorted(figures.seconds)[len(figures.seconds) // 2]
+            mark = " *" if name in previous and previous[name] != key else ""
+            if mark:
+                changes.append(f"{name}: {previous[name][0]}/{previous[name][1]} -> {key[0]}/{key[1]} "
+                               f"in {release.version} {notes_url(result.library, release.version) or ''}")
+            previous[name] = key
+            cells.append(f"{key[0]} / {key[1]:,} / {ms:.1f}{mark}")
+        table.add_row(release.version, *cells)
+    console = Console(width=max(120, 24 * (len(names) + 1)))
+    console.print(table)
+    for change in changes:
+        console.print(f"changed: {change}", markup=False, highlight=False)
+    for version, reason in result.failed.items():
+        console.print(f"not measured {version}: {reason}", markup=False, highlight=False)
+    built = result.environments_built
+    console.print(f"{len(result.releases)} releases in {result.seconds:.0f} s, {built} environments built; "
+                  f"results: {len(result.written)} asv result files", markup=False, highlight=False)
+
+
+@releases_group.command("bisect")
+@click.argument("strategy")
+@library_option
+@click.option("--from", "low", required=True, help="OLD: the release whose figure is the reference.")
+@click.option("--to", "high", required=True, help="NEW: the newest release to search.")
+@click.option("--metric", type=click.Choice(["statements", "calls", "time"]), default="statements", show_default=True)
+@rows_option
+@click.option("--rounds", type=click.IntRange(5), default=15, show_default=True,
+              help="Rounds per side-by-side step (--metric time).")
+@pre_option
+@json_option
+@guarded
+def bisect_command(strategy: str, library: str, low: str, high: str, metric: str, rows: int, rounds: int,
+                   pre: bool, as_json: bool) -> None:
+    """Find the first release in (--from, --to] whose figure differs from --from's."""
+    from ..registry import get
+    from .bisection import SEVERAL_CHANGES_HINT, bisect_releases
+    from .envs import distribution_name
+    from .findings import record
+
+    library = distribution_name(library)
+    get(strategy)
+    _, versions = resolve_range(library, low, high, pre)
+    if len(versions) < 2:
+        raise ValueError("--from must be older than --to")
+    bound = math.ceil(math.log2(len(versions))) + 2
+    with progress_display(bound, f"bisect {strategy}") as update:
+        seen: list[str] = []
+
+        def tell(version: str, what: str) -> None:
+            if version not in seen:
+                seen.append(version)
+            update(len(seen), f"{library} {version}: {what}")
+
+        result = bisect_releases(library, versions, strategy, metric=metric, rows=rows, rounds=rounds, progress=tell)
+    data = result.as_dict()
+    record({"kind": "bisect", **{k: data[k] for k in (
+        "strategy", "library", "metric", "rows", "first_changed", "last_unchanged", "values", "notes_url",
+        "environments_built", "environments_used", "from", "to")},
+        "verdict": "changed" if result.first_changed else "same"})
+    if as_json:
+        click.echo(json.dumps(data, indent=2))
+        return
+    for version, value in data["values"].items():
+        click.echo(f"  {version}: {value}")
+    if result.first_changed:
+        before, after = data["values"].get(result.last_unchanged), data["values"].get(result.first_changed)
+        click.echo(f"{strategy} {metric} first changed in {library} {result.first_changed} "
+                   f"({before} in {result.last_unchanged} -> {after})")
+        click.echo(f"release notes: {data['notes_url'] or 'no known link'}")
+        click.echo(SEVERAL_CHANGES_HINT)
+    else:
+        click.echo(f"{strategy} {metric}: no change from {low} to {high}")
+    click.echo(f"environments: {result.environments_used} used (bound {result.bound}), "
+               f"{result.environments_built} built now; {len(versions)} releases in range")
+
+
+@releases_group.command("compare")
+@click.argument("strategy")
+@click.argument("old")
+@click.argument("new")
+@library_option
+@click.option("--metric", type=click.Choice(["time", "cpu", "statements", "calls"]), default="time", show_default=True)
+@click.option("--rounds", type=click.IntRange(5), default=15, show_default=True, help="Interleaved rounds per side.")
+@rows_option
+@click.option("--plant-slowdown", type=click.FloatRange(1.0), default=None, hidden=True,
+              help="Test hook: NEW's inserts of STRATEGY take this factor longer.")
+@pre_option
+@json_option
+@guarded
+def compare_command(strategy: str, old: str, new: str, library: str, metric: str, rounds: int, rows: int,
+                    plant_slowdown: float | None, pre: bool, as_json: bool) -> None:
+    """Measure STRATEGY on releases OLD and NEW side by side, interleaved; verdict on NEW."""
+    from ..registry import get
+    from .envs import build, distribution_name, release_env
+    from .findings import notes_url, record
+    from .sidebyside import measure_side_by_side
+
+    library = distribution_name(library)
+    get(strategy)
+    resolve_range(library, old, old, pre)
+    resolve_range(library, new, new, pre)
+    old_env, new_env = release_env(library, old), release_env(library, new)
+    with progress_display(rounds, f"compare {strategy}") as update:
+        update(0, f"{library} {old}: environment")
+        build(old_env)
+        update(0, f"{library} {new}: environment")
+        build(new_env)
+        plant = f"{strategy}:{plant_slowdown}" if plant_slowdown else None
+        outcome = measure_side_by_side(
+            old_env, new_env, strategy, metric=metric, rounds=rounds, rows=rows, plant_new=plant,
+            step=lambda done, total: update(done, f"{old} vs {new}: round {done + 1}/{total}"),
+        )
+    data = {"strategy": strategy, "library": library, "old": old, "new": new, "rows": rows,
+            "rounds": len(outcome.old_samples), **outcome.as_dict(), "notes_url": notes_url(library, new)}
+    if plant:
+        data["planted_slowdown"] = plant_slowdown
+    finding = {"kind": "compare", **{k: v for k, v in data.items() if k not in ("old_samples", "new_samples")},
+               "values": {f"old:{old}": outcome.old_samples, f"new:{new}": outcome.new_samples}}
+    if not plant:
+        record(finding)
+    if as_json:
+        click.echo(json.dumps(data, indent=2))
+        return
+    if "p_value" in data:
+        low, high = data["ratio_ci"]
+        click.echo(f"{strategy} {metric}, {library} {new} vs {old}: {outcome.verdict} "
+                   f"(x{data['ratio']:.3f}, interval {low:.3f}-{high:.3f}, p={data['p_value']:.3g}; {data['reason']})")
+        medians = data["old_summary"]["median"], data["new_summary"]["median"]
+        click.echo(f"  {old}: median {medians[0]:.6g}  {new}: median {medians[1]:.6g} "
+                   f"({len(outcome.old_samples)} interleaved rounds each)")
+    else:
+        click.echo(f"{strategy} {metric}, {library} {new} vs {old}: {outcome.verdict} "
+                   f"({data['old_value']:g} -> {data['new_value']:g})")
+    if outcome.changed and data["notes_url"]:
+        click.echo(f"release notes: {data['notes_url']}")
+
+
+@releases_group.command("envs")
+@json_option
+def envs_command(as_json: bool) -> None:
+    """The cached release environments (under .asv/release-envs)."""
+    from .envs import cached_envs, env_root
+
+    found = cached_envs()
+    if as_json:
+        click.echo(json.dumps(found, indent=2))
+        return
+    for env in found:
+        pins = " ".join(f"{k}=={v}" for k, v in env.get("requirements", {}).items())
+        click.echo(f"{Path(env['path']).name}: {pins}")
+    click.echo(f"{len(found)} environments in {env_root()}", err=True)

@@ -1,0 +1,220 @@
+"""One virtual environment per release, built on demand with uv and reused.
+
+Everything but the swept library is pinned as in the newest environment of the asv matrix
+(``asv.conf.json``), and the checkout itself is put on the environment's path (as an editable install would), so
+every release is measured against the same project code. An environment is cached under
+``.asv/release-envs/<library>-<version>/`` with a stamp of what it was built for; a second
+sweep finds the stamp and installs nothing. uv's cache lives beside the environments (same
+file system, so files are hard-linked, not copied).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from packaging.utils import canonicalize_name
+
+from ..errors import BulkInsertError
+from ..results import version_key
+from .index import pip_indexes
+
+CHECKOUT = Path(__file__).resolve().parents[2]
+ENV_ROOT_VARIABLE = "BULKINSERT_RELEASE_ENVS"
+STAMP = "bulkinsert-release-env.json"
+STAMP_VERSION = 1
+BUILD_TIMEOUT_SECONDS = 900
+# The distributions the project's code imports under other names than the matrix uses.
+LIBRARY_ALIASES = {"psycopg2": "psycopg2-binary"}
+
+
+class EnvironmentError_(BulkInsertError):
+    """A release's environment could not be built (the message is uv's last line)."""
+
+
+def env_root() -> Path:
+    return Path(os.environ.get(ENV_ROOT_VARIABLE) or CHECKOUT / ".asv" / "release-envs")
+
+
+def distribution_name(library: str) -> str:
+    """The distribution the matrix pins for ``library`` (``psycopg2`` -> ``psycopg2-binary``)."""
+    return LIBRARY_ALIASES.get(canonicalize_name(library), library)
+
+
+def matrix_pins(conf_path: Path | None = None) -> dict[str, str]:
+    """Each requirement of the asv matrix at its newest listed version: the newest environment."""
+    from asv.util import load_json
+
+    conf = load_json(str(conf_path or CHECKOUT / "asv.conf.json"), js_comments=True)
+    pins: dict[str, str] = {}
+    for name, versions in (conf.get("matrix", {}).get("req") or conf.get("matrix", {})).items():
+        listed = [v for v in (versions if isinstance(versions, list) else [versions]) if v]
+        if listed:
+            pins[name] = max(listed, key=version_key)
+    return pins
+
+
+def matrix_python(conf_path: Path | None = None) -> str:
+    from asv.util import load_json
+
+    conf = load_json(str(conf_path or CHECKOUT / "asv.conf.json"), js_comments=True)
+    pythons = conf.get("pythons") or [f"{sys.version_info.major}.{sys.version_info.minor}"]
+    return str(pythons[-1])
+
+
+@dataclass(frozen=True)
+class ReleaseEnv:
+    """A release's environment: where it is and what it pins."""
+
+    library: str  # the distribution name as the matrix spells it
+    version: str
+    requirements: tuple[tuple[str, str], ...]  # every pinned distribution, the swept one included
+    path: Path
+
+    @property
+    def python(self) -> Path:
+        return self.path / "bin" / "python"
+
+    @property
+    def name(self) -> str:
+        """The asv environment name of the results: like asv's own, with its own prefix."""
+        python = f"{sys.version_info.major}.{sys.version_info.minor}"
+        pins = "-".join(f"{k}{v}" for k, v in sorted(self.requirements, key=lambda kv: kv[0].lower()))
+        return f"release-py{python}-{pins}"
+
+    def stamp(self) -> dict:
+        return {
+            "stamp": STAMP_VERSION,
+            "python": sys.version.split()[0],
+            "base_python": str(Path(sys.base_prefix)),
+            "requirements": dict(self.requirements),
+            "project": str(CHECKOUT),
+        }
+
+    @property
+    def is_built(self) -> bool:
+        try:
+            recorded = json.loads((self.path / STAMP).read_text())
+            return self.python.exists() and all(recorded.get(k) == v for k, v in self.stamp().items())
+        except (OSError, ValueError):
+            return False
+
+
+def release_env(library: str, version: str, *, pins: dict[str, str] | None = None) -> ReleaseEnv:
+    """The environment of one release (not built yet): the matrix's newest pins, ``library`` at ``version``."""
+    library = distribution_name(library)
+    pinned = dict(pins if pins is not None else matrix_pins())
+    for name in list(pinned):
+        if canonicalize_name(name) == canonicalize_name(library):
+            library = name
+            del pinned[name]
+    pinned[library] = version
+    requirements = tuple(sorted(pinned.items(), key=lambda kv: kv[0].lower()))
+    return ReleaseEnv(library, version, requirements, env_root() / f"{library}-{version}")
+
+
+def _uv() -> str:
+    try:
+        from uv import find_uv_bin
+
+        return find_uv_bin()
+    except (ImportError, FileNotFoundError):
+        found = shutil.which("uv")
+        if found is None:
+            raise EnvironmentError_("uv is not installed: pip install uv (the release tools build with it)") from None
+        return found
+
+
+def _index_arguments() -> list[str]:
+    """pip's configured indexes for uv, searched like pip does (best match over all of them)."""
+    main, *extra = pip_indexes()
+    arguments = ["--index-url", main, "--index-strategy", "unsafe-best-match"]
+    for url in extra:
+        arguments += ["--extra-index-url", url]
+    return arguments
+
+
+def _uv_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.setdefault("UV_CACHE_DIR", str(env_root().parent / "uv-cache"))
+    env.pop("VIRTUAL_ENV", None)
+    return env
+
+
+def _run(command: list[str], what: str) -> None:
+    try:
+        done = subprocess.run(
+            command, capture_output=True, text=True, env=_uv_env(), timeout=BUILD_TIMEOUT_SECONDS, check=False
+        )
+    except subprocess.TimeoutExpired:
+        raise EnvironmentError_(f"{what}: timed out after {BUILD_TIMEOUT_SECONDS} s") from None
+    if done.returncode != 0:
+        lines = [line.strip() for line in (done.stderr or done.stdout).splitlines() if line.strip()]
+        detail = next((line for line in reversed(lines) if not line.startswith("help:")), "failed")
+        raise EnvironmentError_(f"{what}: {detail}")
+
+
+def project_dependencies() -> list[str]:
+    """The project's own requirements (``pyproject.toml``), installed around the pins."""
+    import tomllib
+
+    with open(CHECKOUT / "pyproject.toml", "rb") as handle:
+        return list(tomllib.load(handle)["project"].get("dependencies", []))
+
+
+def _link_checkout(env: ReleaseEnv) -> None:
+    """Put the checkout on the environment's path (a ``.pth`` file, as an editable install does).
+
+    Building an editable wheel costs ~6 s per environment; the path file costs nothing, and the
+    environment then runs exactly the checkout's code, whatever changes in it later.
+    """
+    site_packages = next(env.path.glob("lib/python*/site-packages"))
+    (site_packages / "bulkinsert_checkout.pth").write_text(str(CHECKOUT) + "\n")
+
+
+def build(env: ReleaseEnv) -> bool:
+    """Make sure ``env`` exists; True when it had to be built now, False when it was reused.
+
+    A failed build leaves nothing behind, so the next call tries again.
+    """
+    if env.is_built:
+        return False
+    if env.path.exists():
+        shutil.rmtree(env.path)
+    env.path.parent.mkdir(parents=True, exist_ok=True)
+    uv = _uv()
+    what = f"{env.library} {env.version}"
+    started = time.monotonic()
+    try:
+        _run([uv, "venv", "--quiet", "--python", sys.executable, str(env.path)], f"{what}: uv venv")
+        requirements = [f"{name}=={version}" for name, version in env.requirements]
+        _run(
+            [uv, "pip", "install", "--quiet", "--python", str(env.python), *_index_arguments(),
+             *project_dependencies(), *requirements],
+            f"{what} does not install",
+        )
+        _link_checkout(env)
+    except BaseException:
+        shutil.rmtree(env.path, ignore_errors=True)
+        raise
+    stamp = {**env.stamp(), "built_seconds": round(time.monotonic() - started, 1)}
+    (env.path / STAMP).write_text(json.dumps(stamp, indent=2))
+    return True
+
+
+def cached_envs() -> list[dict]:
+    """Every cached release environment with what it pins (for ``releases envs``)."""
+    found = []
+    for stamp in sorted(env_root().glob(f"*/{STAMP}")):
+        try:
+            data = json.loads(stamp.read_text())
+        except (OSError, ValueError):
+            continue
+        found.append({"path": str(stamp.parent), **data})
+    return found

@@ -1,0 +1,102 @@
+"""Two releases measured side by side: ``asv continuous`` for releases instead of commits.
+
+One measuring process per release stays alive for the whole comparison, and the rounds
+alternate (OLD, NEW, OLD, NEW, …), so both sides see the same machine at the same minutes and
+every sample is a warm insert. Timing verdicts come from :func:`bulkinsert.stats.compare_samples`
+(rank test plus minimum effect); statements and calls from :func:`bulkinsert.stats.compare_counts`.
+A release compared with itself runs two separate processes of the same environment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from ..stats import compare_counts, compare_samples
+from .envs import ReleaseEnv
+from .workers import Unmeasurable, Worker
+
+SAMPLED = {"time": "seconds", "cpu": "cpu_seconds"}
+COUNTED = {"statements": "statements", "calls": "function_calls"}
+METRICS = tuple(SAMPLED) + tuple(COUNTED)
+DEFAULT_ROUNDS = 15
+# Python function calls of one warm insert are exact in every release measured so far; a
+# fixed allowance would hide a per-row change in a small insert, so there is none.
+CALLS_TOLERANCE = 0
+
+
+@dataclass
+class SideBySide:
+    """The outcome: the verdict, its statistics, and every sample of both sides."""
+
+    metric: str
+    verdict: str  # slower / faster / same for time and cpu; more / fewer / same for counts
+    old_samples: list[float]
+    new_samples: list[float]
+    detail: dict[str, Any]
+
+    @property
+    def changed(self) -> bool:
+        return self.verdict != "same"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"metric": self.metric, "verdict": self.verdict, **self.detail,
+                "old_samples": self.old_samples, "new_samples": self.new_samples}
+
+
+def _figure(answer: dict[str, Any], metric: str) -> float:
+    key = SAMPLED.get(metric) or COUNTED[metric]
+    value = answer.get(key)
+    if value is None:
+        raise Unmeasurable(f"{metric} not available from this server (pg_stat_statements missing?)")
+    return float(value)
+
+
+def measure_side_by_side(
+    old_env: ReleaseEnv,
+    new_env: ReleaseEnv,
+    strategy: str,
+    *,
+    metric: str = "time",
+    rounds: int = DEFAULT_ROUNDS,
+    rows: int = 10_000,
+    plant_new: str | None = None,
+    step: Callable[[int, int], None] | None = None,
+) -> SideBySide:
+    """Measure ``strategy`` in both environments, interleaved, and judge NEW against OLD.
+
+    Deterministic metrics need one insert per side (a second is taken to show the figure
+    repeats); sampled ones take ``rounds`` per side. ``plant_new`` is the slowdown test hook
+    (``STRATEGY:FACTOR``) set in NEW's process only. Raises :class:`Unmeasurable` when either
+    release cannot run the strategy.
+    """
+    if metric not in METRICS:
+        raise ValueError(f"unknown metric {metric!r}; expected one of {', '.join(METRICS)}")
+    counted = metric in COUNTED
+    total = 2 if counted else rounds
+    old_samples: list[float] = []
+    new_samples: list[float] = []
+    with Worker(old_env) as old, Worker(new_env, plant=plant_new) as new:
+        for number in range(total):
+            if step is not None:
+                step(number, total)
+            for worker, samples in ((old, old_samples), (new, new_samples)):
+                answer = worker.measure(strategy, rows, calls=metric == "calls")
+                samples.append(_figure(answer, metric))
+    if counted:
+        tolerance = CALLS_TOLERANCE if metric == "calls" else 0
+        verdict = compare_counts(old_samples[0], new_samples[0], tolerance=tolerance)
+        repeat = len(set(old_samples)) == 1 and len(set(new_samples)) == 1
+        detail = _renamed(verdict.as_dict(), "value")
+        detail["repeatable"] = repeat
+        return SideBySide(metric, verdict.verdict, old_samples, new_samples, detail)
+    judged = compare_samples(old_samples, new_samples)
+    return SideBySide(metric, judged.verdict, old_samples, new_samples, _renamed(judged.as_dict(), "summary"))
+
+
+def _renamed(verdict: dict[str, Any], suffix: str) -> dict[str, Any]:
+    """The statistics without the verdict, ``old``/``new`` renamed: those words name the releases."""
+    detail = {k: v for k, v in verdict.items() if k not in ("verdict", "old", "new")}
+    detail[f"old_{suffix}"], detail[f"new_{suffix}"] = verdict["old"], verdict["new"]
+    return detail

@@ -1,0 +1,248 @@
+"""Measure strategies on every release of a range and store the figures as asv results.
+
+Per release: its environment (built on demand, the next one built while this one measures),
+one long-lived measuring process, then per strategy one insert under cProfile (function calls)
+and ``samples`` plain inserts (wall time, client CPU, server statements). The figures are
+written with :func:`bulkinsert.results.write_figures` under the suite's own benchmark names
+and parameters, one asv environment per release, the machine ``make bench`` uses and the
+checkout's commit — so ``asv publish``, ``bulkinsert compare`` and the site read them with
+everything else.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .envs import CHECKOUT, EnvironmentError_, ReleaseEnv, build, release_env
+from .workers import Unmeasurable, Worker, WorkerError
+
+TIME_BENCHMARK = "insert_time.InsertTime.time_insert"
+STATEMENTS_BENCHMARK = "server_statements.ServerStatements.track_statements"
+CALLS_BENCHMARK = "code_path.CodePath.track_function_calls"
+DEFAULT_ROWS = 10_000  # the suite's TRACK_ROWS: statements and calls are recorded at this size
+DEFAULT_SAMPLES = 3
+DEFAULT_RESULTS_DIR = CHECKOUT / ".asv" / "results"
+
+
+@dataclass
+class StrategyFigures:
+    seconds: list[float] = field(default_factory=list)
+    cpu_seconds: list[float] = field(default_factory=list)
+    statements: int | None = None
+    function_calls: int | None = None
+    unsupported: str | None = None
+    error: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"statements": self.statements, "function_calls": self.function_calls}
+        if self.seconds:
+            data["seconds"] = statistics.median(self.seconds)
+            data["cpu_seconds"] = statistics.median(self.cpu_seconds)
+            data["samples"] = {"seconds": self.seconds, "cpu_seconds": self.cpu_seconds}
+        if self.unsupported:
+            data["unsupported"] = self.unsupported
+        if self.error:
+            data["error"] = self.error
+        return data
+
+
+@dataclass
+class ReleaseFigures:
+    version: str
+    env: ReleaseEnv
+    built: bool
+    strategies: dict[str, StrategyFigures] = field(default_factory=dict)
+
+
+@dataclass
+class SweepResult:
+    library: str
+    rows: int
+    releases: list[ReleaseFigures] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)  # version -> why it could not be measured
+    written: list[Path] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def environments_built(self) -> int:
+        return sum(r.built for r in self.releases)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "library": self.library,
+            "rows": self.rows,
+            "seconds": round(self.seconds, 1),
+            "environments_built": self.environments_built,
+            "releases": {
+                r.version: {name: figures.as_dict() for name, figures in r.strategies.items()} for r in self.releases
+            },
+            "failed": self.failed,
+            "results": [str(p) for p in self.written],
+        }
+
+
+def machine_name() -> str:
+    """The machine ``make bench`` records: ``$ASV_MACHINE``, else the host name."""
+    return os.environ.get("ASV_MACHINE") or socket.gethostname()
+
+
+def project_commit() -> tuple[str, int]:
+    """The checkout's commit and its date in ms (asv dates results by their commit)."""
+    out = subprocess.run(
+        ["git", "-C", str(CHECKOUT), "log", "-1", "--format=%H %ct"], capture_output=True, text=True, check=True
+    ).stdout.split()
+    return out[0], int(out[1]) * 1000
+
+
+def measure_release(
+    worker: Worker, strategies: Sequence[str], rows: int, samples: int, step: Callable[[str], None]
+) -> dict[str, StrategyFigures]:
+    """Every strategy in one release's process: one profiled insert, then ``samples`` plain ones."""
+    found: dict[str, StrategyFigures] = {}
+    for name in strategies:
+        figures = found[name] = StrategyFigures()
+        try:
+            step(f"{name}: calls")
+            figures.function_calls = worker.measure(name, rows, calls=True)["function_calls"]
+            for index in range(samples):
+                step(f"{name}: sample {index + 1}/{samples}")
+                answer = worker.measure(name, rows)
+                figures.seconds.append(answer["seconds"])
+                figures.cpu_seconds.append(answer["cpu_seconds"])
+                figures.statements = answer["statements"]
+        except Unmeasurable as exc:
+            figures.unsupported = str(exc)
+        except WorkerError as exc:
+            figures.error = str(exc)
+            if worker.process.poll() is not None:
+                break
+    return found
+
+
+def sweep(
+    library: str,
+    versions: Sequence[str],
+    strategies: Sequence[str],
+    *,
+    rows: int = DEFAULT_ROWS,
+    samples: int = DEFAULT_SAMPLES,
+    results_dir: Path | None = DEFAULT_RESULTS_DIR,
+    progress: Callable[[str, int, int, str], None] | None = None,
+) -> SweepResult:
+    """Measure ``strategies`` on each of ``versions`` and write asv results (unless ``results_dir`` is None).
+
+    ``progress(version, index, total, what)`` is told where the sweep is. A release that does
+    not install, or whose process fails, is recorded in ``failed`` and the sweep goes on.
+    """
+    started = time.monotonic()
+    result = SweepResult(library, rows)
+    tell = progress or (lambda *_: None)
+    envs = [release_env(library, v) for v in versions]
+    with ThreadPoolExecutor(max_workers=1) as builder:
+        pending: dict[int, Future[bool]] = {}
+
+        def schedule(index: int) -> None:
+            if index < len(envs) and index not in pending:
+                pending[index] = builder.submit(build, envs[index])
+
+        schedule(0)
+        for index, (version, env) in enumerate(zip(versions, envs, strict=True)):
+            tell(version, index, len(envs), "environment" if not env.is_built else "reusing environment")
+            try:
+                built = pending.pop(index).result()
+            except EnvironmentError_ as exc:
+                result.failed[version] = str(exc)
+                schedule(index + 1)
+                continue
+            schedule(index + 1)  # the next release's environment builds while this one measures
+            try:
+                with Worker(env) as worker:
+                    measured = measure_release(
+                        worker, strategies, rows, samples, lambda what, v=version, i=index: tell(v, i, len(envs), what)
+                    )
+            except WorkerError as exc:
+                result.failed[version] = str(exc)
+                continue
+            result.releases.append(ReleaseFigures(version, env, built, measured))
+    if results_dir is not None and result.releases:
+        result.written = write_results(result, results_dir)
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def figures_of_sweep(result: SweepResult, *, machine: str, commit: str, date: int) -> list[Any]:
+    """The sweep as :class:`bulkinsert.results.Figure` objects under the suite's benchmark names."""
+    from ..results import Figure
+
+    python = f"{sys.version_info.major}.{sys.version_info.minor}"
+    figures = []
+    for release in result.releases:
+        requirements = tuple(release.env.requirements) + (("python", python),)
+        for name, measured in release.strategies.items():
+            params = (("strategy", name), ("rows", str(result.rows)))
+            common = dict(machine=machine, env_name=release.env.name, commit=commit, date=date,
+                          params=params, requirements=requirements)
+            median = statistics.median(measured.seconds) if measured.seconds else None
+            figures += [
+                Figure(benchmark=TIME_BENCHMARK, value=median, samples=tuple(measured.seconds) or None,
+                       number=1, unit="seconds", **common),
+                Figure(benchmark=STATEMENTS_BENCHMARK, value=_number(measured.statements), unit="statements", **common),
+                Figure(benchmark=CALLS_BENCHMARK, value=_number(measured.function_calls), unit="calls", **common),
+            ]
+    return figures
+
+
+def _number(value: int | None) -> float | None:
+    return None if value is None else float(value)
+
+
+def write_results(result: SweepResult, results_dir: Path) -> list[Path]:
+    """Write the sweep as asv result files, creating ``benchmarks.json`` first if asv has not."""
+    from asv.machine import Machine
+
+    from ..results import write_figures
+
+    ensure_benchmarks_json(results_dir)
+    commit, date = project_commit()
+    machine = machine_name()
+    info = {k: str(v) for k, v in Machine.get_defaults().items() if k != "machine"}
+    figures = figures_of_sweep(result, machine=machine, commit=commit, date=date)
+    return write_figures(results_dir, figures, machine_info=info)
+
+
+def ensure_benchmarks_json(results_dir: Path) -> None:
+    """asv's ``benchmarks.json`` (names, parameters, versions of the suite), discovered if missing.
+
+    ``asv publish`` needs it and drops results whose benchmark version differs from it; the
+    discovery is asv's own (``asv.benchmark discover``), run with this interpreter.
+    """
+    import json
+    import tempfile
+
+    from asv import runner
+    from asv.benchmarks import Benchmarks
+    from asv.config import Config
+
+    if (results_dir / "benchmarks.json").exists():
+        return
+    conf = Config.load(str(CHECKOUT / "asv.conf.json"))
+    conf.results_dir = str(results_dir)
+    with tempfile.TemporaryDirectory() as scratch:
+        out = Path(scratch) / "benchmarks.out.json"
+        subprocess.run(
+            [sys.executable, runner.BENCHMARK_RUN_SCRIPT, "discover", str(CHECKOUT / "benchmarks"), str(out)],
+            cwd=scratch, check=True, capture_output=True, text=True,
+        )
+        discovered = json.loads(out.read_text())
+    results_dir.mkdir(parents=True, exist_ok=True)
+    Benchmarks(conf, discovered).save()

@@ -1,0 +1,116 @@
+"""The measuring process inside one release's environment: JSON lines in, JSON lines out.
+
+Started once per environment and kept alive, so every insert after the first is measured warm
+(imports, mapper configuration and connections are paid once, outside the samples). Each
+request line is ``{"strategy": ..., "rows": ..., "calls": bool}``; each answer line is
+``{"ok": true, "seconds", "cpu_seconds", "statements", "function_calls", "versions"}``, or
+``{"ok": false, "unsupported"|"error": "one line"}``. Anything else the process prints goes to
+stderr, so stdout carries only answers.
+
+Test hook: ``BULKINSERT_PLANT_SLOWDOWN=STRATEGY:FACTOR`` (e.g. ``core_executemany:1.10``) makes
+every timed insert of that strategy in this process take FACTOR times as long, by busy-waiting
+inside the timed region after the insert (wall and CPU time alike; never under cProfile, so
+call counts stay true). It exists to measure how small a slowdown ``releases compare`` detects.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import sys
+import time
+from typing import Any
+
+PLANT_VARIABLE = "BULKINSERT_PLANT_SLOWDOWN"
+
+
+def planted_slowdown() -> tuple[str, float] | None:
+    text = os.environ.get(PLANT_VARIABLE, "").strip()
+    if not text:
+        return None
+    name, _, factor = text.partition(":")
+    return name.strip(), float(factor)
+
+
+def _slowed(function: Any, factor: float) -> Any:
+    def slowed(db: Any, names: Any) -> None:
+        started = time.perf_counter()
+        function(db, names)
+        until = time.perf_counter() + (time.perf_counter() - started) * (factor - 1.0)
+        while time.perf_counter() < until:
+            pass
+
+    return slowed
+
+
+class Measurer:
+    """One plain and one profiling Database, reused for every request of the process."""
+
+    def __init__(self) -> None:
+        from ..database import Database
+
+        self.plain = Database(instrument=False)
+        self.plant = planted_slowdown()
+
+    def measure(self, request: dict[str, Any]) -> dict[str, Any]:
+        from ..compat import library_versions
+        from ..errors import InsertError, Unsupported
+        from ..registry import get
+        from ..runner import run_insert
+        from ..schema import default_names
+
+        strategy = get(request["strategy"])
+        names = default_names(int(request["rows"]))
+        try:
+            if request.get("calls"):
+                result = run_insert(strategy, names, db=self.plain, count_calls=True)
+            else:
+                if self.plant is not None and self.plant[0] == strategy.name:
+                    strategy = dataclasses.replace(strategy, function=_slowed(strategy.function, self.plant[1]))
+                result = run_insert(strategy, names, db=self.plain)
+        except Unsupported as exc:
+            return {"ok": False, "unsupported": str(exc)}
+        except InsertError as exc:
+            return {"ok": False, "error": str(exc)}
+        return {
+            "ok": True,
+            "seconds": result.seconds,
+            "cpu_seconds": result.cpu_seconds,
+            "statements": result.statements,
+            "function_calls": result.function_calls,
+            "versions": library_versions(),
+        }
+
+    def close(self) -> None:
+        self.plain.close()
+
+
+def main() -> None:
+    answers = os.fdopen(os.dup(sys.stdout.fileno()), "w", buffering=1)
+    sys.stdout = sys.stderr  # nothing but answers on the protocol stream
+    os.dup2(sys.stderr.fileno(), 1)
+    measurer = None
+    try:
+        from ..compat import library_versions
+
+        measurer = Measurer()
+        answers.write(json.dumps({"ok": True, "ready": True, "versions": library_versions()}) + "\n")
+        for line in sys.stdin:
+            if not line.strip():
+                continue
+            try:
+                answer = measurer.measure(json.loads(line))
+            except Exception as exc:  # noqa: BLE001 - reported to the parent as one line
+                message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+                answer = {"ok": False, "error": f"{type(exc).__name__}: {message}"}
+            answers.write(json.dumps(answer) + "\n")
+    except Exception as exc:  # noqa: BLE001 - start-up failure, told to the parent
+        answers.write(json.dumps({"ok": False, "error": f"{type(exc).__name__}: {exc}"}) + "\n")
+    finally:
+        if measurer is not None:
+            measurer.close()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,95 @@
+"""Talking to the measuring process of a release's environment (:mod:`.worker`)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from ..errors import BulkInsertError
+from ..server import scrub
+from .envs import ReleaseEnv, env_root
+from .worker import PLANT_VARIABLE
+
+# The release tools' own database on the shared server, so their statement counts are never
+# mixed with a test run's or a benchmark's (the runner's turn lock serialises the inserts).
+DEFAULT_DATABASE = "bulkinsert_releases"
+START_TIMEOUT_SECONDS = 180
+
+
+class WorkerError(BulkInsertError):
+    """The measuring process failed or died; the message is its last word."""
+
+
+class Unmeasurable(BulkInsertError):
+    """The strategy cannot run with this release (the message says why)."""
+
+
+class Worker:
+    """One long-lived measuring process in ``env``; ``plant`` sets the slowdown test hook."""
+
+    def __init__(self, env: ReleaseEnv, *, plant: str | None = None) -> None:
+        self.env = env
+        variables = dict(os.environ)
+        variables.setdefault("BULKINSERT_DATABASE", DEFAULT_DATABASE)
+        variables.pop(PLANT_VARIABLE, None)
+        if plant:
+            variables[PLANT_VARIABLE] = plant
+        variables.pop("PYTHONPATH", None)
+        variables.pop("VIRTUAL_ENV", None)
+        logs = env_root().parent / "releases" / "logs"
+        logs.mkdir(parents=True, exist_ok=True)
+        self.log_path: Path = logs / f"{env.path.name}.log"
+        self._log = open(self.log_path, "a")  # noqa: SIM115 - closed in close()
+        self.process = subprocess.Popen(
+            [str(env.python), "-m", "bulkinsert.releases.worker"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._log,
+            text=True,
+            env=variables,
+            cwd=str(env.path),
+        )
+        hello = self._answer()
+        self.versions: dict[str, str] = hello.get("versions", {})
+
+    def _answer(self) -> dict[str, Any]:
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        if not line:
+            code = self.process.wait()
+            raise WorkerError(f"{self.env.library} {self.env.version}: measuring process exited ({code}); "
+                              f"see {self.log_path}")
+        answer = json.loads(line)
+        if not answer.get("ok") and "error" in answer:
+            raise WorkerError(scrub(f"{self.env.library} {self.env.version}: {answer['error']}"))
+        return answer
+
+    def measure(self, strategy: str, rows: int, *, calls: bool = False) -> dict[str, Any]:
+        """One insert in the release's process: seconds, CPU, statements (and calls if asked)."""
+        assert self.process.stdin is not None
+        self.process.stdin.write(json.dumps({"strategy": strategy, "rows": rows, "calls": calls}) + "\n")
+        self.process.stdin.flush()
+        answer = self._answer()
+        if "unsupported" in answer:
+            raise Unmeasurable(scrub(answer["unsupported"]))
+        return answer
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            try:
+                assert self.process.stdin is not None
+                self.process.stdin.close()
+                self.process.wait(timeout=30)
+            except (OSError, subprocess.TimeoutExpired):
+                self.process.kill()
+                self.process.wait()
+        self._log.close()
+
+    def __enter__(self) -> Worker:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
