@@ -24,6 +24,7 @@ from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, Context, Decimal
 from itertools import chain, repeat
 from operator import floordiv, lt, mod, mul, sub
 from typing import Any
+from uuid import UUID
 
 __all__ = ["TYPES", "BinaryCopyEncoder", "TextCopyEncoder", "base_type", "numeric_binary", "numeric_scale"]
 
@@ -253,13 +254,40 @@ _TEXT_ENCODERS: dict[str, Callable[[Column], list[str]]] = {
 # ---------------------------------------------------------------------------------------------
 # Encoders
 # ---------------------------------------------------------------------------------------------
-def _merge_nulls(values: Column, present_streams: list[list[Any]], null_streams: Sequence[Any]) -> list[list[Any]]:
-    """Put NULL placeholders back where ``values`` held None (the present ones were encoded)."""
-    merged = []
-    for stream, null in zip(present_streams, null_streams, strict=True):
-        items = iter(stream)
-        merged.append([null if value is None else next(items) for value in values])
-    return merged
+# A value of each type that stands in for NULL while a column is encoded at C speed; its
+# encoding is then replaced by the NULL marker at the (few) NULL positions.
+_PLACEHOLDERS: dict[str, Any] = {
+    "int8": 0, "int4": 0, "numeric": Decimal(0), "float8": 0.0, "bool": False, "timestamptz": _POSTGRES_EPOCH,
+    "date": _POSTGRES_EPOCH.date(), "uuid": UUID(int=0), "jsonb": 0, "text": "", "bytea": b"",
+}
+
+
+def _null_positions(values: Column) -> list[int]:
+    """Where ``values`` holds None, found by C-level ``index`` scans (Python runs once per NULL)."""
+    positions: list[int] = []
+    index = -1
+    try:
+        while True:
+            index = values.index(None, index + 1)
+            positions.append(index)
+    except ValueError:
+        return positions
+
+
+def _encode_with_nulls(encode: Callable[[Column], list[list[Any]]], values: Column, placeholder: Any,
+                       null_markers: Sequence[Any]) -> list[list[Any]]:
+    """Encode ``values`` with NULLs: placeholders in, NULL markers into the encoded streams after."""
+    if None not in values:
+        return encode(values)
+    nulls = _null_positions(values)
+    filled = list(values)
+    for index in nulls:
+        filled[index] = placeholder
+    streams = encode(filled)
+    for stream, marker in zip(streams, null_markers, strict=False):
+        for index in nulls:
+            stream[index] = marker
+    return streams
 
 
 def base_type(pg_type: str) -> str:
@@ -285,15 +313,11 @@ class BinaryCopyEncoder:
     def __init__(self, types: Sequence[str]) -> None:
         self.types = _check_types(types)
         self._encoders = [_binary_encoder(name) for name in self.types]
+        self._placeholders = [_PLACEHOLDERS[base_type(name)] for name in self.types]
         self._row_header = struct.pack(">h", len(self.types))
 
-    def _column(self, encode: Callable[[Column], Streams], values: Column) -> Streams:
-        if None not in values:
-            return encode(values)
-        present = encode([value for value in values if value is not None])
-        if len(present) == 1:
-            return _merge_nulls(values, present, [_NULL_FIELD])
-        return _merge_nulls(values, present, [_NULL_FIELD, b""])
+    def _column(self, encode: Callable[[Column], Streams], placeholder: Any, values: Column) -> Streams:
+        return _encode_with_nulls(encode, values, placeholder, (_NULL_FIELD, b""))
 
     def rows(self, rows: Sequence[Sequence[Any]]) -> bytes:
         """The rows' part of the stream (no header or trailer)."""
@@ -301,9 +325,11 @@ class BinaryCopyEncoder:
             return b""
         columns = zip(*rows, strict=True)
         streams = chain.from_iterable(
-            self._column(encode, values) for encode, values in zip(self._encoders, columns, strict=True)
+            self._column(encode, placeholder, values)
+            for encode, placeholder, values in zip(self._encoders, self._placeholders, columns, strict=True)
         )
-        return b"".join(chain.from_iterable(zip(repeat(self._row_header), *streams)))
+        # One join per row, then one of the rows: twice as fast as one join over every field.
+        return b"".join(map(b"".join, zip(repeat(self._row_header), *streams)))
 
     def chunks(self, rows: Sequence[Sequence[Any]], chunk_rows: int = CHUNK_ROWS) -> Iterator[bytes]:
         """Header, the rows ``chunk_rows`` at a time, trailer: for streaming COPY."""
@@ -323,18 +349,18 @@ class TextCopyEncoder:
     def __init__(self, types: Sequence[str]) -> None:
         self.types = _check_types(types)
         self._encoders = [_TEXT_ENCODERS[base_type(name)] for name in self.types]
+        self._placeholders = [_PLACEHOLDERS[base_type(name)] for name in self.types]
 
-    def _column(self, encode: Callable[[Column], list[str]], values: Column) -> list[str]:
-        if None not in values:
-            return encode(values)
-        present = encode([value for value in values if value is not None])
-        return _merge_nulls(values, [present], [TEXT_NULL])[0]
+    def _column(self, encode: Callable[[Column], list[str]], placeholder: Any, values: Column) -> list[str]:
+        return _encode_with_nulls(lambda filled: [encode(filled)], values, placeholder, (TEXT_NULL,))[0]
 
     def text(self, rows: Sequence[Sequence[Any]]) -> str:
         if not rows:
             return ""
         columns = [
-            self._column(encode, values) for encode, values in zip(self._encoders, zip(*rows, strict=True), strict=True)
+            self._column(encode, placeholder, values)
+            for encode, placeholder, values in zip(self._encoders, self._placeholders, zip(*rows, strict=True),
+                                                   strict=True)
         ]
         return "\n".join(map("\t".join, zip(*columns, strict=True))) + "\n"
 
