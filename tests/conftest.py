@@ -86,6 +86,22 @@ def private_pgdata(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         private.stop()
 
 
+def statement_counts_unavailable(db: Database) -> str | None:
+    """Why this server gives no statement counts (a stock server through BULKINSERT_DSN has no
+    pg_stat_statements preloaded), or None when it gives them."""
+    db.statements_executed()
+    return db.statements_unavailable
+
+
+def assert_statements_counted(db: Database, statements: int | None) -> None:
+    """At least one server statement; on a server without pg_stat_statements, no count at all
+    (never a made-up one) and a recorded reason."""
+    if statement_counts_unavailable(db) is not None:
+        assert statements is None
+    else:
+        assert isinstance(statements, int) and statements >= 1
+
+
 def wait_until(predicate: Callable[[], bool], timeout: float) -> bool:
     """Poll ``predicate`` until it holds or ``timeout`` seconds pass; return its last value."""
     deadline = time.monotonic() + timeout

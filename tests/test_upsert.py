@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import BAD_NAMES
+from conftest import BAD_NAMES, assert_statements_counted
 
 from bulkinsert import InsertError, default_names, run_insert
 from bulkinsert.database import Database
@@ -38,7 +38,7 @@ def test_into_an_empty_table_exactly_the_names(strategy: Strategy, db: Database)
     names = default_names(2_500)
     result = run_insert(strategy, names, db=db)
     assert db.fetch_names() == list(names)
-    assert result.statements is not None and result.statements >= 1
+    assert_statements_counted(db, result.statements)
 
 
 @pytest.mark.parametrize("strategy", UPSERTS, ids=IDS)
