@@ -1,0 +1,208 @@
+"""Release tools on a small real range: three adjacent SQLAlchemy 2.0.x releases from the index.
+
+The environments are built once (about 5 s each with uv) under ``.asv/release-envs`` and reused
+by every later run; the measuring processes run on the real embedded server.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from bulkinsert.cli import cli
+from bulkinsert.database import Database
+from bulkinsert.releases.envs import build, release_env
+from bulkinsert.releases.findings import notes_url, read_findings
+from bulkinsert.releases.index import list_releases
+from bulkinsert.results import load_figures
+
+LIBRARY = "SQLAlchemy"
+RANGE = ("2.0.30", "2.0.31", "2.0.32")
+ROWS = "1000"
+
+
+@pytest.fixture(autouse=True)
+def own_findings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = tmp_path / "findings.jsonl"
+    monkeypatch.setenv("BULKINSERT_FINDINGS", str(path))
+    return path
+
+
+@pytest.fixture(scope="module")
+def environments(db: Database) -> list:
+    """The range's environments, built (or found cached); ``db`` makes the run's database."""
+    envs = [release_env(LIBRARY, v) for v in RANGE]
+    for env in envs:
+        build(env)
+    return envs
+
+
+def invoke(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli, ["releases", *args])
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, result.stdout, result.stderr
+
+
+# -- the release list ------------------------------------------------------------------------
+
+
+def test_release_list_from_the_index_in_pep440_order() -> None:
+    listing = list_releases(LIBRARY)
+    versions = listing.versions
+    series = listing.between("2.0.0", "2.0.99")
+    assert series.index("2.0.9") < series.index("2.0.10")
+    assert "2.0.5.post1" in series and "2.0.5" not in series
+    assert "2.0.5" in listing.yanked
+    assert not any("b" in v or "rc" in v for v in versions)
+    with_pre = list_releases(LIBRARY, pre=True).versions
+    assert with_pre.index("2.1.0b1") < with_pre.index("2.1.0")
+
+
+def _write_index(root: Path) -> str:
+    """A PEP 503 index on disk: one good release, one yanked, one for another platform only."""
+    page = root / "demo-lib"
+    page.mkdir(parents=True)
+    page.joinpath("index.html").write_text(
+        "<html><body>\n"
+        '<a href="../files/demo_lib-1.0.tar.gz">demo_lib-1.0.tar.gz</a>\n'
+        '<a href="../files/demo_lib-1.0.post1-py3-none-any.whl" data-requires-python="&gt;=3.8">'
+        "demo_lib-1.0.post1-py3-none-any.whl</a>\n"
+        '<a href="../files/demo_lib-1.1.tar.gz" data-yanked="broken">demo_lib-1.1.tar.gz</a>\n'
+        '<a href="../files/demo_lib-1.2-cp27-cp27m-win32.whl">demo_lib-1.2-cp27-cp27m-win32.whl</a>\n'
+        '<a href="../files/demo_lib-1.3.tar.gz" data-requires-python="&lt;3">demo_lib-1.3.tar.gz</a>\n'
+        '<a href="../files/demo_lib-2.0rc1.tar.gz">demo_lib-2.0rc1.tar.gz</a>\n'
+        "</body></html>\n"
+    )
+    return root.as_uri()
+
+
+def test_yanked_and_uninstallable_releases_are_reported_not_fatal(tmp_path: Path) -> None:
+    listing = list_releases("Demo_Lib", indexes=[_write_index(tmp_path)])
+    assert listing.versions == ["1.0", "1.0.post1"]
+    assert listing.yanked == ["1.1"]
+    assert set(listing.uninstallable) == {"1.2", "1.3"}
+    assert "no wheel" in listing.uninstallable["1.2"] and "requires Python" in listing.uninstallable["1.3"]
+    assert listing.prereleases_left_out == ["2.0rc1"]
+    assert list_releases("demo-lib", pre=True, indexes=[tmp_path.as_uri()]).versions[-1] == "2.0rc1"
+
+
+def test_list_command_and_its_errors() -> None:
+    code, out, err = invoke("list", "--from", "2.0.4", "--to", "2.0.6", "--json")
+    assert code == 0
+    assert json.loads(out)["releases"] == ["2.0.4", "2.0.5.post1", "2.0.6"]
+    code, _, err = invoke("compare", "core_executemany", "2.0.5", "2.0.6", "--metric", "statements")
+    assert code == 1 and err.startswith("error: ") and "yanked" in err and err.count("\n") == 1
+    code, _, err = invoke("bisect", "no_such_strategy", "--from", "2.0.30", "--to", "2.0.32")
+    assert code == 1 and "unknown strategy" in err
+
+
+def test_release_notes_links() -> None:
+    assert notes_url("SQLAlchemy", "2.0.30") == (
+        "https://docs.sqlalchemy.org/en/20/changelog/changelog_20.html#change-2.0.30"
+    )
+    assert notes_url("psycopg2-binary", "2.9.10").endswith("news.html#what-s-new-in-psycopg-2-9-10")
+
+
+# -- environments ----------------------------------------------------------------------------
+
+
+def test_environments_are_cached_and_pin_the_newest_matrix_environment(environments: list) -> None:
+    import subprocess
+
+    for env, version in zip(environments, RANGE, strict=True):
+        assert env.is_built and build(env) is False  # a second time installs nothing
+        pins = dict(env.requirements)
+        assert pins["SQLAlchemy"] == version and pins["psycopg2-binary"] == "2.9.13"
+    found = subprocess.run(
+        [str(environments[0].python), "-c", "import sqlalchemy, bulkinsert; print(sqlalchemy.__version__, bulkinsert.__file__)"],
+        capture_output=True, text=True, check=True,
+    ).stdout.split()
+    assert found[0] == RANGE[0]
+    assert Path(found[1]).resolve().parent == Path(__file__).resolve().parents[1] / "bulkinsert"
+
+
+# -- sweep, bisect, compare --------------------------------------------------------------------
+
+
+def test_sweep_writes_asv_results_that_asv_publish_reads(environments: list, tmp_path: Path) -> None:
+    results = tmp_path / "results"
+    code, out, err = invoke("sweep", "--from", RANGE[0], "--to", RANGE[-1], "--strategies",
+                            "core_executemany,copy_upsert", "--rows", ROWS, "--samples", "2",
+                            "--results-dir", str(results), "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert list(data["releases"]) == list(RANGE) and data["environments_built"] == 0
+    for figures in data["releases"].values():
+        assert figures["core_executemany"]["statements"] == 3  # BEGIN, one batched INSERT, COMMIT
+        assert figures["copy_upsert"]["statements"] == 5
+        assert len(figures["core_executemany"]["samples"]["seconds"]) == 2
+    loaded = [f for f in load_figures(results) if f.strategy == "core_executemany"]
+    versions = {f.versions["SQLAlchemy"] for f in loaded}
+    assert versions == set(RANGE)
+    timing = [f for f in loaded if f.benchmark.endswith("time_insert")]
+    assert all(f.samples and len(f.samples) == 2 for f in timing)
+    _asv_publish(results, tmp_path)
+
+
+def _asv_publish(results: Path, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from asv.util import load_json
+
+    checkout = Path(__file__).resolve().parents[1]
+    conf = load_json(str(checkout / "asv.conf.json"), js_comments=True)
+    conf.update(repo=str(checkout), results_dir=str(results), html_dir=str(tmp_path / "html"),
+                env_dir=str(tmp_path / "env"), benchmark_dir=str(checkout / "benchmarks"), plugins=[])
+    config = tmp_path / "asv.conf.json"
+    config.write_text(json.dumps(conf))
+    asv = Path(sys.executable).parent / "asv"
+    done = subprocess.run([str(asv), "publish", "--config", str(config)], capture_output=True, text=True,
+                          cwd=tmp_path, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    graphs = list((tmp_path / "html" / "graphs").rglob("server_statements.ServerStatements.track_statements.json"))
+    assert any(f"SQLAlchemy-{RANGE[0]}" in str(p) for p in graphs)
+
+
+def test_bisect_on_statements_builds_at_most_log2_plus_two(environments: list, own_findings: Path) -> None:
+    code, out, err = invoke("bisect", "core_executemany", "--from", RANGE[0], "--to", RANGE[-1],
+                            "--metric", "statements", "--rows", ROWS, "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["first_changed"] is None and data["last_unchanged"] == RANGE[-1]
+    assert set(data["values"]) <= set(RANGE) and RANGE[0] in data["values"]
+    assert len(set(data["values"].values())) == 1
+    assert data["environments_used"] <= math.ceil(math.log2(len(RANGE))) + 2
+    finding = read_findings(own_findings)[-1]
+    assert finding["kind"] == "bisect" and finding["first_changed"] is None
+    assert {"machine", "commit", "timestamp", "strategy", "library", "metric", "values"} <= set(finding)
+
+
+def test_compare_a_release_with_itself_is_same(environments: list, own_findings: Path) -> None:
+    code, out, err = invoke("compare", "copy_upsert", RANGE[1], RANGE[1], "--rounds", "6", "--rows", ROWS, "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["verdict"] == "same"
+    assert len(data["old_samples"]) == len(data["new_samples"]) == 6
+    assert 0 <= data["p_value"] <= 1 and data["ratio_ci"][0] <= data["ratio"] <= data["ratio_ci"][1]
+    finding = read_findings(own_findings)[-1]
+    assert finding["kind"] == "compare" and finding["old"] == finding["new"] == RANGE[1]
+
+
+def test_compare_counts_and_a_planted_slowdown(environments: list) -> None:
+    code, out, err = invoke("compare", "core_executemany", RANGE[0], RANGE[-1], "--metric", "calls",
+                            "--rows", ROWS, "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["verdict"] == "same" and data["repeatable"] and data["old_value"] == data["new_value"] > 1000
+    # The test hook doubles NEW's insert time: the rank test must see it.
+    code, out, err = invoke("compare", "copy_upsert", RANGE[0], RANGE[0], "--rounds", "8", "--rows", ROWS,
+                            "--plant-slowdown", "2.0", "--json")
+    assert code == 0, err
+    planted = json.loads(out)
+    assert planted["verdict"] == "slower" and planted["ratio"] > 1.5
