@@ -118,9 +118,9 @@ def test_environments_are_cached_and_pin_the_newest_matrix_environment(environme
         assert env.is_built and build(env) is False  # a second time installs nothing
         pins = dict(env.requirements)
         assert pins["SQLAlchemy"] == version and pins["psycopg2-binary"] == "2.9.13"
+    probe = "import sqlalchemy, bulkinsert; print(sqlalchemy.__version__, bulkinsert.__file__)"
     found = subprocess.run(
-        [str(environments[0].python), "-c", "import sqlalchemy, bulkinsert; print(sqlalchemy.__version__, bulkinsert.__file__)"],
-        capture_output=True, text=True, check=True,
+        [str(environments[0].python), "-c", probe], capture_output=True, text=True, check=True
     ).stdout.split()
     assert found[0] == RANGE[0]
     assert Path(found[1]).resolve().parent == Path(__file__).resolve().parents[1] / "bulkinsert"
