@@ -259,6 +259,8 @@ def _load(path: Path, machine: str | None, commit: str | None) -> list[Figure]:
               help="Smallest timing change a rank test may confirm.")
 @click.option("--alpha", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=stats.DEFAULT_ALPHA,
               show_default=True, help="Significance level of the rank test.")
+@click.option("--reruns", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Side-by-side re-runs that settle unconfirmed timings [default: .asv/releases/findings.jsonl].")
 @click.option("--benchmark", "benchmark_pattern", default=None, help="Only benchmarks matching this regex.")
 @click.option("--strategy", "strategies", multiple=True, help="Only these strategies (repeatable).")
 @click.option("--rows", "rows", multiple=True, type=int, help="Only these row counts (repeatable).")
@@ -272,6 +274,7 @@ def compare_command(
     threshold: float,
     min_effect: float,
     alpha: float,
+    reruns: Path | None,
     benchmark_pattern: str | None,
     strategies: tuple[str, ...],
     rows: tuple[int, ...],
@@ -295,7 +298,10 @@ def compare_command(
     if not figures:
         click.echo(f"error: no matching asv results under {results_dir}", err=True)
         sys.exit(EXIT_NO_RESULTS)
-    comparison = compare_figures(figures, baseline=before, threshold=threshold, alpha=alpha, min_effect=min_effect)
+    from .releases.findings import read_findings
+
+    comparison = compare_figures(figures, baseline=before, threshold=threshold, alpha=alpha, min_effect=min_effect,
+                                 reruns=read_findings(reruns))
     regressions = [f for f in comparison.findings if f.verdict == "regression"]
     if as_json:
         payload = {

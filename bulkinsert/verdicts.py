@@ -16,7 +16,9 @@ The rules (docs/benchmarks.md, "Rules of `bulkinsert compare`"):
   psycopg2 releases replicate every SQLAlchemy step, the SQLAlchemy releases every psycopg2
   step, the environments every baseline step). Everything else beyond ``threshold`` —
   single samples, single measurements (``track_`` CPU seconds, rows/s, ``peakmem_``), and
-  differences one replicate does not show — is *unconfirmed*.
+  differences one replicate does not show — is *unconfirmed*, until a side-by-side re-run
+  (``bulkinsert releases compare``, recorded in ``.asv/releases/findings.jsonl``) on the same
+  machine and commit settles it.
 * Server statements: any increase is a regression (exact). Function calls: an increase of more
   than :data:`CALLS_TOLERANCE` calls per insert is a regression — unless, on the same path and
   step, the time confirmed-improved or the statement count fell: then the code path changed
@@ -220,8 +222,8 @@ def _rerun_command(pair: Pair, metric: Metric, figure: Figure) -> str | None:
         return None
     rows = f" --rows {figure.rows}" if figure.rows else ""
     return (
-        f"bulkinsert releases compare {figure.strategy} --library {pair.library} "
-        f"{pair.old_label} {pair.new_label} --metric {metric.name}{rows}"
+        f"bulkinsert releases compare {figure.strategy} {pair.old_label} {pair.new_label} "
+        f"--library {pair.library} --metric {metric.name}{rows}"
     )
 
 
@@ -327,10 +329,52 @@ def verdicts(pairs: Sequence[Pair], metrics: dict[str, Metric]) -> list[Finding]
     return findings
 
 
+def _canonical(name: str) -> str:
+    from packaging.utils import canonicalize_name
+
+    name = str(canonicalize_name(name))
+    return "psycopg2-binary" if name == "psycopg2" else name
+
+
+def apply_reruns(findings: Sequence[Finding], reruns: Iterable[dict[str, Any]]) -> int:
+    """Settle unconfirmed timings with recorded side-by-side re-runs; returns how many were settled.
+
+    A re-run (``bulkinsert releases compare``, one line of ``.asv/releases/findings.jsonl``)
+    settles a finding of the same strategy, rows, metric, library step, machine and project
+    commit: ``slower`` confirms it as a regression (``faster`` as an improvement); ``same``
+    leaves it unconfirmed and says so. The newest matching re-run wins.
+    """
+    newest: dict[tuple, dict[str, Any]] = {}
+    for rerun in reruns:
+        if rerun.get("kind") != "compare" or "verdict" not in rerun:
+            continue
+        key = (rerun.get("strategy"), rerun.get("rows"), rerun.get("metric"), _canonical(str(rerun.get("library"))),
+               rerun.get("old"), rerun.get("new"), rerun.get("machine"), rerun.get("commit"))
+        newest[key] = rerun
+    settled = 0
+    for finding in findings:
+        if finding.confirmed or finding.metric not in ("time", "cpu") or finding.library == RUN:
+            continue
+        rerun = newest.get((finding.strategy, finding.rows, finding.metric, _canonical(finding.library),
+                            finding.old, finding.new, finding.machine, finding.commit))
+        if rerun is None:
+            continue
+        settled += 1
+        detail = f"x{rerun['ratio']:.3f}, p={rerun['p_value']:.2g}" if "ratio" in rerun and "p_value" in rerun else ""
+        if rerun["verdict"] == finding.change:
+            finding.confirmed, finding.rerun = True, None
+            finding.verdict = "regression" if finding.change == "slower" else "improvement"
+            finding.reason += f"; confirmed side by side ({detail})"
+        else:
+            finding.reason += f"; side-by-side re-run says {rerun['verdict']} ({detail})"
+    return settled
+
+
 def compare_figures(
     figures: Sequence[Figure],
     *,
     baseline: Sequence[Figure] | None = None,
+    reruns: Iterable[dict[str, Any]] = (),
     threshold: float = DEFAULT_THRESHOLD,
     alpha: float = stats.DEFAULT_ALPHA,
     min_effect: float = stats.DEFAULT_MIN_EFFECT,
@@ -352,6 +396,7 @@ def compare_figures(
             judge(pair, metrics[pair.new.benchmark], threshold=threshold, alpha=alpha, min_effect=min_effect)
         compared += len(pairs)
         findings.extend(verdicts(pairs, metrics))
+    apply_reruns(findings, reruns)
     order = {"regression": 0, "improvement": 1, "changed": 2, "unconfirmed": 3}
     findings.sort(key=lambda f: (order[f.verdict], f.machine, f.strategy or "", f.rows or 0, f.library,
                                  version_key(f.old), f.benchmark, sorted(f.context.items())))

@@ -53,6 +53,14 @@ def rewrite(root: Path, changed: list[Figure]) -> Path:
     return root
 
 
+@pytest.fixture(autouse=True)
+def no_local_reruns(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Side-by-side re-runs are read from a file of the test's own, not the checkout's."""
+    path = tmp_path / "findings.jsonl"
+    monkeypatch.setenv("BULKINSERT_FINDINGS", str(path))
+    return path
+
+
 @pytest.fixture
 def recorded(tmp_path: Path) -> Path:
     target = tmp_path / "results"
@@ -229,12 +237,31 @@ def test_slowdown_under_one_psycopg2_release_only_is_unconfirmed(recorded: Path)
     assert found["p_value"] < 0.01  # the rank test alone would have called it
     assert "not reproduced with psycopg2-binary 2.9.5" in found["reason"]
     assert found["rerun"] == (
-        "bulkinsert releases compare copy_text --library SQLAlchemy 2.0.58 2.1.9 --metric time --rows 10000"
+        "bulkinsert releases compare copy_text 2.0.58 2.1.9 --library SQLAlchemy --metric time --rows 10000"
     )
     text = run("--results-dir", str(recorded), "--strategy", "copy_text", "--rows", "10000", "--benchmark", "time_")
     assert text.exit_code == 0
     assert "confirm side by side: bulkinsert releases compare copy_text" in text.output
     assert "30.9ms ±0.5%" in text.output  # median and half its interquartile range, from the samples
+
+
+@pytest.mark.parametrize("said, verdict, code", [("slower", "regression", 1), ("same", "unconfirmed", 0)])
+def test_side_by_side_rerun_settles_an_unconfirmed_timing(
+    recorded: Path, no_local_reruns: Path, said: str, verdict: str, code: int
+):
+    figures = load_figures(DATA)
+    slow = pick(figures, TIME, "copy_text", 10000, "2.1.9")
+    rewrite(recorded, [dataclasses.replace(slow, value=slow.value * 2)])
+    rerun = {"kind": "compare", "strategy": "copy_text", "rows": 10000, "metric": "time", "library": "SQLAlchemy",
+             "old": "2.0.58", "new": "2.1.9", "verdict": said, "ratio": 1.9, "p_value": 1e-5,
+             "machine": slow.machine, "commit": slow.commit}
+    elsewhere = {**rerun, "verdict": "slower", "machine": "another-machine"}
+    no_local_reruns.write_text(json.dumps(elsewhere) + "\n" + json.dumps(rerun) + "\n")
+    args = ("--results-dir", str(recorded), "--strategy", "copy_text", "--rows", "10000", "--benchmark", "time_")
+    exit_code, payload = findings_json(*args)
+    (found,) = [f for f in payload["findings"] if f["new"] == "2.1.9" and f["context"] == {PG: "2.9.13"}]
+    assert (found["verdict"], found["confirmed"], exit_code) == (verdict, said == "slower", code)
+    assert "side by side" in found["reason"] or "side-by-side re-run says same" in found["reason"]
 
 
 def test_json_schema():
