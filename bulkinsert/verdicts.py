@@ -138,6 +138,7 @@ class Comparison:
     skipped_commit_pairs: int  # environment pairs measured at different commits
     libraries: list[str]
     pairs: int  # figure pairs compared
+    threshold: float = DEFAULT_THRESHOLD
 
 
 def _series(figures: Iterable[Figure]) -> dict[tuple, list[Figure]]:
@@ -400,4 +401,4 @@ def compare_figures(
     order = {"regression": 0, "improvement": 1, "changed": 2, "unconfirmed": 3}
     findings.sort(key=lambda f: (order[f.verdict], f.machine, f.strategy or "", f.rows or 0, f.library,
                                  version_key(f.old), f.benchmark, sorted(f.context.items())))
-    return Comparison(findings, len(skipped), libraries, compared)
+    return Comparison(findings, len(skipped), libraries, compared, threshold)
