@@ -150,8 +150,8 @@ def list_command(library: str, low: str | None, high: str | None, pre: bool, as_
 @click.option("--strategies", default=",".join(DEFAULT_SWEEP_STRATEGIES), show_default=True,
               help="Comma-separated strategy names.")
 @rows_option
-@click.option("--samples", type=click.IntRange(1), default=3, show_default=True,
-              help="Timed inserts per strategy and release (after one under cProfile).")
+@click.option("--samples", type=click.IntRange(0), default=3, show_default=True,
+              help="Timed inserts per strategy and release, after one under cProfile (0: statements and calls only).")
 @click.option("--results-dir", type=click.Path(path_type=Path), default=None,
               help="asv results directory (default: the suite's, .asv/results).")
 @pre_option
@@ -211,7 +211,7 @@ def _print_sweep(result: Any, names: list[str]) -> None:
                 cells.append("n/a" if figures.unsupported else "failed")
                 continue
             key = (figures.statements, figures.function_calls)
-            ms = 1000 * sorted(figures.seconds)[len(figures.seconds) // 2]
+            ms = 1000 * sorted(figures.seconds)[len(figures.seconds) // 2] if figures.seconds else math.nan
             mark = " *" if name in previous and previous[name] != key else ""
             if mark:
                 changes.append(f"{name}: {previous[name][0]}/{previous[name][1]} -> {key[0]}/{key[1]} "

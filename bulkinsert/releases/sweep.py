@@ -1,8 +1,9 @@
 """Measure strategies on every release of a range and store the figures as asv results.
 
 Per release: its environment (built on demand, the next one built while this one measures),
-one long-lived measuring process, then per strategy one insert under cProfile (function calls)
-and ``samples`` plain inserts (wall time, client CPU, server statements). The figures are
+one long-lived measuring process, then per strategy one insert under cProfile (function calls
+and server statements) and ``samples`` plain inserts (wall time, client CPU; ``samples=0``
+records the deterministic figures only, e.g. for sweeps sharded over CI runners). The figures are
 written with :func:`bulkinsert.results.write_figures` under the suite's own benchmark names
 and parameters, one asv environment per release, the machine ``make bench`` uses and the
 checkout's commit — so ``asv publish``, ``bulkinsert compare`` and the site read them with
@@ -113,7 +114,9 @@ def measure_release(
         figures = found[name] = StrategyFigures()
         try:
             step(f"{name}: calls")
-            figures.function_calls = worker.measure(name, rows, calls=True)["function_calls"]
+            profiled = worker.measure(name, rows, calls=True)
+            figures.function_calls = profiled["function_calls"]
+            figures.statements = profiled["statements"]  # the server's count: the same under cProfile
             for index in range(samples):
                 step(f"{name}: sample {index + 1}/{samples}")
                 answer = worker.measure(name, rows)
@@ -192,10 +195,11 @@ def figures_of_sweep(result: SweepResult, *, machine: str, commit: str, date: in
             params = (("strategy", name), ("rows", str(result.rows)))
             common = dict(machine=machine, env_name=release.env.name, commit=commit, date=date,
                           params=params, requirements=requirements)
-            median = statistics.median(measured.seconds) if measured.seconds else None
+            if measured.seconds or measured.unsupported or measured.error:  # --samples 0: no time figure
+                median = statistics.median(measured.seconds) if measured.seconds else None
+                figures.append(Figure(benchmark=TIME_BENCHMARK, value=median, samples=tuple(measured.seconds) or None,
+                                      number=1, unit="seconds", **common))
             figures += [
-                Figure(benchmark=TIME_BENCHMARK, value=median, samples=tuple(measured.seconds) or None,
-                       number=1, unit="seconds", **common),
                 Figure(benchmark=STATEMENTS_BENCHMARK, value=_number(measured.statements), unit="statements", **common),
                 Figure(benchmark=CALLS_BENCHMARK, value=_number(measured.function_calls), unit="calls", **common),
             ]
