@@ -1,40 +1,39 @@
-"""The published site, as a visitor sees it: headless Chromium over a local HTTP server.
+"""The published site: built by ``asv publish`` alone (the plugin in asv.conf.json), then checked.
 
-The site is built from recorded inputs in seconds: the asv result files in
-``tests/data/asv_results`` (or, until some are recorded, a small set measured here), published
-by ``asv publish`` into a temporary directory, plus cProfile captures made on the spot with
-``run_insert(..., profile_path=...)``. Screenshots are kept in ``test-artifacts/``.
+Inputs: the recorded results in ``tests/data/site_results`` (a real quick run with real timed
+samples added and one planted regression: ``execute_values`` 2x slower with SQLAlchemy 2.1.9,
+see ``record.py`` there), a release-findings file in the format the release tools append, and
+cProfile captures made on the spot by ``bulkinsert.capture``. The browser checks run in
+tests/test_browser.py on the same build (the ``published`` fixture); these read the files.
 """
 
 from __future__ import annotations
 
-import functools
-import http.server
 import json
 import marshal
 import os
+import re
 import shutil
 import subprocess
 import sys
-import threading
 from pathlib import Path
-from typing import Any, Iterator
 
 import pytest
 
-from bulkinsert import registry, site
+from bulkinsert import registry
+from bulkinsert.capture import capture_now
+from bulkinsert.results import Figure, load_figures
+from bulkinsert.site import build, data, releases
+from bulkinsert.site.charts import Datum, line_chart
+from bulkinsert.site.command import read_asv_conf
 
 ROOT = Path(__file__).resolve().parents[1]
-RECORDED = ROOT / "tests" / "data" / "asv_results"
-ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM = Path(os.environ.get("BULKINSERT_CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]
+RECORDED = ROOT / "tests" / "data" / "site_results"
 # Captured in the interpreter running the tests: strategies every supported SQLAlchemy runs.
 PROFILED = ["orm_basic", "core_executemany", "copy_text", "server_generate"]
 ROWS = 10_000
+PLANTED_STRATEGY, PLANTED_RELEASE = "execute_values", "2.1.9"
+HOSTILE = "<script>alert('x')</script>"
 
 
 def _git(repo: Path, *args: str) -> str:
@@ -43,42 +42,6 @@ def _git(repo: Path, *args: str) -> str:
            "GIT_COMMITTER_EMAIL": "site@test"}
     return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, text=True,
                           env=env).stdout.strip()
-
-
-def _measured_results(results: Path) -> None:
-    """asv-format results for a few strategies, measured now (used until recorded ones exist)."""
-    from bulkinsert.compat import library_versions
-    from bulkinsert.runner import run_insert
-    from bulkinsert.schema import default_names
-
-    versions = library_versions()
-    strategies, rows_list = PROFILED, [1_000, ROWS]
-    measured = {(s, r): run_insert(s, default_names(r)) for s in strategies for r in rows_list}
-    params = [[repr(s) for s in strategies], [str(r) for r in rows_list]]
-    methods = {"insert_time.InsertTime.time_insert": ("time", "seconds", lambda m: m.seconds),
-               "throughput.Throughput.track_cpu_seconds": ("track", "CPU seconds", lambda m: m.cpu_seconds),
-               "server_statements.ServerStatements.track_statements": ("track", "statements",
-                                                                       lambda m: m.statements)}
-    benchmarks: dict[str, Any] = {"version": 2}
-    result_rows = {}
-    for name, (kind, unit, get) in methods.items():
-        benchmarks[name] = {"name": name, "type": kind, "unit": unit, "params": params,
-                            "param_names": ["strategy", "rows"], "version": "1", "code": "", "timeout": 60}
-        values = [get(measured[(s, r)]) for s in strategies for r in rows_list]
-        result_rows[name] = [values, params, "1", 0, 1.0]
-    env = f"virtualenv-py3.11-SQLAlchemy{versions['sqlalchemy']}-psycopg2-binary{versions['psycopg2']}"
-    machine = results / "site-test"
-    machine.mkdir(parents=True)
-    (results / "benchmarks.json").write_text(json.dumps(benchmarks))
-    (machine / "machine.json").write_text(json.dumps({"machine": "site-test", "version": 1}))
-    data = {"commit_hash": "0" * 40, "env_name": env, "date": 1767225600000,
-            "params": {"machine": "site-test", "python": "3.11", "SQLAlchemy": versions["sqlalchemy"],
-                       "psycopg2-binary": versions["psycopg2"]},
-            "python": "3.11", "requirements": {"SQLAlchemy": versions["sqlalchemy"],
-                                               "psycopg2-binary": versions["psycopg2"]},
-            "env_vars": {}, "result_columns": ["result", "params", "version", "started_at", "duration"],
-            "results": result_rows, "durations": {}, "version": 2}
-    (machine / f"00000000-{env}.json").write_text(json.dumps(data))
 
 
 def _rehome(results: Path, repo: Path) -> None:
@@ -92,174 +55,122 @@ def _rehome(results: Path, repo: Path) -> None:
         _git(repo, "commit", "-q", "-m", f"recorded commit {original[:8]}")
         mapping[original] = _git(repo, "rev-parse", "HEAD")
     for path in files:
-        data = json.loads(path.read_text())
-        data["commit_hash"] = mapping[data["commit_hash"]]
-        path.write_text(json.dumps(data))
+        data_ = json.loads(path.read_text())
+        data_["commit_hash"] = mapping[data_["commit_hash"]]
+        path.write_text(json.dumps(data_))
 
 
-@pytest.fixture(scope="module")
-def built_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+FINDINGS = [
+    {"kind": "bisect", "strategy": "core_executemany", "library": "SQLAlchemy", "metric": "statements",
+     "last_unchanged": "2.0.58", "first_changed": "2.1.9", "verdict": "changed", "ratio": None,
+     "values": {"2.0.58": 12, "2.1.9": 13}, "machine": "bench-2core", "commit": "c88c278d"},
+    {"kind": "compare", "strategy": "orm_basic", "library": "SQLAlchemy", "metric": "time", "old": "2.0.58",
+     "new": "2.1.9", "verdict": "same", "ratio": 1.01, "machine": "bench-2core", "commit": "c88c278d"},
+    {"kind": "broken", "strategy": "copy_text", "library": "psycopg2-binary", "release": "2.9.13",
+     "error": f"row count 9,999 != 10,000 {HOSTILE}", "broken": True},
+]
+
+
+@pytest.fixture(scope="session")
+def published(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``asv publish`` alone, on the recorded results: the html directory it wrote."""
     base = tmp_path_factory.mktemp("site")
-    results, html_dir, profiles, repo = base / "results", base / "html", base / "profiles", base / "repo"
-    if any(RECORDED.glob("*/*.json")):
-        shutil.copytree(RECORDED, results)
-    else:
-        _measured_results(results)
+    results, html_dir, repo = base / "results", base / "html", base / "repo"
+    shutil.copytree(RECORDED, results, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
     repo.mkdir()
     _git(repo, "init", "-q", "-b", "main")
     _rehome(results, repo)
+    findings = base / "releases" / "findings.jsonl"
+    findings.parent.mkdir()
+    findings.write_text("\n".join(json.dumps(f) for f in FINDINGS) + "\nnot json\n")
+    newest = max(load_figures(results), key=lambda f: (f.versions["SQLAlchemy"], f.env_name))
+    capture_now(newest.env_name, base / "profiles", ROWS, strategies=PROFILED)
     conf = base / "asv.conf.json"
-    conf.write_text(json.dumps({"version": 1, "project": "bulkinsert", "project_url": "https://example.invalid/",
-                                "repo": str(repo), "branches": ["main"], "dvcs": "git",
-                                "environment_type": "virtualenv", "results_dir": str(results),
-                                "html_dir": str(html_dir)}))
-    subprocess.run([sys.executable, "-m", "asv", "publish", "--config", str(conf)], check=True, cwd=base,
-                   capture_output=True)
-    runs = site.load_runs(results)
-    assert runs, "no asv results to build the site from"
-    newest = max(runs, key=lambda r: r.date)
-    site.capture_now(newest.env_name, profiles, ROWS, strategies=PROFILED)
-    summary = site.build_site(html_dir, results, profile_dirs=[profiles], rows=ROWS)
-    assert summary.captures >= len(PROFILED)
+    conf.write_text(json.dumps({
+        "version": 1, "project": "bulkinsert", "project_url": "https://example.invalid/", "repo": str(repo),
+        "branches": ["main"], "dvcs": "git", "environment_type": "virtualenv", "results_dir": "results",
+        "html_dir": "html", "plugins": read_asv_conf(ROOT / "asv.conf.json")["plugins"],  # the project's own
+        "matrix": {"req": {"SQLAlchemy": ["2.0.58", "2.1.9"], "psycopg2-binary": ["2.9.5", "2.9.13"]}},
+    }))
+    done = subprocess.run([sys.executable, "-m", "asv", "publish", "--config", str(conf)], cwd=base,
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "bulkinsert site:" in done.stdout, done.stdout
     return html_dir
 
 
-@pytest.fixture(scope="module")
-def server(built_site: Path) -> Iterator[str]:
-    handler = functools.partial(_QuietHandler, directory=str(built_site))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+def test_asv_publish_alone_writes_every_page(published: Path) -> None:
+    for page in build.PAGES:
+        assert (published / page).is_file(), page
+    assert (published / "index.html").read_text().count('href="scoresheet.html"') == 1
+    assert "cdn" not in re.sub(r"<!--.*?-->", "", (published / "index.html").read_text(), flags=re.S).lower()
+    for page in ("scoresheet.html", "versions.html", "releases.html", "licences.html"):
+        text = (published / page).read_text()
+        assert text.count('class="bi-nav"') == 1 and 'href="licences.html"' in text, page
 
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
-        pass
+def _cells(html: str, strategy: str) -> list[str]:
+    row = re.search(rf'<tr><th class="fn"><a href="#chart-{strategy}">.*?</tr>', html, flags=re.S)
+    assert row is not None, strategy
+    return re.findall(r"<td.*?</td>", row.group(0), flags=re.S)
 
 
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"{CHROMIUM} is missing: run .ci/install-browser")
-        pytest.skip(f"{CHROMIUM} is missing (install Debian's chromium: .ci/install-browser)")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            str(tmp_path_factory.mktemp("chromium-profile")), executable_path=str(CHROMIUM),
-            args=CHROMIUM_ARGS, headless=True, viewport={"width": 1400, "height": 900},
-        )
-        try:
-            yield context
-        finally:
-            context.close()
+def test_planted_regression_is_marked_in_exactly_its_cells(published: Path) -> None:
+    html = (published / "versions.html").read_text()
+    headers = re.findall(r'<th title="[^"]*">(.*?)</th>', html, flags=re.S)
+    planted = [PLANTED_RELEASE in h.split("<br>")[0] for h in headers]
+    assert planted.count(True) == 2, headers
+    for strategy in ("execute_values", "copy_text"):
+        for cell, is_planted in zip(_cells(html, strategy), planted, strict=True):
+            marked = 'class="mark reg"' in cell and "time slower" in cell
+            assert marked == (strategy == PLANTED_STRATEGY and is_planted), (strategy, cell)
+            assert ("cell slower" in cell) == marked
+            assert "IQR" in cell  # every timing with real samples shows its spread
 
 
-class Visit:
-    """One page load that records JavaScript errors and any request leaving the local server."""
-
-    def __init__(self, context: Any, server: str) -> None:
-        self.page = context.new_page()
-        self.errors: list[str] = []
-        self.external: list[str] = []
-        self.page.on("pageerror", lambda exc: self.errors.append(str(exc)))
-        self.page.on("console", lambda msg: self.errors.append(msg.text) if msg.type == "error" else None)
-
-        def route(route: Any) -> None:
-            if route.request.url.startswith(server) or route.request.url.startswith("data:"):
-                route.continue_()
-            else:
-                self.external.append(route.request.url)
-                route.abort()
-
-        self.page.route("**/*", route)
-
-    def open(self, url: str) -> Any:
-        self.page.goto(url, wait_until="load")
-        return self.page
-
-    def shot(self, name: str) -> None:
-        ARTIFACTS.mkdir(exist_ok=True)
-        self.page.screenshot(path=str(ARTIFACTS / f"site-{name}.png"), full_page=False)
-
-    def close(self) -> None:
-        self.page.close()
-        assert not self.external, f"requests left the site: {self.external}"
-        assert not self.errors, f"JavaScript errors: {self.errors}"
+def test_single_samples_are_neither_coloured_nor_given_a_spread(published: Path) -> None:
+    html = (published / "versions.html").read_text()
+    for cell in _cells(html, "core_executemany"):
+        assert "cell slower" not in cell and "cell faster" not in cell
+        assert "1 sample" in cell
 
 
-def test_asv_index_lists_the_benchmarks_offline(browser: Any, server: str) -> None:
-    visit = Visit(browser, server)
-    page = visit.open(f"{server}/index.html")
-    page.wait_for_function("document.body.innerText.includes('time_insert')", timeout=15_000)
-    assert page.locator("a[href='scoresheet.html']").count() >= 1, "asv's page links to the scoresheet"
-    visit.shot("asv-index")
-    visit.close()
+def test_scoresheet_says_median_and_keeps_floor_for_the_file_copy(published: Path) -> None:
+    html = (published / "scoresheet.html").read_text()
+    assert "median" in html and "best sample" not in html
+    assert re.search(r"<code>server_generate</code> is not a floor", html)
+    assert "× floor" in html and "server_copy_file" in html
 
 
-def test_scoresheet_renders_numbers(browser: Any, server: str) -> None:
-    visit = Visit(browser, server)
-    page = visit.open(f"{server}/scoresheet.html")
-    rows = page.locator("table.scoresheet tbody tr")
-    assert rows.count() >= len(PROFILED)
-    first = page.locator("table.scoresheet tbody tr", has_text="orm_basic").first
-    assert first.locator("td").nth(2).inner_text().strip().endswith(" s")
-    assert float(first.locator("td").nth(2).inner_text().split()[0]) > 0
-    assert page.locator("svg.chart").count() >= 1
-    assert first.locator("a", has_text="map").count() == 1
-    visit.shot("scoresheet")
-    visit.close()
+def test_releases_page_draws_every_release_and_lists_findings(published: Path) -> None:
+    html = (published / "releases.html").read_text()
+    assert re.search(r'<section id="SQLAlchemy"', html) and re.search(r'<section id="psycopg2-binary"', html)
+    assert html.count('class="release-chart"') >= 3
+    assert "https://docs.sqlalchemy.org/en/21/changelog/changelog_21.html#change-2.1.9" in html
+    assert 'class="marker change"' in html and 'class="marker broken"' in html
+    assert "line 4 skipped" in html  # the malformed line is reported, not fatal
+    assert HOSTILE not in html and "&lt;script&gt;" in html  # autoescaped
 
 
-def test_version_matrix_renders_numbers_and_graphs(browser: Any, server: str) -> None:
-    visit = Visit(browser, server)
-    page = visit.open(f"{server}/versions.html")
-    cells = page.locator("table.matrix tbody td[style*='background']")
-    assert cells.count() >= len(PROFILED)
-    assert any(unit in cells.first.inner_text() for unit in ("ms", "µs", " s"))
-    assert page.locator("figure svg.chart").count() >= 1
-    visit.shot("versions")
-    visit.close()
+def test_releases_page_explains_itself_without_sweeps_or_findings(tmp_path: Path) -> None:
+    summary = build.build_site(tmp_path / "html", tmp_path / "no-results", profile_dirs=[])
+    html = (tmp_path / "html" / "releases.html").read_text()
+    assert summary.environments == 0 and "Nothing to show yet" in html and "releases sweep" in html
+    assert "No asv results yet" in (tmp_path / "html" / "versions.html").read_text()
 
 
-def test_profile_viewer_draws_its_map(browser: Any, server: str, built_site: Path) -> None:
-    viewer = next((built_site / site.PROFILE_DIR).glob("*/orm_basic.html"))
-    url = f"{server}/{viewer.relative_to(built_site).as_posix()}"
-    visit = Visit(browser, server)
-    page = visit.open(url)
-    page.wait_for_function("document.querySelectorAll('svg rect').length > 5", timeout=15_000)
-    titles = page.eval_on_selector_all("svg g title", "els => els.map(e => e.textContent)")
-    assert any("orm_basic" in t and "calls" in t and " s" in t for t in titles), titles[:5]
-    visit.shot("profile-map")
-    # drill down: clicking a box zooms into it
-    boxes = page.locator("svg rect")
-    widths = [float(w) for w in boxes.evaluate_all("els => els.map(e => e.getAttribute('width'))")]
-    narrow = next(i for i, w in enumerate(widths) if 0 < w < max(widths) / 3)
-    boxes.nth(narrow).click(force=True)  # the label on top of the box takes the click, as for a person
-    page.wait_for_function(
-        f"parseFloat(document.querySelectorAll('svg rect')[{narrow}].getAttribute('width')) > {widths[narrow] * 2}",
-        timeout=5_000,
-    )
-    visit.shot("profile-map-zoomed")
-    visit.close()
-
-    visit = Visit(browser, server)
-    page = visit.open(url.replace(".html", ".table.html"))
-    assert page.locator("#functions tbody tr").count() > 10
-    assert "%" in page.locator("#functions tbody tr").first.inner_text()
-    page.locator("#functions tbody tr td.fn a").first.click()
-    assert page.locator("details[open]").count() == 1
-    visit.shot("profile-table")
-    visit.close()
+def test_licences_are_stated_and_shipped(published: Path) -> None:
+    html = (published / "licences.html").read_text()
+    for name in ("tuna", "GPL-3.0", "jQuery", "Flot", "Bootstrap", "Stupid-Table-Plugin", "blueimp-md5", "asv"):
+        assert name in html, name
+    texts = published / "site-assets" / "licences"
+    assert "GNU GENERAL PUBLIC LICENSE" in (texts / "tuna-GPL-3.0.txt").read_text()
+    for link in re.findall(r'href="site-assets/licences/([^"]+)"', html):
+        assert (texts / link).is_file(), link
 
 
-def test_published_profiles_hold_no_machine_paths(built_site: Path) -> None:
-    captures = list((built_site / site.PROFILE_DIR).glob("*/*.prof"))
+def test_published_profiles_hold_no_machine_paths(published: Path) -> None:
+    captures = list((published / "profiles").glob("*/*.prof"))
     assert {p.stem for p in captures} >= set(PROFILED)
     private = [str(ROOT), str(Path.home())]
     for path in captures:
@@ -269,22 +180,45 @@ def test_published_profiles_hold_no_machine_paths(built_site: Path) -> None:
     assert all(s in registry.load() for s in PROFILED)
 
 
-def test_scale_suite_fills_in_but_never_overwrites_the_main_suite(tmp_path: Path) -> None:
-    """Both suites have a ``time_insert``; the main suite's figures must be the ones shown."""
-    columns = ["result", "params"]
-    result = {
-        "env_name": "env-a", "commit_hash": "abc", "date": 1, "params": {"machine": "m"},
-        "result_columns": columns,
-        "results": {
-            # asv writes benchmarks in name order, so the scale suite may come first or last.
-            "scale.ScaleTime.time_insert": [[0.5, 0.9], [["'copy_text'"], ["10000", "100000"]]],
-            "insert_time.InsertTime.time_insert": [[0.1, None], [["'copy_text'"], ["10000", "100000"]]],
-        },
-    }
-    path = tmp_path / "m" / "abc-env-a.json"
-    path.parent.mkdir()
-    path.write_text(json.dumps(result))
-    run = site.load_result_file(path)
-    assert run is not None
-    assert run.value("seconds", "copy_text", 10_000) == pytest.approx(0.1)
-    assert run.value("seconds", "copy_text", 100_000) == pytest.approx(0.9)  # only scale has it
+def _figure(benchmark: str, value: float | None, **extra: object) -> Figure:
+    return Figure(machine="m", benchmark=benchmark, env_name="env-a", commit="abc", date=1,
+                  params=(("strategy", "copy_text"), ("rows", "10000")),
+                  requirements=(("SQLAlchemy", "2.0.58"), ("python", "3.11")), value=value, **extra)
+
+
+def test_main_suite_figures_win_over_the_scale_suite() -> None:
+    figures = [_figure("scale.ScaleTime.time_insert", 0.5), _figure("insert_time.InsertTime.time_insert", 0.1)]
+    for ordered in (figures, figures[::-1]):
+        (env,) = data.group_environments(ordered, [])
+        assert env.value("seconds", "copy_text", 10_000) == pytest.approx(0.1)
+
+
+def test_spread_is_the_iqr_of_several_samples_and_absent_for_one() -> None:
+    assert data.spread_of(_figure("b.time_insert", 0.1, iqr=(0.1, 0.1), repeat=1)) is None
+    spread = data.spread_of(_figure("b.time_insert", 0.2, samples=(0.1, 0.2, 0.3), iqr=(0.15, 0.25)))
+    assert spread is not None and (spread.low, spread.high, spread.samples) == (0.15, 0.25, 3)
+
+
+def test_sweeps_are_in_pep440_order_with_one_library_varying() -> None:
+    figures = [Figure("m", "x.time_insert", f"env-{v}", "c", 1, (("strategy", "s"), ("rows", "10")),
+                      (("SQLAlchemy", v), ("psycopg2-binary", "2.9.5")), 0.1) for v in ("2.1.0", "2.1.0b1", "2.0.9")]
+    figures.append(Figure("m", "x.time_insert", "env-other", "c", 1, (("strategy", "s"), ("rows", "10")),
+                          (("SQLAlchemy", "2.1.0"), ("psycopg2-binary", "2.9.13")), 0.1))
+    sweeps = {(s.library, s.context): s.releases for s in releases.find_sweeps(figures, ["SQLAlchemy"])}
+    assert sweeps == {("SQLAlchemy", (("psycopg2-binary", "2.9.5"),)): ["2.0.9", "2.1.0b1", "2.1.0"]}
+
+
+def test_release_notes_links() -> None:
+    assert (releases.release_notes_url("SQLAlchemy", "2.0.30")
+            == "https://docs.sqlalchemy.org/en/20/changelog/changelog_20.html#change-2.0.30")
+    assert (releases.release_notes_url("psycopg2-binary", "2.9.5")
+            == "https://www.psycopg.org/docs/news.html#what-s-new-in-psycopg-2-9-5")
+
+
+def test_charts_are_deterministic_and_skip_empty_series() -> None:
+    series = {"a": [Datum(1.0, 0.5, 0.4, 0.6), Datum(2.0, 0.7)], "empty": []}
+    first = line_chart(series, title="t", x_title="x", y_title="seconds")
+    assert first == line_chart(series, title="t", x_title="x", y_title="seconds")
+    assert first is not None and [line.name for line in first.lines] == ["a"]
+    assert first.lines[0].dots[0].y_low is not None and first.lines[0].dots[1].y_low is None
+    assert line_chart({"empty": []}, title="t", x_title="x", y_title="seconds") is None

@@ -25,7 +25,7 @@ class BulkinsertSite(OutputPublisher):
     order = 100  # after asv's own pages: the index it patches must already be there
 
     @classmethod
-    def publish(cls, conf: Any, repo: Any, benchmarks: Any, graphs: Any, revisions: Any) -> None:
+    def publish(cls, conf: Any, _repo: Any, _benchmarks: Any, _graphs: Any, _revisions: Any) -> None:
         # Imported here: asv imports every plugin for every command (asv run too), and only
         # publishing needs the site's dependencies (Jinja2, tuna).
         from .build import DEFAULT_ROWS, build_site
@@ -36,7 +36,7 @@ class BulkinsertSite(OutputPublisher):
         matrix = (getattr(conf, "matrix", None) or {}).get("req")
         summary = build_site(html_dir, results_dir, rows=DEFAULT_ROWS, matrix=matrix,
                              on_step=lambda text: log.dot())
-        log.info(f"bulkinsert site: {summary.environments} environments, {summary.captures} profiles; "
+        log.info(f"{cls.name} site: {summary.environments} environments, {summary.captures} profiles; "
                  f"{', '.join(summary.pages)}")
         for note in summary.notes:
             log.warning(note)
