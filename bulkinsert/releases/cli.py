@@ -211,13 +211,13 @@ def _print_sweep(result: Any, names: list[str]) -> None:
                 cells.append("n/a" if figures.unsupported else "failed")
                 continue
             key = (figures.statements, figures.function_calls)
-            ms = 1000 * sorted(figures.seconds)[len(figures.seconds) // 2] if figures.seconds else math.nan
+            ms = f"{1000 * sorted(figures.seconds)[len(figures.seconds) // 2]:.1f}" if figures.seconds else "-"
             mark = " *" if name in previous and previous[name] != key else ""
             if mark:
                 changes.append(f"{name}: {previous[name][0]}/{previous[name][1]} -> {key[0]}/{key[1]} "
                                f"in {release.version} {notes_url(result.library, release.version) or ''}")
             previous[name] = key
-            cells.append(f"{key[0]} / {key[1]:,} / {ms:.1f}{mark}")
+            cells.append(f"{key[0]} / {key[1]:,} / {ms}{mark}")
         table.add_row(release.version, *cells)
     console = Console(width=max(120, 24 * (len(names) + 1)))
     console.print(table)
