@@ -16,6 +16,7 @@ adding a :class:`Workload` to :data:`WORKLOADS` (table, columns, row generator, 
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -25,6 +26,7 @@ from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
+from psycopg2.extensions import AsIs
 from sqlalchemy.dialects import postgresql
 
 from .copyencode import base_type, numeric_scale
@@ -41,6 +43,27 @@ WIDE_KEY_CONSTRAINT = "wide_big_key"
 WIDE_PRIMARY_KEY = "wide_pkey"
 
 
+class SignedZeroDouble(sa.types.TypeDecorator):
+    """``double precision`` that keeps the sign of ``-0.0`` through psycopg2.
+
+    psycopg2 writes a float as a bare literal (`` -0.0``), which PostgreSQL reads as a
+    ``numeric`` — and numeric has no negative zero, so ``-0.0`` is stored as ``0``. This type
+    sends only that one value as the quoted float8 literal ``'-0'::float8``; every other float
+    goes through psycopg2's own adaptation (NaN and ±Infinity are quoted there already).
+    """
+
+    impl = postgresql.DOUBLE_PRECISION
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Any) -> Any:
+        if value == 0.0 and type(value) is float and math.copysign(1.0, value) < 0:
+            return NEGATIVE_ZERO
+        return value
+
+
+NEGATIVE_ZERO = AsIs("'-0'::float8")
+
+
 class Wide(Base):  # type: ignore[misc,valid-type]
     """The ``wide`` table: one column per type a typical load writes, all but the key nullable."""
 
@@ -51,7 +74,7 @@ class Wide(Base):  # type: ignore[misc,valid-type]
     big = sa.Column(sa.BigInteger, nullable=False)
     small = sa.Column(sa.Integer)
     price = sa.Column(sa.Numeric(18, 6))
-    ratio = sa.Column(postgresql.DOUBLE_PRECISION)
+    ratio = sa.Column(SignedZeroDouble)
     flag = sa.Column(sa.Boolean)
     created = sa.Column(sa.DateTime(timezone=True))
     day = sa.Column(sa.Date)
