@@ -32,6 +32,30 @@ def fmt_count(value: float) -> str:
     return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
 
 
+def fmt_count_short(value: float) -> str:
+    """An axis label: 1.2M, 350k, 12."""
+    for limit, suffix in ((1e6, "M"), (1e3, "k")):
+        if abs(value) >= limit:
+            return f"{value / limit:.3g}{suffix}"
+    return f"{value:.3g}"
+
+
+def nice_ticks(low: float, high: float, log: bool) -> list[float]:
+    """Round tick values (1-2-5 steps) inside [low, high], in data units."""
+    if log:
+        candidates = [m * 10.0**e for e in range(math.floor(math.log10(low)) - 1, math.ceil(math.log10(high)) + 1)
+                      for m in (1, 2, 5)]
+        ticks = [c for c in candidates if low <= c <= high]
+        if len(ticks) > 8:
+            ticks = [c for c in ticks if f"{c:e}".startswith("1")]
+        return ticks if len(ticks) >= 2 else [low, high]
+    raw = (high - low) / 4 or 1.0
+    magnitude = 10.0 ** math.floor(math.log10(raw))
+    step = next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= raw)
+    first = math.ceil(low / step) * step
+    return [first + i * step for i in range(int((high - first) / step) + 1)]
+
+
 @dataclass(frozen=True)
 class Datum:
     """One measured point: ``x`` in data units, ``low``/``high`` its spread when known."""
@@ -112,6 +136,7 @@ def line_chart(
     x_title: str,
     y_title: str,
     fmt_y: Callable[[float], str] = fmt_seconds,
+    fmt_tick: Callable[[float], str] | None = None,
     x_labels: Mapping[float, str] | None = None,
     x_links: Mapping[float, str] | None = None,
     markers: Sequence[tuple[float, str, str, str]] = (),
@@ -145,13 +170,8 @@ def line_chart(
         t = math.log10(y) if log_y else y
         return round(top + ph - (t - y0) / (y1 - y0) * ph, 1)
 
-    if log_y:
-        raw = [10.0**e for e in range(math.floor(y0), math.ceil(y1) + 1) if y0 <= e <= y1]
-        if len(raw) < 2:
-            raw = [10 ** (y0 + (y1 - y0) * i / 4) for i in range(5)]
-    else:
-        raw = [y0 + (y1 - y0) * i / 4 for i in range(5)]
-    y_ticks = [Tick(py(t), fmt_y(t)) for t in raw]
+    raw = nice_ticks(10**y0, 10**y1, True) if log_y else nice_ticks(y0, y1, False)
+    y_ticks = [Tick(py(t), (fmt_tick or fmt_y)(t)) for t in raw]
     xs = sorted(x_labels) if x_labels else sorted({d.x for d in all_data})
     x_ticks = [Tick(px(x), x_labels[x] if x_labels else f"{x:,.0f}", (x_links or {}).get(x)) for x in xs]
     lines = []

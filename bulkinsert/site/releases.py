@@ -22,17 +22,18 @@ from pathlib import Path
 from typing import Any
 
 from ..results import Figure, version_key
-from .charts import Datum, fmt_count, fmt_seconds, line_chart
+from .charts import Datum, fmt_count, fmt_count_short, fmt_seconds, line_chart
 from .data import METRIC_OF_METHOD, SUPPLEMENTARY_MODULES, SiteData, spread_of
 from .profiles import safe_name
 from .render import render
 
 FINDINGS_FILE = Path("releases") / "findings.jsonl"  # next to asv's results directory
-# (metric on the pages, chart's y title, number format, log scale)
+# (metric on the pages, chart's y title, number format, axis format); log scales: the strategies
+# differ by orders of magnitude (3 statements against 10,002), a release's change by less.
 CHARTS = (
-    ("statements", "server statements", fmt_count, False),
-    ("function_calls", "Python function calls", fmt_count, False),
-    ("seconds", "median seconds", fmt_seconds, True),
+    ("statements", "server statements", fmt_count, fmt_count_short),
+    ("function_calls", "Python function calls", fmt_count, fmt_count_short),
+    ("seconds", "median seconds", fmt_seconds, fmt_seconds),
 )
 
 
@@ -168,7 +169,7 @@ def _sweep_charts(sweep: Sweep, rows: int, order: Sequence[str], findings: Seque
             markers.append((position[finding.release], "✗" if finding.broken else "◆", title, kind))
     charts = []
     ordered = sorted(sweep.figures, key=lambda f: f.benchmark.startswith(SUPPLEMENTARY_MODULES))
-    for metric, y_title, fmt, log_y in CHARTS:
+    for metric, y_title, fmt, fmt_tick in CHARTS:
         points: dict[str, dict[float, Datum]] = {}
         for figure in ordered:
             if METRIC_OF_METHOD.get(figure.method) != metric or figure.rows != rows or figure.value is None:
@@ -181,8 +182,8 @@ def _sweep_charts(sweep: Sweep, rows: int, order: Sequence[str], findings: Seque
         series = {name: list(pts.values()) for name, pts in sorted(points.items(), key=lambda kv: (
             rank.get(kv[0], len(rank)), kv[0]))}
         chart = line_chart(series, title=f"{y_title} by {sweep.library} release", x_title=f"{sweep.library} release",
-                           y_title=y_title, fmt_y=fmt, x_labels=labels, x_links=links, markers=markers,
-                           log_y=log_y, width=820)
+                           y_title=y_title, fmt_y=fmt, fmt_tick=fmt_tick, x_labels=labels, x_links=links,
+                           markers=markers, width=820)
         if chart is not None:
             charts.append({"metric": metric, "title": y_title, "chart": chart})
     return charts
@@ -201,7 +202,8 @@ def releases_page(site: SiteData, findings_path: Path | None) -> str:
             if rows is None:
                 continue
             sweeps.append({"sweep": sweep, "rows": rows, "charts": _sweep_charts(sweep, rows, order, findings),
-                           "notes": {r: release_notes_url(library, r) for r in sweep.releases}})
+                           "held": [(k, v) for k, v in sweep.context if k in site.libraries],
+                           "context": ", ".join(f"{k} {v}" for k, v in sweep.context)})
         mine = [f for f in findings if f.library == library]
         broken = sorted({f.release for f in mine if f.broken and f.release}, key=version_key)
         if sweeps or mine:
