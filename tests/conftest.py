@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import os
 import random
+import shutil
 import string
+import tempfile
 import time
 from pathlib import Path
 from typing import Callable, Iterator
@@ -75,15 +77,23 @@ def clean_db(db: Database) -> Database:
 
 
 @pytest.fixture()
-def private_pgdata(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """A data directory for a second, private embedded server that a test may kill or stop."""
+def private_pgdata() -> Iterator[Path]:
+    """A data directory for a second, private embedded server that a test may kill or stop.
+
+    Not under pytest's temporary root: every pytest session resets that to mode 0700, and as
+    root the server runs as its own user, who must still reach the directory when another test
+    run starts meanwhile.
+    """
     if os.environ.get(server.DSN_ENV):
         pytest.skip("BULKINSERT_DSN points at an external server")
-    path = tmp_path_factory.mktemp("srv") / "pgdata"
+    base = Path(tempfile.mkdtemp(prefix="bulkinsert-test-server-"))
+    base.chmod(0o755)
+    path = base / "pgdata"
     yield path
     private = server.EmbeddedServer(path)
     if private.is_running():
         private.stop()
+    shutil.rmtree(base, ignore_errors=True)
 
 
 def statement_counts_unavailable(db: Database) -> str | None:
