@@ -21,6 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from packaging.utils import canonicalize_name
+
+from ..releases.findings import notes_url
 from ..results import Figure, version_key
 from .charts import Datum, fmt_count, fmt_count_short, fmt_seconds, line_chart
 from .data import METRIC_OF_METHOD, SUPPLEMENTARY_MODULES, SiteData, spread_of
@@ -37,16 +40,9 @@ CHARTS = (
 )
 
 
-def release_notes_url(library: str, version: str) -> str | None:
-    """The anchor of a release in its library's changelog, or None for a library we do not know."""
-    name = library.lower()
-    parts = version.split(".")
-    if name == "sqlalchemy" and len(parts) >= 2:
-        series = f"{parts[0]}{parts[1]}"
-        return f"https://docs.sqlalchemy.org/en/{series}/changelog/changelog_{series}.html#change-{version}"
-    if name in ("psycopg2", "psycopg2-binary"):
-        return f"https://www.psycopg.org/docs/news.html#what-s-new-in-psycopg-{version.replace('.', '-')}"
-    return None
+def _same_library(a: str, b: str) -> bool:
+    """"SQLAlchemy" in asv's requirements is "sqlalchemy" on the command line (PEP 503 names)."""
+    return canonicalize_name(a) == canonicalize_name(b)
 
 
 @dataclass(frozen=True)
@@ -104,7 +100,7 @@ def read_findings(path: Path) -> tuple[list[ReleaseFinding], list[str]]:
             kind=kind, library=library, strategy=_text(record.get("strategy")), metric=_text(record.get("metric")),
             before=_text(before) or None, release=release, verdict=verdict,
             ratio=float(ratio) if isinstance(ratio, int | float) else None,
-            notes_url=record.get("notes_url") or (release_notes_url(library, release) if release else None),
+            notes_url=record.get("notes_url") or (notes_url(library, release) if release else None),
             machine=_text(record.get("machine")), commit=_text(record.get("commit")), broken=broken,
             detail=_text(record.get("error") or record.get("note") or record.get("notes")),
         ))
@@ -159,10 +155,10 @@ def _rows_of(sweep: Sweep, preferred: int) -> int | None:
 def _sweep_charts(sweep: Sweep, rows: int, order: Sequence[str], findings: Sequence[ReleaseFinding]) -> list[Any]:
     position = {release: float(index) for index, release in enumerate(sweep.releases)}
     labels = {p: r for r, p in position.items()}
-    links = {p: url for r, p in position.items() if (url := release_notes_url(sweep.library, r))}
+    links = {p: url for r, p in position.items() if (url := notes_url(sweep.library, r))}
     markers = []
     for finding in findings:
-        if finding.library == sweep.library and finding.changed and finding.release in position:
+        if _same_library(finding.library, sweep.library) and finding.changed and finding.release in position:
             kind = "broken" if finding.broken else "change"
             title = (f"{finding.release}: broken ({finding.strategy}: {finding.detail})" if finding.broken else
                      f"{finding.release}: {finding.strategy} {finding.metric} {finding.verdict} ({finding.kind})")
@@ -192,7 +188,9 @@ def _sweep_charts(sweep: Sweep, rows: int, order: Sequence[str], findings: Seque
 def releases_page(site: SiteData, findings_path: Path | None) -> str:
     findings, problems = read_findings(findings_path) if findings_path is not None else ([], [])
     libraries = [lib for lib in site.libraries if lib != "python"]
-    libraries += sorted({f.library for f in findings} - set(libraries))
+    for finding in findings:
+        if not any(_same_library(finding.library, lib) for lib in libraries):
+            libraries.append(finding.library)
     order = site.strategy_order()
     sections = []
     for library in libraries:
@@ -204,7 +202,7 @@ def releases_page(site: SiteData, findings_path: Path | None) -> str:
             sweeps.append({"sweep": sweep, "rows": rows, "charts": _sweep_charts(sweep, rows, order, findings),
                            "held": [(k, v) for k, v in sweep.context if k in site.libraries],
                            "context": ", ".join(f"{k} {v}" for k, v in sweep.context)})
-        mine = [f for f in findings if f.library == library]
+        mine = [f for f in findings if _same_library(f.library, library)]
         broken = sorted({f.release for f in mine if f.broken and f.release}, key=version_key)
         if sweeps or mine:
             sections.append({"library": library, "anchor": safe_name(library), "sweeps": sweeps,
