@@ -37,13 +37,17 @@ lint: venv
 	$(BIN)/python .ci/bench-shards >/dev/null
 
 # One embedded server for the whole run (held by `server hold`, reaped after it); environments
-# are built two at a time; the site is published even when a benchmark failed, then the exit
-# status of asv run is passed on (kept in a file so `make -n bench` does not run asv).
+# are built two at a time; every sample is recorded (--record-samples: compare's rank tests and
+# the site's spread need them); the site is published even when a benchmark failed, then the
+# exit status of asv run is passed on (kept in a file so `make -n bench` does not run asv).
+# `--quick` in ASV_ARGS also sets BULKINSERT_QUICK=1: track metrics at 1,000 rows, no scale
+# suite (benchmarks/common.py), so the quick run stays inside its 15-minute budget.
 # Extra asv run arguments: make bench ASV_ARGS="--quick -E ...".
+BENCH_QUICK := $(if $(findstring --quick,$(ASV_ARGS)),1,0)
 bench: venv
 	$(BIN)/asv machine --yes --machine "$${ASV_MACHINE:-$$(hostname)}" >/dev/null
 	@mkdir -p .asv
-	$(BIN)/bulkinsert server hold --own-database -- $(BIN)/asv run --parallel 2 --machine "$${ASV_MACHINE:-$$(hostname)}" $(ASV_ARGS); echo $$? > .asv/bench-status
+	BULKINSERT_QUICK=$(BENCH_QUICK) $(BIN)/bulkinsert server hold --own-database -- $(BIN)/asv run --parallel 2 --record-samples --machine "$${ASV_MACHINE:-$$(hostname)}" $(ASV_ARGS); echo $$? > .asv/bench-status
 	$(MAKE) publish
 	@exit $$(cat .asv/bench-status 2>/dev/null || echo 0)
 

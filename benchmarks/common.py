@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import atexit
 import os
+import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 # asv installs the package (not editable) into its environments and runs benchmarks from a
 # temporary directory, so the package cannot find the checkout's ``.pgdata`` by itself: point
@@ -25,7 +27,11 @@ os.environ.setdefault("BULKINSERT_DATABASE", "bulkinsert_asv")
 from bulkinsert import compat, registry  # noqa: E402
 from bulkinsert.database import Database  # noqa: E402
 from bulkinsert.registry import Strategy, Unsupported  # noqa: E402
+from bulkinsert.runner import before_timer  # noqa: E402
 from bulkinsert.schema import default_names  # noqa: E402
+from bulkinsert.turns import describe_process  # noqa: E402
+
+describe_process(f"asv {os.environ.get('ASV_ENV_NAME', 'benchmarks')}")
 
 
 def _preload() -> None:
@@ -60,7 +66,6 @@ def _preload() -> None:
 _preload()
 
 
-
 def _rows(variable: str, default: list[int]) -> list[int]:
     """Row counts from ``$variable`` (comma-separated) or the default sized for 2 cores."""
     text = os.environ.get(variable, "").strip()
@@ -71,9 +76,14 @@ def _rows(variable: str, default: list[int]) -> list[int]:
 # grid, not the inserts, dominates a run over 8 environments: wall time is measured at every
 # size, memory where it can differ, the per-insert metrics at one reference size. Widen with
 # e.g. BULKINSERT_TRACK_ROWS=1000,10000,100000 (the same value for the whole asv run).
+#
+# `make bench ASV_ARGS=--quick` sets BULKINSERT_QUICK=1 to keep its 15-minute budget: the track
+# metrics are then taken at 1,000 rows (the per-row paths cost 10x less; still three warm
+# interleaved rounds, medians) and the scale suite is skipped. Timing is sampled the same way.
+QUICK = os.environ.get("BULKINSERT_QUICK") == "1"
 ROWS = _rows("BULKINSERT_TIME_ROWS", [1_000, 10_000, 100_000])
 MEMORY_ROWS = _rows("BULKINSERT_MEMORY_ROWS", [100_000])
-TRACK_ROWS = _rows("BULKINSERT_TRACK_ROWS", [10_000])
+TRACK_ROWS = _rows("BULKINSERT_TRACK_ROWS", [1_000] if QUICK else [10_000])
 STRATEGIES = list(registry.load())
 
 # Paths that send one INSERT per row take minutes at 100,000 rows on 2 cores; they are
@@ -133,20 +143,30 @@ def _close_databases() -> None:
     _DATABASES.clear()
 
 
-def prepare(db: Database, strategy: Strategy, names: Sequence[str]) -> None:
-    """What run_insert does before its timer starts: engine, empty table, strategy's own prep.
+def ready(db: Database, strategy: Strategy, names: Sequence[str]) -> None:
+    """Take the server's measuring turn and run :func:`bulkinsert.runner.before_timer`.
 
-    A strategy's prepare step may find it cannot run here (asv then records n/a). (asv disables
-    the garbage collector for each timed sample, so no gc.collect() here.)
+    The same pre-timer sequence as ``bulkinsert run``: engine, an untimed warm-up insert (once
+    per strategy and process: mapper configuration, statement cache, first connection), empty
+    table, CHECKPOINT, the strategy's ``setup`` hook, gc.collect(). asv then times with the
+    collector disabled — the regime of every figure (``bulkinsert.measure.GC_REGIME``). A
+    ``setup`` hook that finds it cannot run here makes asv record n/a. The turn is released
+    in ``release``, after the sample (teardown).
     """
-    db.use_engine(strategy.engine_options() if strategy.engine_options is not None else {})
-    db.reset()
-    db.checkpoint()
-    if strategy.prepare is not None:
-        try:
-            strategy.prepare(db, names)
-        except Unsupported as exc:
-            raise NotImplementedError(str(exc)) from None
+    db.turn.acquire()
+    try:
+        before_timer(strategy, names, db)
+    except Unsupported as exc:
+        db.turn.release()
+        raise NotImplementedError(str(exc)) from None
+    except BaseException:
+        db.turn.release()
+        raise
+
+
+def release(db: Database) -> None:
+    """Give the measuring turn back (after a sample's teardown)."""
+    db.turn.release()
 
 
 def check_inserted(db: Database, rows: int, name: str) -> None:
@@ -156,31 +176,61 @@ def check_inserted(db: Database, rows: int, name: str) -> None:
         raise AssertionError(f"{name}: {found} rows in users after inserting {rows}")
 
 
+def _planted(text: str) -> dict[str, float]:
+    """``copy_text:1.3,orm_basic:1.1`` -> {strategy: factor} (``BULKINSERT_PLANT_SLOWDOWN``)."""
+    planted = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        name, _, factor = part.partition(":")
+        planted[name.strip()] = float(factor)
+        if planted[name.strip()] < 1:
+            raise ValueError(f"BULKINSERT_PLANT_SLOWDOWN: factor of {name} must be >= 1, got {factor}")
+    return planted
+
+
+# Measuring how often `bulkinsert compare` is wrong (docs/benchmarks.md): a strategy's timed
+# insert is stretched by this factor (a sleep proportional to its own measured time).
+PLANTED_SLOWDOWN = _planted(os.environ.get("BULKINSERT_PLANT_SLOWDOWN", ""))
+
+# Interleaved rounds: asv runs the whole parameter grid once per round, in new processes, so a
+# noisy minute hurts all strategies alike; samples are kept (make bench: --record-samples).
+ROUNDS = 2
+
+
 class InsertBenchmark:
     """Base for benchmarks that time or size one insert: table emptied in setup, untimed."""
 
     params = [STRATEGIES, ROWS]
     param_names = ["strategy", "rows"]
-    # One insert per sample: setup (which empties the table) runs before every sample.
+    # One insert per sample: setup (which empties the table) runs before every sample; the
+    # first-use costs are paid by the untimed warm-up insert in setup, so asv's own warm-up
+    # (which would insert into a full table) stays off.
     number = 1
     warmup_time = 0.0
-    rounds = 1
+    rounds = ROUNDS
     timeout = 300
 
     def setup(self, strategy: str, rows: int) -> None:
         self.strategy = runnable(strategy, rows)
         self.names = default_names(rows)
         self.db = database(instrument=False)
-        prepare(self.db, self.strategy, self.names)
+        ready(self.db, self.strategy, self.names)
         self.inserted = False
 
     def insert(self) -> None:
+        started = time.perf_counter()
         self.strategy.function(self.db, self.names)
+        factor = PLANTED_SLOWDOWN.get(self.strategy.name)
+        if factor:  # a known regression, to check that `bulkinsert compare` confirms it
+            time.sleep((factor - 1) * (time.perf_counter() - started))
         self.inserted = True
 
     def teardown(self, strategy: str, rows: int) -> None:
-        if getattr(self, "inserted", False):
-            check_inserted(self.db, rows, strategy)
+        try:
+            if getattr(self, "inserted", False):
+                check_inserted(self.db, rows, strategy)
+        finally:
+            if hasattr(self, "db"):
+                release(self.db)
 
 
 # The published site shows one cProfile capture per strategy and environment, at this size.
@@ -199,58 +249,75 @@ def profile_path(name: str, rows: int) -> Path | None:
     return root / ".asv" / "profiles" / os.environ.get("ASV_ENV_NAME", "local") / f"{name}-{rows}.prof"
 
 
+# Rounds of the track metrics' pass: each value is the median of this many warm samples.
+TRACK_ROUNDS = int(os.environ.get("BULKINSERT_TRACK_ROUNDS", "3"))
+
+
+def _median(results: Sequence[Any], attribute: str) -> float:
+    from statistics import median
+
+    return float(median(getattr(result, attribute) for result in results))
+
+
 def measure_all() -> dict[str, Any]:
     """Every track metric for every strategy x rows, measured once per environment.
 
-    Up to three passes per combination through the package's ``run_insert`` (which validates,
-    resets, warms up and checks the row count): plain (wall, CPU, server statements), with
-    the driver calls wrapped (DB-API share) and under cProfile (function calls, overhead).
-    A failure is recorded for that combination only, so one broken path does not void the rest.
+    ``TRACK_ROUNDS`` interleaved rounds through the package's ``run_rounds`` (the one loop the
+    ladder and the scale suite use): in each round every strategy runs plain (wall, CPU,
+    statements), with the driver calls wrapped (DB-API share) and under cProfile (function
+    calls), each after an untimed warm-up. Every value is the median of its warm samples;
+    the profiler overhead is median profiled ÷ median plain wall time, so it is never a warm
+    run divided by a cold one. A failure is recorded for that combination only.
     """
-    from bulkinsert.runner import run_insert
+    from bulkinsert.runner import Mode, run_rounds
 
     plain_db = Database(instrument=False)
     driver_db = Database(instrument=True)
     metrics: dict[str, Any] = {}
     try:
-        for name in STRATEGIES:
-            for rows in TRACK_ROWS:
-                key = f"{name}/{rows}"
-                strategy = registry.get(name)
-                reason = skip_reason(strategy, rows)
+        for rows in TRACK_ROWS:
+            strategies = []
+            for name in STRATEGIES:
+                reason = skip_reason(registry.get(name), rows)
                 if reason is not None:
-                    metrics[key] = {"skip": f"{name} at {rows} rows: {reason}"}
-                    continue
-                names = default_names(rows)
-                try:
-                    plain = run_insert(strategy, names, db=plain_db)
-                    wrapped = run_insert(strategy, names, db=driver_db)
-                    profiled = (
-                        run_insert(strategy, names, db=plain_db, count_calls=True,
-                                   profile_path=profile_path(name, rows))
-                        if rows <= PROFILE_LIMIT_ROWS
-                        else None
-                    )
-                except Unsupported as exc:  # found out by the strategy's prepare step
-                    metrics[key] = {"skip": str(exc)}
-                    continue
-                except Exception as exc:  # noqa: BLE001 - reported per combination
-                    metrics[key] = {"error": f"{name} at {rows} rows: {type(exc).__name__}: {exc}"}
-                    continue
-                metrics[key] = {
-                    "seconds": plain.seconds,
-                    "cpu_seconds": plain.cpu_seconds,
-                    "rows_per_second": plain.rows_per_second,
-                    "statements": plain.statements,
-                    "dbapi_share": wrapped.dbapi_share,
+                    metrics[f"{name}/{rows}"] = {"skip": f"{name} at {rows} rows: {reason}"}
+                else:
+                    strategies.append(registry.get(name))
+            modes = [Mode("plain", plain_db), Mode("driver", driver_db)]
+            if rows <= PROFILE_LIMIT_ROWS:
+                modes.append(Mode("profiled", plain_db, count_calls=True,
+                                  profile_path=lambda name, rows=rows: profile_path(name, rows)))
+            rounds = run_rounds(strategies, default_names(rows), modes, rounds=TRACK_ROUNDS, keep_going=True)
+            for name, reason in rounds.skipped.items():
+                metrics[f"{name}/{rows}"] = {"skip": reason}
+            for name, error in rounds.errors.items():
+                metrics[f"{name}/{rows}"] = {"error": f"{name} at {rows} rows: {error}"}
+            for name in rounds.samples:
+                plain, driver = rounds.of(name, "plain"), rounds.of(name, "driver")
+                seconds = _median(plain, "seconds")
+                entry = {
+                    "seconds": seconds,
+                    "cpu_seconds": _median(plain, "cpu_seconds"),
+                    "rows_per_second": rows / seconds if seconds > 0 else float("nan"),
+                    "statements": plain[-1].statements,
+                    "dbapi_share": _median(driver, "dbapi_share"),
+                    "encode_share": float(median_of(r.encode_seconds / r.seconds for r in driver)),
                 }
-                if profiled is not None and plain.seconds > 0:
-                    metrics[key]["function_calls"] = profiled.function_calls
-                    metrics[key]["profiler_overhead"] = profiled.seconds / plain.seconds
+                profiled = rounds.of(name, "profiled")
+                if profiled and seconds > 0:
+                    entry["function_calls"] = profiled[-1].function_calls
+                    entry["profiler_overhead"] = _median(profiled, "seconds") / seconds
+                metrics[f"{name}/{rows}"] = entry
     finally:
         plain_db.close()
         driver_db.close()
     return metrics
+
+
+def median_of(values: Any) -> float:
+    from statistics import median
+
+    return float(median(list(values)))
 
 
 def cached_entry(metrics: dict[str, Any], strategy: str, rows: int) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 
 Growth should be linear (rows/s flat across sizes). Besides wall time this tracks rows/s,
 the ratio to the server's own COPY of the same rows measured in the same process
-(``server_copy_file``, interleaved, best of 3), and the client's peak memory during the insert
+(``server_copy_file``, interleaved rounds, medians), and the client's peak memory during the insert
 relative to the size of the input list, measured in a fresh process.
 
 Also a command: ``python -m benchmarks.scale memory STRATEGY ROWS`` prints the peak-memory
@@ -17,7 +17,7 @@ import subprocess
 import sys
 from typing import Any
 
-from .common import CHECKOUT, MetricBenchmark, database, prepare, runnable
+from .common import CHECKOUT, QUICK, ROUNDS, MetricBenchmark, check_inserted, database, ready, release, runnable
 
 SCALE_ROWS = [10_000, 100_000, 1_000_000]
 SCALE_STRATEGIES = [
@@ -64,6 +64,8 @@ def scale_runnable(name: str, rows: int) -> Any:
     """
     from bulkinsert import compat
 
+    if QUICK:
+        raise NotImplementedError("scale is skipped in quick runs (BULKINSERT_QUICK=1, make bench ASV_ARGS=--quick)")
     strategy = runnable(name, rows)
     if os.environ.get(EVERYWHERE_ENV) != "1":
         installed = compat.library_versions()
@@ -152,7 +154,16 @@ class _ScaleBase:
         self.strategy = scale_runnable(strategy, rows)
         self.names = default_names(rows)
         self.db = database(instrument=False)
-        prepare(self.db, self.strategy, self.names)
+        ready(self.db, self.strategy, self.names)
+        self.inserted = False
+
+    def teardown(self, strategy: str, rows: int) -> None:
+        try:
+            if getattr(self, "inserted", False):
+                check_inserted(self.db, rows, strategy)
+        finally:
+            if hasattr(self, "db"):
+                release(self.db)
 
 
 class ScaleTime(_ScaleBase):
@@ -164,70 +175,67 @@ class ScaleTime(_ScaleBase):
 
     params = [SCALE_STRATEGIES, SCALE_ROWS[:-1]]
     number = 1
-    rounds = 1
-    warmup_time = 0.0
-    repeat = (3, 5, 20.0)
+    rounds = ROUNDS
+    warmup_time = 0.0  # the untimed warm-up insert runs in setup (asv's would insert twice)
+    repeat = (2, 4, 10.0)
 
     def time_insert(self, strategy: str, rows: int) -> None:
         self.strategy.function(self.db, self.names)
+        self.inserted = True  # teardown checks the row count
 
 
-ROUNDS = 3
+SCALE_ROUNDS = 3
 
 
 def measure_scale() -> dict[str, Any]:
     """Rows/s, client CPU and ratio to the floor for every strategy x rows, once per environment.
 
-    Per row count, interleaved rounds (three; two at the largest size, for the run's time
-    budget): the floor once, then every strategy once, best kept — so a noisy minute hurts
-    the floor and the strategies alike.
+    Per row count, interleaved rounds through ``run_rounds`` (three; two at the largest size,
+    for the run's time budget): the floor and every strategy once per round, each warmed up
+    first; medians kept — so a noisy minute hurts the floor and the strategies alike.
     """
-    from bulkinsert import Unsupported, default_names, registry
-    from bulkinsert.runner import run_insert
+    from statistics import median
+
+    from bulkinsert import default_names, registry
+    from bulkinsert.runner import Mode, run_rounds
 
     db = database(instrument=False)
     metrics: dict[str, Any] = {}
     for rows in SCALE_ROWS:
-        names = default_names(rows)
-        runnable_here: dict[str, Any] = {}
+        runnable_here = []
         for name in SCALE_STRATEGIES:
             try:
-                runnable_here[name] = scale_runnable(name, rows)
+                runnable_here.append(scale_runnable(name, rows))
             except NotImplementedError as exc:
                 metrics[f"{name}/{rows}"] = {"skip": str(exc)}
         if not runnable_here:  # e.g. not the newest environment: do not load 1,000,000 rows for nothing
             continue
-        runs: dict[str, list[Any]] = {name: [] for name in runnable_here}
-        floors: list[Any] = []
-        contenders = {FLOOR: registry.get(FLOOR), **runnable_here}
-        for _ in range(ROUNDS if rows < SCALE_ROWS[-1] else ROUNDS - 1):
-            for name, strategy in list(contenders.items()):
-                try:
-                    result = run_insert(strategy, names, db=db)
-                except Unsupported as exc:  # found out by prepare (e.g. no server-side files)
-                    metrics[f"{name}/{rows}"] = {"skip": str(exc)}
-                    runs.pop(name, None)
-                    del contenders[name]
-                    continue
-                if name == FLOOR:
-                    floors.append(result)
-                if name in runs:
-                    runs[name].append(result)
-        floor_seconds = min((r.seconds for r in floors), default=None)
-        for name, results in runs.items():
+        contenders = [registry.get(FLOOR), *[s for s in runnable_here if s.name != FLOOR]]
+        rounds = run_rounds(
+            contenders, default_names(rows), [Mode("plain", db)],
+            rounds=SCALE_ROUNDS if rows < SCALE_ROWS[-1] else SCALE_ROUNDS - 1, keep_going=True,
+        )
+        for name, reason in rounds.skipped.items():
+            metrics[f"{name}/{rows}"] = {"skip": reason}
+        for name, error in rounds.errors.items():
+            metrics[f"{name}/{rows}"] = {"error": f"{name} at {rows} rows: {error}"}
+        floor = rounds.of(FLOOR, "plain")
+        floor_seconds = median(r.seconds for r in floor) if floor else None
+        for strategy in runnable_here:
+            results = rounds.of(strategy.name, "plain")
             if not results:
                 continue
-            best = min(results, key=lambda r: r.seconds)
-            metrics[f"{name}/{rows}"] = {
-                "rows_per_second": best.rows_per_second,
-                "cpu_seconds": min(r.cpu_seconds for r in results),
-                "floor_ratio": best.seconds / floor_seconds if floor_seconds else float("nan"),
+            seconds = median(r.seconds for r in results)
+            metrics[f"{strategy.name}/{rows}"] = {
+                "rows_per_second": rows / seconds,
+                "cpu_seconds": median(r.cpu_seconds for r in results),
+                "floor_ratio": seconds / floor_seconds if floor_seconds else float("nan"),
             }
     return metrics
 
 
 class ScaleTrack(MetricBenchmark):
-    """Rows/s, client CPU and the ratio to the server floor, from one interleaved best of 3.
+    """Rows/s, client CPU and the ratio to the server floor: medians of interleaved rounds.
 
     Its own ``setup_cache`` (asv keys the cache by where it is defined) measures everything
     once: asv runs each ``track_`` method of each parameter combination in a process of its

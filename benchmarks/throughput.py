@@ -1,4 +1,4 @@
-"""Rows per second and the client CPU an insert costs (single measurements per environment)."""
+"""Rows per second and the client CPU an insert costs (medians of warm, interleaved samples)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from .common import MetricBenchmark
 
 
 class Throughput(MetricBenchmark):
-    """Derived from one untimed-setup, uninstrumented insert per strategy x rows."""
+    """Medians of ``TRACK_ROUNDS`` warm, uninstrumented inserts per strategy x rows (gc off)."""
 
     def track_rows_per_second(self, metrics: dict, strategy: str, rows: int) -> float:
         return self.metric("rows_per_second")

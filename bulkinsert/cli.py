@@ -126,28 +126,66 @@ def run_command(
     profile_path: Path | None,
     as_json: bool,
 ) -> None:
-    """Reset the table, insert with STRATEGY and report what it cost."""
+    """Reset the table, insert with STRATEGY and report what it cost.
+
+    Two inserts, one after the other: a plain one gives the wall time, CPU and server
+    statements; a second one, with the driver's calls wrapped, gives the DB-API and encode
+    time (and its own wall time, shown beside them). ``--profile`` adds a third, under
+    cProfile. Another measurement on the same server is waited for (one line says whose).
+    """
     from .database import Database
-    from .runner import run_insert
+    from .measure import GC_REGIME
+    from .runner import run_insert, validate_names
+    from .turns import describe_process
 
     if rows is not None and names_json is not None:
         raise click.UsageError("give --rows or --names-json, not both")
     strategy = registry.get(strategy_name)
     names = _load_names(rows, names_json)
-    with Database(dsn, instrument=True) as db:
-        result = run_insert(strategy, names, db=db, profile_path=profile_path, count_calls=profile_path is not None)
+    # Refusals first: an unsupported strategy or bad input never waits for the server's turn.
+    reason = strategy.unsupported_reason()
+    if reason is not None:
+        raise Unsupported(f"{strategy.name}: {reason}")
+    validate_names(names)
+    describe_process(f"run {strategy.name}")
+    with Database(dsn, instrument=False) as db, Database(db.dsn, instrument=True) as driver_db:
+        with db.turn:  # the three inserts back to back, nobody else's in between
+            result = run_insert(strategy, names, db=db)
+            driver = run_insert(strategy, names, db=driver_db)
+            profiled = (
+                run_insert(strategy, names, db=db, profile_path=profile_path, count_calls=True)
+                if profile_path is not None
+                else None
+            )
         note = db.statements_unavailable
     if as_json:
-        click.echo(json.dumps(result.as_dict()))
+        data = result.as_dict()
+        data.update(
+            dbapi_seconds=driver.dbapi_seconds,
+            encode_seconds=driver.encode_seconds,
+            dbapi_share=round(driver.dbapi_share, 4),
+            instrumented_seconds=driver.seconds,
+            gc=GC_REGIME,
+        )
+        if profiled is not None:
+            data.update(profiled_seconds=profiled.seconds, function_calls=profiled.function_calls)
+        click.echo(json.dumps(data))
     else:
         statements = "n/a" if result.statements is None else f"{result.statements:,}"
         click.echo(
             f"{result.strategy}: {result.rows:,} rows in {result.seconds:.4f} s "
-            f"(client CPU {result.cpu_seconds:.4f} s; DB-API {result.dbapi_seconds:.4f} s, "
-            f"{result.dbapi_share:.0%}); server statements: {statements}"
+            f"(client CPU {result.cpu_seconds:.4f} s); server statements: {statements}"
         )
-        if profile_path is not None:
-            click.echo(f"profile written to {profile_path} ({result.function_calls:,} function calls)")
+        click.echo(
+            f"  driver calls, from a second insert with them instrumented ({driver.seconds:.4f} s): "
+            f"DB-API {driver.dbapi_seconds:.4f} s ({driver.dbapi_share:.0%}), "
+            f"payload encoding inside them {driver.encode_seconds:.4f} s"
+        )
+        if profiled is not None:
+            click.echo(
+                f"profile written to {profile_path} ({profiled.function_calls:,} function calls, "
+                f"{profiled.seconds:.4f} s under cProfile)"
+            )
     if note:
         click.echo(f"note: {note}", err=True)
 
@@ -168,9 +206,11 @@ def _fmt(value: float | None, pattern: str) -> str:
 @click.option("--rows", type=click.IntRange(min=1), default=10_000, show_default=True)
 @click.option("--strategies", "spec", help="Comma-separated strategy names [all].")
 @click.option(
-    "--repeat", type=click.IntRange(min=1), default=3, show_default=True, help="Interleaved rounds; best kept."
+    "--repeat", type=click.IntRange(min=1), default=3, show_default=True,
+    help="Interleaved rounds; every column is the median of its samples.",
 )
-@click.option("--no-profile", is_flag=True, help="Skip the cProfile run (no overhead column).")
+@click.option("--no-profile", is_flag=True, help="Skip the cProfile runs (no calls and overhead columns).")
+@click.option("--no-dbapi", is_flag=True, help="Skip the instrumented runs (no DB-API and encode columns).")
 @click.option("--profile-dir", type=click.Path(path_type=Path, file_okay=False), help="Keep the .prof captures here.")
 @click.option("--dsn", help="PostgreSQL URL or DSN (default: $BULKINSERT_DSN or the embedded server).")
 @click.option("--json", "as_json", is_flag=True, help="Print the scoresheet as JSON.")
@@ -179,21 +219,29 @@ def ladder_command(
     spec: str | None,
     repeat: int,
     no_profile: bool,
+    no_dbapi: bool,
     profile_dir: Path | None,
     dsn: str | None,
     as_json: bool,
 ) -> None:
-    """The talk's scoresheets for every strategy, measured side by side in one run."""
+    """The talk's scoresheets for every strategy, measured side by side in one run.
+
+    Each round runs every strategy plain, with the driver instrumented and under cProfile;
+    each column is the median of the samples of one of those modes.
+    """
     from rich.console import Console
     from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
     from rich.table import Table
 
     from .compat import library_versions
     from .ladder import run_ladder
+    from .measure import GC_REGIME
+    from .turns import describe_process
 
     strategies = _select_strategies(spec)
+    describe_process(f"ladder --rows {rows}")
     runnable = sum(1 for s in strategies if s.supported)
-    steps = runnable * (repeat + 1 + (0 if no_profile else 1))
+    steps = runnable * repeat * (1 + (0 if no_dbapi else 1) + (0 if no_profile else 1))
     console = Console(stderr=True)
     with Progress(
         SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
@@ -207,27 +255,34 @@ def ladder_command(
                 progress.advance(task)
 
         results, skipped = run_ladder(
-            strategies, rows, repeat=repeat, profile=not no_profile, profile_dir=profile_dir, dsn=dsn,
-            on_step=on_step,
+            strategies, rows, repeat=repeat, profile=not no_profile, dbapi=not no_dbapi,
+            profile_dir=profile_dir, dsn=dsn, on_step=on_step,
         )
     if as_json:
         click.echo(json.dumps({
-            "rows": rows, "repeat": repeat, "versions": library_versions(),
+            "rows": rows, "repeat": repeat, "statistic": "median", "gc": GC_REGIME,
+            "versions": library_versions(),
             "results": [r.as_dict() for r in results], "skipped": skipped,
         }, indent=2))
         return
     versions = ", ".join(f"{k} {v}" for k, v in library_versions().items())
-    table = Table(title=f"{rows:,} rows, best of {repeat} ({versions})")
-    for column in ("strategy", "total s", "CPU s", "DB-API s", "DB-API %", "statements",
-                   "× faster than orm_basic", "rows/s", "× server floor", "cProfile s", "overhead"):
+    table = Table(title=f"{rows:,} rows, median of {repeat} interleaved rounds ({versions})")
+    for column in ("strategy", "total s", "CPU s", "statements", "× faster than orm_basic", "rows/s",
+                   "× server floor", "instr. s", "DB-API s", "encode s", "DB-API %", "cProfile s",
+                   "overhead"):
         table.add_column(column, justify="left" if column == "strategy" else "right", no_wrap=True)
     for r in results:
         table.add_row(
-            r.strategy, f"{r.seconds:.4f}", f"{r.cpu_seconds:.4f}", f"{r.dbapi_seconds:.4f}",
-            f"{r.dbapi_share:.0%}", _fmt(r.statements, ","), _fmt(r.speedup, ".1f"),
-            f"{r.rows_per_second:,.0f}", _fmt(r.floor_ratio, ".2f"), _fmt(r.profiled_seconds, ".4f"),
-            _fmt(r.profiler_overhead, ".2f"),
+            r.strategy, f"{r.seconds:.4f}", f"{r.cpu_seconds:.4f}", _fmt(r.statements, ","),
+            _fmt(r.speedup, ".1f"), f"{r.rows_per_second:,.0f}", _fmt(r.floor_ratio, ".2f"),
+            _fmt(r.instrumented_seconds, ".4f"), _fmt(r.dbapi_seconds, ".4f"), _fmt(r.encode_seconds, ".4f"),
+            _fmt(r.dbapi_share, ".0%"), _fmt(r.profiled_seconds, ".4f"), _fmt(r.profiler_overhead, ".2f"),
         )
+    table.caption = (
+        f"{GC_REGIME}. total/CPU/statements: plain runs; instr./DB-API/encode/DB-API %: runs with "
+        "the driver's calls wrapped (DB-API % = DB-API s ÷ instr. s, same samples); cProfile s and "
+        "overhead (÷ total s): profiled runs."
+    )
     out = Console() if sys.stdout.isatty() else Console(width=220)
     out.print(table)
     for name, reason in skipped.items():
@@ -283,7 +338,9 @@ def _add_optional_commands() -> None:
     """Commands whose modules arrive with the asv suite and the site."""
     import importlib
 
-    for module_name, attribute in (("compare", "compare_command"), ("site", "site_command")):
+    for module_name, attribute in (
+        ("compare", "compare_command"), ("site", "site_command"), ("releases.cli", "releases_group"),
+    ):
         try:
             module = importlib.import_module(f"{__package__}.{module_name}")
         except ModuleNotFoundError as exc:

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import sessionmaker
 
 from . import compat, schema, server
 from .measure import TimedConnection
+from .turns import turn_for
 
 
 def sqlalchemy_url(dsn: str) -> str:
@@ -19,6 +21,10 @@ def sqlalchemy_url(dsn: str) -> str:
     if "://" in dsn:
         return dsn
     return "postgresql+psycopg2://"  # key=value DSN: handed to psycopg2 through ``dsn=``
+
+
+# Advisory lock key (any bigint unique to this project) serialising CREATE TABLE users.
+SCHEMA_LOCK_KEY = 0x62756C6B_0001
 
 
 class Database:
@@ -38,7 +44,13 @@ class Database:
         # Connections of other drivers a strategy's setup hook opened, keyed by their class;
         # closed with this Database.
         self.extras: dict[type, Any] = {}
+        self.warmed: set[str] = set()  # strategies whose first-use costs were paid on this object
+        # This server's measuring turn: held from a timed insert's reset to its row count.
+        self.turn = turn_for(self.dsn)  # shared by every Database of this process on this server
         with self.engine.begin() as conn:
+            # Two processes creating the table at once would race on the catalog's unique
+            # indexes: a transaction-scoped advisory lock makes the second wait, then see it.
+            compat.exec_driver_sql(conn, "SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK_KEY,))
             schema.Base.metadata.create_all(conn)
 
     # -- engines and connections -------------------------------------------------------

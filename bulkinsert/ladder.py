@@ -1,19 +1,25 @@
 """The talk's scoresheets in one table: every strategy timed side by side in one run.
 
-Rounds are interleaved (every strategy once per round, best of ``repeat`` kept) so that a
-noisy neighbour hurts all strategies alike; ratios are computed within the run.
+Rounds are interleaved (:func:`~bulkinsert.runner.run_rounds`: every strategy once per round
+in each mode) so that a noisy neighbour hurts all strategies alike; ratios are computed within
+the run. Every column is the median of its samples, and every column of one mode comes from
+the same samples: wall time, CPU and statements from plain runs; DB-API and encode time from
+instrumented runs (whose own wall time is shown beside them); calls and overhead from
+profiled runs. Garbage collector: :data:`~bulkinsert.measure.GC_REGIME`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from statistics import median
+from typing import Any
 
 from .database import Database
 from .measure import InsertResult
-from .registry import Strategy, Unsupported
-from .runner import run_insert
+from .registry import Strategy
+from .runner import Mode, run_rounds
 from .schema import default_names
 
 BASELINE = "orm_basic"
@@ -22,16 +28,22 @@ BASELINE = "orm_basic"
 FLOORS = ("server_copy_file", "server_generate")
 
 
+def _median(results: Sequence[InsertResult], attribute: str) -> float:
+    return median(getattr(result, attribute) for result in results)
+
+
 @dataclass
 class LadderRow:
     strategy: str
     family: str
     rows: int
-    seconds: float
+    seconds: float  # median wall time of the plain samples
     cpu_seconds: float
-    dbapi_seconds: float
-    dbapi_share: float
     statements: int | None
+    instrumented_seconds: float | None  # median wall time of the driver-instrumented samples
+    dbapi_seconds: float | None  # median time inside driver calls, in those same samples
+    encode_seconds: float | None  # median payload building inside driver calls, same samples
+    dbapi_share: float | None  # median per-sample DB-API ÷ instrumented wall time
     profiled_seconds: float | None
     function_calls: int | None
     samples: list[float] = field(default_factory=list)
@@ -44,6 +56,7 @@ class LadderRow:
 
     @property
     def profiler_overhead(self) -> float | None:
+        """Median profiled ÷ median plain wall time, both warm and from the same rounds."""
         if self.profiled_seconds is None or self.seconds <= 0:
             return None
         return self.profiled_seconds / self.seconds
@@ -61,54 +74,47 @@ def run_ladder(
     *,
     repeat: int = 3,
     profile: bool = True,
+    dbapi: bool = True,
     profile_dir: Path | None = None,
     dsn: str | None = None,
     on_step: Callable[[str], None] | None = None,
 ) -> tuple[list[LadderRow], dict[str, str]]:
     """Measure ``strategies`` on ``rows`` default names; returns rows and skipped reasons."""
     names = default_names(rows)
-    skipped = {s.name: reason for s in strategies if (reason := s.unsupported_reason())}
-    runnable = [s for s in strategies if s.name not in skipped]
-    plain: dict[str, list[InsertResult]] = {s.name: [] for s in runnable}
-    step = on_step or (lambda _label: None)
-    with Database(dsn, instrument=False) as fast_db, Database(dsn, instrument=True) as instrumented_db:
-        for round_number in range(repeat):
-            for strategy in list(runnable):
-                step(f"{strategy.name} (timing {round_number + 1}/{repeat})")
-                try:
-                    plain[strategy.name].append(run_insert(strategy, names, db=fast_db))
-                except Unsupported as exc:  # found out by the strategy's prepare step
-                    skipped[strategy.name] = str(exc)
-                    runnable.remove(strategy)
-                    del plain[strategy.name]
-        results: list[LadderRow] = []
-        for strategy in runnable:
-            step(f"{strategy.name} (DB-API time)")
-            driver = run_insert(strategy, names, db=instrumented_db)
-            profiled = None
-            if profile:
-                step(f"{strategy.name} (cProfile)")
-                path = profile_dir / f"{strategy.name}.prof" if profile_dir else None
-                profiled = run_insert(strategy, names, db=fast_db, profile_path=path, count_calls=True)
-            best = min(plain[strategy.name], key=lambda r: r.seconds)
-            results.append(
-                LadderRow(
-                    strategy=strategy.name,
-                    family=strategy.family,
-                    rows=rows,
-                    seconds=best.seconds,
-                    cpu_seconds=min(r.cpu_seconds for r in plain[strategy.name]),
-                    # The share comes from a separate instrumented run; applied to the best
-                    # plain time so the columns of one row describe the same insert.
-                    dbapi_seconds=min(driver.dbapi_share, 1.0) * best.seconds,
-                    dbapi_share=min(driver.dbapi_share, 1.0),
-                    statements=best.statements,
-                    profiled_seconds=profiled.seconds if profiled else None,
-                    function_calls=profiled.function_calls if profiled else None,
-                    samples=[r.seconds for r in plain[strategy.name]],
-                )
+    with Database(dsn, instrument=False) as plain_db, Database(dsn, instrument=True) as driver_db:
+        modes = [Mode("timing", plain_db)]
+        if dbapi:
+            modes.append(Mode("DB-API time", driver_db))
+        if profile:
+            modes.append(Mode(
+                "cProfile", plain_db, count_calls=True,
+                profile_path=(lambda name: profile_dir / f"{name}.prof") if profile_dir else None,
+            ))
+        rounds = run_rounds(strategies, names, modes, rounds=repeat, on_step=on_step)
+    results: list[LadderRow] = []
+    for strategy in strategies:
+        if strategy.name not in rounds.samples:
+            continue
+        plain = rounds.of(strategy.name, "timing")
+        driver = rounds.of(strategy.name, "DB-API time")
+        profiled = rounds.of(strategy.name, "cProfile")
+        results.append(
+            LadderRow(
+                strategy=strategy.name,
+                family=strategy.family,
+                rows=rows,
+                seconds=_median(plain, "seconds"),
+                cpu_seconds=_median(plain, "cpu_seconds"),
+                statements=plain[-1].statements,
+                instrumented_seconds=_median(driver, "seconds") if driver else None,
+                dbapi_seconds=_median(driver, "dbapi_seconds") if driver else None,
+                encode_seconds=_median(driver, "encode_seconds") if driver else None,
+                dbapi_share=median(r.dbapi_share for r in driver) if driver else None,
+                profiled_seconds=_median(profiled, "seconds") if profiled else None,
+                function_calls=profiled[-1].function_calls if profiled else None,
+                samples=[r.seconds for r in plain],
             )
-            step("")
+        )
     by_name = {row.strategy: row for row in results}
     floor = next((name for name in FLOORS if name in by_name), None)
     for row in results:
@@ -116,4 +122,4 @@ def run_ladder(
             row.speedup = by_name[BASELINE].seconds / row.seconds
         if floor is not None:
             row.floor_ratio = row.seconds / by_name[floor].seconds
-    return results, skipped
+    return results, rounds.skipped

@@ -1,21 +1,32 @@
-"""Run one strategy honestly: validate, reset, prepare, then time only the insert."""
+"""Run one strategy honestly: everything but the insert happens before the timer starts.
+
+:func:`before_timer` is the one pre-timer sequence (``run_insert``, the ladder and the asv suite
+all call it); :func:`run_rounds` is the one loop that measures several strategies side by side.
+"""
 
 from __future__ import annotations
 
 import gc
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from . import compat, registry
 from .database import Database
 from .errors import InsertError, Unsupported
 from .measure import InsertResult, function_calls, profiled, timed
 from .registry import Strategy
+from .schema import UNIQUE_NAME_CONSTRAINT, default_names
 from .server import scrub
 
-__all__ = ["InsertError", "Unsupported", "run_insert", "validate_names"]
+__all__ = [
+    "InsertError", "Mode", "Rounds", "Unsupported", "before_timer", "run_insert", "run_rounds",
+    "validate_names",
+]
 
 _PREVIEW = 60
+
 
 def _preview(text: str) -> str:
     return repr(text if len(text) <= _PREVIEW else text[:_PREVIEW] + "…")
@@ -67,16 +78,37 @@ def is_database_error(exc: BaseException) -> bool:
     return sqlstate(exc) is not None or module.startswith(_DRIVER_MODULES)
 
 
+def constraint_name(exc: BaseException) -> str | None:
+    """The constraint a driver error names: psycopg2 / psycopg ``diag``, asyncpg's attribute,
+    ADBC's ``details`` (libpq's diagnostic fields)."""
+    orig = getattr(exc, "orig", None) or exc
+    diag = getattr(orig, "diag", None)
+    named = getattr(diag, "constraint_name", None) or getattr(orig, "constraint_name", None)
+    if named:
+        return str(named)
+    for key, value in getattr(orig, "details", None) or ():
+        if key in (b"PG_DIAG_CONSTRAINT_NAME", "PG_DIAG_CONSTRAINT_NAME"):
+            return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+    return None
+
+
 def describe_failure(exc: BaseException) -> str:
-    """A one-line, password-free description of a database failure."""
+    """A one-line, password-free description of a database failure.
+
+    "duplicate name" only when the unique constraint on ``users.name`` raised it; any other
+    unique violation (a catalog index during a race, another constraint) says what it was.
+    """
     orig = getattr(exc, "orig", None) or exc
     pgcode = sqlstate(exc)
     diag = getattr(orig, "diag", None)
     primary = getattr(diag, "message_primary", None) or (str(orig).strip().split("\n") or [""])[0]
     detail = getattr(diag, "message_detail", None) or getattr(orig, "detail", None)
-    if pgcode in ("23505", "23P01"):
-        detail_text = f" ({detail[:200]}…)" if detail and len(detail) > 200 else f" ({detail})" if detail else ""
+    detail_text = f" ({detail[:200]}…)" if detail and len(detail) > 200 else f" ({detail})" if detail else ""
+    if pgcode == "23505" and constraint_name(exc) == UNIQUE_NAME_CONSTRAINT:
         return f"duplicate name: {primary}{detail_text}; nothing was inserted"
+    if pgcode == "23505":
+        which = constraint_name(exc) or "unknown constraint"
+        return scrub(f"unique violation on {which}: {primary}{detail_text}; nothing was inserted")
     if pgcode == "54000":
         return (
             f"a name is too large for the unique index on users.name ({primary}); "
@@ -97,6 +129,68 @@ def _server_gone(db: Database) -> bool:
     return False
 
 
+# First-use costs (mapper configuration, statement-cache misses, a pooled connection's first
+# transaction, a peer driver's type introspection) are paid by an untimed insert of this many
+# rows, once per strategy and Database, before the first timed sample.
+WARM_UP_ROWS = 100
+
+
+def _resolve(strategy: Strategy | str) -> Strategy:
+    strategy = registry.get(strategy) if isinstance(strategy, str) else strategy
+    reason = strategy.unsupported_reason()
+    if reason is not None:
+        raise Unsupported(f"{strategy.name}: {reason}")
+    return strategy
+
+
+def _warm_up(strategy: Strategy, db: Database) -> None:
+    """One small untimed insert with this strategy on this Database (then emptied by reset)."""
+    if strategy.name in db.warmed:
+        return
+    names = default_names(WARM_UP_ROWS)
+    db.reset()
+    if strategy.setup is not None:
+        strategy.setup(db, names)
+    try:
+        strategy.function(db, names)
+    except Exception as exc:
+        if not is_database_error(exc):
+            raise
+        raise InsertError(f"{strategy.name}: warm-up insert failed: {describe_failure(exc)}") from None
+    db.warmed.add(strategy.name)
+
+
+def before_timer(
+    strategy: Strategy | str,
+    names: Sequence[str],
+    db: Database,
+    *,
+    reset: bool = True,
+    warm_up: bool = True,
+) -> Strategy:
+    """Everything that happens before a timed insert, in one place; returns the strategy.
+
+    In order: refuse an unsupported strategy or invalid names (:class:`Unsupported`,
+    :class:`InsertError`, nothing written); switch ``db`` to the engine the strategy asks
+    for (connected now); warm up (``warm_up``, once per strategy and Database, needs
+    ``reset``); empty ``users`` and CHECKPOINT (``reset``); the strategy's own ``setup`` hook
+    (which may raise :class:`Unsupported`); a full garbage collection. The caller starts its
+    timer right after, with the collector disabled (:data:`~bulkinsert.measure.GC_REGIME`).
+    """
+    strategy = _resolve(strategy)
+    validate_names(names)
+    db.use_engine(strategy.engine_options() if strategy.engine_options is not None else {})
+    if reset:
+        if warm_up:
+            _warm_up(strategy, db)
+        db.reset()
+        db.checkpoint()
+    if strategy.setup is not None:
+        strategy.setup(db, names)
+    gc.collect()
+    return strategy
+
+
 def run_insert(
     strategy: Strategy | str,
     names: Sequence[str],
@@ -105,71 +199,133 @@ def run_insert(
     profile_path: str | Path | None = None,
     count_calls: bool = False,
     reset: bool = True,
+    warm_up: bool = True,
 ) -> InsertResult:
     """Insert ``names`` with ``strategy`` into an emptied ``users`` table and measure it.
 
-    Outside the timed region: validation, table reset, engine/connection warm-up, the server
-    statement snapshot. Inside: the strategy call only, ending with the rows committed.
-    Raises :class:`Unsupported` or :class:`InsertError` (table left as before).
+    Holds the server's measuring turn (:mod:`bulkinsert.turns`) throughout. Outside the
+    timed region: :func:`before_timer` and the server statement snapshot. Inside:
+    the strategy call only, ending with the rows committed, collector off. Raises
+    :class:`Unsupported` or :class:`InsertError` (table left as before). An empty ``names`` is
+    inserted like any other input: every strategy must commit nothing and succeed.
     ``reset=False`` keeps the rows already in the table (to insert on top of them).
     """
-    if isinstance(strategy, str):
-        strategy = registry.get(strategy)
-    reason = strategy.unsupported_reason()
-    if reason is not None:
-        raise Unsupported(f"{strategy.name}: {reason}")
-    validate_names(names)
     own_db = db is None
     db = db or Database()
     try:
-        if strategy.engine_options is not None:
-            db.use_engine(strategy.engine_options())
-        else:
-            db.use_engine({})
-        if reset:
-            db.reset()
-            db.checkpoint()
-        existing = db.row_count()
-        if strategy.prepare is not None:
-            strategy.prepare(db, names)
-        before = db.statements_executed()
-        gc.collect()
-        profile = None
-        try:
-            with timed() as timing:
-                if not names:
-                    pass  # nothing to insert: no strategy is asked to handle an empty batch
-                elif profile_path is not None or count_calls:
-                    with profiled(profile_path) as profile:
+        with db.turn:  # one measurement per server at a time, reset to row count
+            strategy = before_timer(strategy, names, db, reset=reset, warm_up=warm_up and reset)
+            existing = db.row_count()
+            before = db.statements_executed()
+            gc.collect()
+            profile = None
+            try:
+                with timed() as timing:
+                    if profile_path is not None or count_calls:
+                        with profiled(profile_path) as profile:
+                            strategy.function(db, names)
+                    else:
                         strategy.function(db, names)
-                else:
-                    strategy.function(db, names)
-        except Exception as exc:
-            if not is_database_error(exc):
-                raise
-            if _server_gone(db):
+            except Exception as exc:
+                if not is_database_error(exc):
+                    raise
+                if _server_gone(db):
+                    raise InsertError(
+                        f"{strategy.name}: the PostgreSQL server went away during the insert "
+                        f"({describe_failure(exc)}); no result recorded — the next run starts a fresh server"
+                    ) from None
+                raise InsertError(f"{strategy.name}: {describe_failure(exc)}") from None
+            after = db.statements_executed()
+            inserted = db.row_count() - existing
+            if inserted != len(names):
                 raise InsertError(
-                    f"{strategy.name}: the PostgreSQL server went away during the insert "
-                    f"({describe_failure(exc)}); no result recorded — the next run starts a fresh server"
-                ) from None
-            raise InsertError(f"{strategy.name}: {describe_failure(exc)}") from None
-        after = db.statements_executed()
-        inserted = db.row_count() - existing
-        if inserted != len(names):
-            raise InsertError(
-                f"{strategy.name}: {inserted} rows in users after inserting {len(names)} names"
+                    f"{strategy.name}: {inserted} rows in users after inserting {len(names)} names"
+                )
+            return InsertResult(
+                strategy=strategy.name,
+                rows=len(names),
+                seconds=timing.seconds,
+                cpu_seconds=timing.cpu_seconds,
+                dbapi_seconds=timing.dbapi_seconds if db.instrument else 0.0,
+                encode_seconds=timing.encode_seconds if db.instrument else 0.0,
+                instrumented=db.instrument,
+                statements=None if before is None or after is None else after - before,
+                versions=compat.library_versions(),
+                profile_path=str(profile_path) if profile_path is not None else None,
+                function_calls=function_calls(profile) if profile is not None else None,
             )
-        return InsertResult(
-            strategy=strategy.name,
-            rows=len(names),
-            seconds=timing.seconds,
-            cpu_seconds=timing.cpu_seconds,
-            dbapi_seconds=timing.dbapi_seconds if db.instrument else 0.0,
-            statements=None if before is None or after is None else after - before,
-            versions=compat.library_versions(),
-            profile_path=str(profile_path) if profile_path is not None else None,
-            function_calls=function_calls(profile) if profile is not None else None,
-        )
     finally:
         if own_db:
             db.close()
+
+
+@dataclass(frozen=True)
+class Mode:
+    """One way every strategy is run in each round: plain, driver-instrumented or profiled."""
+
+    name: str
+    db: Database
+    count_calls: bool = False
+    profile_path: Callable[[str], Path | None] | None = None  # strategy name -> capture path
+
+
+@dataclass
+class Rounds:
+    """Samples from :func:`run_rounds`: ``samples[strategy][mode]`` in round order."""
+
+    samples: dict[str, dict[str, list[InsertResult]]] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+
+    def of(self, strategy: str, mode: str) -> list[InsertResult]:
+        return self.samples.get(strategy, {}).get(mode, [])
+
+
+def run_rounds(
+    strategies: Sequence[Strategy],
+    names: Sequence[str],
+    modes: Sequence[Mode],
+    *,
+    rounds: int,
+    on_step: Callable[[str], None] | None = None,
+    keep_going: bool = False,
+) -> Rounds:
+    """Interleaved rounds: every strategy once per mode in each round, every sample kept.
+
+    A noisy minute on a shared machine then hurts every strategy alike, so ratios taken within
+    one call are fair. Each strategy is warmed up (untimed) before its first sample in every
+    mode. A strategy that turns out :class:`Unsupported` is skipped with its reason; with
+    ``keep_going`` any other failure is recorded in ``errors`` instead of raised.
+    """
+    result = Rounds()
+    active = []
+    for strategy in strategies:
+        reason = strategy.unsupported_reason()
+        if reason is not None:
+            result.skipped[strategy.name] = reason
+        elif strategy not in active:
+            active.append(strategy)
+            result.samples[strategy.name] = {mode.name: [] for mode in modes}
+    step = on_step or (lambda _label: None)
+    for round_number in range(1, rounds + 1):
+        for strategy in list(active):
+            for mode in modes:
+                step(f"{strategy.name} ({mode.name} {round_number}/{rounds})")
+                path = mode.profile_path(strategy.name) if mode.profile_path is not None else None
+                try:
+                    sample = run_insert(
+                        strategy, names, db=mode.db, count_calls=mode.count_calls, profile_path=path
+                    )
+                except Unsupported as exc:  # found out by the strategy's setup hook
+                    result.skipped[strategy.name] = str(exc)
+                except Exception as exc:  # noqa: BLE001 - recorded per strategy when asked
+                    if not keep_going:
+                        raise
+                    result.errors[strategy.name] = f"{type(exc).__name__}: {exc}"
+                else:
+                    result.samples[strategy.name][mode.name].append(sample)
+                    continue
+                active.remove(strategy)
+                del result.samples[strategy.name]
+                break
+    return result

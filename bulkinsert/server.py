@@ -308,8 +308,12 @@ def ensure_database(admin_dsn: str, database: str) -> None:
             if cur.fetchone() is None:
                 try:
                     cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
-                except psycopg2.errors.DuplicateDatabase:
-                    pass
+                except (psycopg2.errors.DuplicateDatabase, psycopg2.errors.UniqueViolation):
+                    # Another process created it between our check and our CREATE (two at
+                    # once collide on pg_database's unique index): it exists, which is all we need.
+                    cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,))
+                    if cur.fetchone() is None:
+                        raise
     finally:
         conn.close()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -45,6 +46,10 @@ def test_run_json_reports_the_measurement(db: Database) -> None:
     result = json.loads(proc.stdout)
     assert result["strategy"] == "core_executemany" and result["rows"] == 1234
     assert result["seconds"] > 0 and result["dbapi_seconds"] > 0 and result["cpu_seconds"] > 0
+    # Wall time from a plain insert; driver time from a second, instrumented one, shown with it.
+    assert result["instrumented"] is False
+    assert 0 < result["dbapi_seconds"] <= result["instrumented_seconds"]
+    assert "disabled" in result["gc"]
     assert_statements_counted(db, result["statements"])
     assert db.row_count() == 1234
     assert db.fetch_names()[:2] == ["USER0000", "USER0001"]
@@ -57,6 +62,7 @@ def test_run_names_json_inserts_verbatim(tmp_path: Path, db: Database) -> None:
     proc = bulkinsert("run", "copy_binary", "--names-json", str(source))
     assert proc.returncode == 0, proc.stderr
     assert "6 rows" in proc.stdout
+    assert "driver calls, from a second insert with them instrumented" in proc.stdout
     assert db.fetch_names() == names
 
 
@@ -158,10 +164,14 @@ def test_ladder_json_has_ratios(tmp_path: Path, db: Database) -> None:
     assert rows["orm_basic"]["speedup"] == pytest.approx(1.0)
     assert rows["server_generate"]["floor_ratio"] == pytest.approx(1.0)
     assert rows["copy_text_fast"]["speedup"] > 1.0
+    assert report["statistic"] == "median" and "disabled" in report["gc"]
     for row in rows.values():
-        assert len(row["samples"]) == 2 and row["seconds"] == min(row["samples"])
+        assert len(row["samples"]) == 2 and row["seconds"] == pytest.approx(statistics.median(row["samples"]))
         assert row["profiler_overhead"] > 0 and row["function_calls"] > 0
         assert_statements_counted(db, row["statements"])
+        # DB-API columns come from the instrumented samples, shown with their own wall time.
+        assert 0 < row["dbapi_seconds"] <= row["instrumented_seconds"]
+        assert row["dbapi_share"] == pytest.approx(row["dbapi_seconds"] / row["instrumented_seconds"], rel=0.5)
     assert {p.name for p in tmp_path.glob("*.prof")} == {f"{n}.prof" for n in rows}
 
 

@@ -129,7 +129,7 @@ def test_concurrent_runs_use_their_own_databases(db: Database) -> None:
         for rows in (3000, 7000)
     ]
     outputs = [p.communicate(timeout=180) for p in procs]
-    for proc, (stdout, stderr), rows in zip(procs, outputs, (3000, 7000)):
+    for proc, (stdout, stderr), rows in zip(procs, outputs, (3000, 7000), strict=True):
         assert proc.returncode == 0, stderr
         assert f"ok {rows}" in stdout
     # The held databases are dropped afterwards.
@@ -139,6 +139,95 @@ def test_concurrent_runs_use_their_own_databases(db: Database) -> None:
                     (f"_run_({procs[0].pid}|{procs[1].pid})$",))
         assert cur.fetchone()[0] == 0
     admin.close()
+
+
+def test_plain_runs_started_together_on_a_fresh_server_all_succeed(private_pgdata: Path) -> None:
+    """Three ``bulkinsert run`` at once, one database, on a freshly started server.
+
+    The database and its table do not exist yet: they race on CREATE DATABASE and CREATE
+    TABLE, then take turns on the server: each inserts and counts its own rows, nobody else's.
+    """
+    _start_private(private_pgdata)
+    env = private_env(private_pgdata)
+    jobs = [("copy_text", 200_000), ("orm_bulk_insert_mappings", 30_000), ("execute_values", 50_000)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "bulkinsert", "run", name, "--rows", str(rows), "--json"],
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        for name, rows in jobs
+    ]
+    outputs = [proc.communicate(timeout=240) for proc in procs]
+    for proc, (stdout, stderr), (_name, rows) in zip(procs, outputs, jobs, strict=True):
+        assert proc.returncode == 0, stderr
+        assert json.loads(stdout)["rows"] == rows
+        assert "duplicate" not in stderr and "Traceback" not in stderr
+        waits = [line for line in stderr.splitlines() if line.strip()]
+        assert all(line.startswith("waiting for the server: pid=") for line in waits), stderr
+
+
+def test_a_second_run_waits_for_the_first_and_says_for_whom(private_pgdata: Path) -> None:
+    env = private_env(private_pgdata)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(
+            """
+            import sys
+            from bulkinsert.database import Database
+            from bulkinsert.turns import describe_process
+            describe_process("holding the turn")
+            with Database() as db, db.turn:
+                print("held", flush=True)
+                sys.stdin.readline()
+            """
+        )],
+        env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "held", holder.stderr.read()
+        waiter = subprocess.Popen(
+            [sys.executable, "-m", "bulkinsert", "run", "copy_text", "--rows", "1000"],
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        admin = psycopg2.connect(server.EmbeddedServer(private_pgdata).dsn("postgres"))
+        admin.autocommit = True
+
+        def waiting() -> bool:
+            with admin.cursor() as cur:
+                cur.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
+                return cur.fetchone()[0] == 1
+
+        assert wait_until(waiting, timeout=60)
+        assert waiter.poll() is None  # it waits, and inserts nothing meanwhile
+        holder.stdin.write("\n")
+        holder.stdin.flush()
+        stdout, stderr = waiter.communicate(timeout=60)
+        admin.close()
+    finally:
+        holder.kill()
+        holder.wait()
+    assert waiter.returncode == 0, stderr
+    assert "1,000 rows" in stdout
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, stderr
+    assert f"pid={holder.pid}" in lines[0] and "db=bulkinsert_private" in lines[0]
+    assert "holding the turn" in lines[0]
+
+
+def test_a_race_on_create_database_is_not_a_duplicate_name() -> None:
+    admin_dsn = server.embedded_server().dsn("postgres")
+    database = f"bulkinsert_race_test_{os.getpid()}"
+    script = "import sys; from bulkinsert import server; server.ensure_database(sys.argv[1], sys.argv[2])"
+    try:
+        procs = [
+            subprocess.Popen([sys.executable, "-c", script, admin_dsn, database],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            for _ in range(6)
+        ]
+        for proc in procs:
+            _, stderr = proc.communicate(timeout=60)
+            assert proc.returncode == 0, stderr
+    finally:
+        server.drop_database(admin_dsn, database)
 
 
 def test_orphan_databases_of_dead_runs_are_dropped() -> None:
@@ -219,7 +308,8 @@ def test_server_without_pg_stat_statements_access_gives_one_line_note(db: Databa
         proc = _cli("run", "copy_text_fast", "--rows", "100", "--json", "--dsn", dsn, env=dict(os.environ))
         assert proc.returncode == 0, proc.stderr
         assert json.loads(proc.stdout)["statements"] is None
-        notes = [line for line in proc.stderr.splitlines() if line.strip()]
+        notes = [line for line in proc.stderr.splitlines()
+                 if line.strip() and not line.startswith("waiting for the server:")]
         assert len(notes) == 1 and "pg_stat_statements" in notes[0]
     finally:
         with admin.cursor() as cur:

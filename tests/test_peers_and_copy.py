@@ -136,13 +136,24 @@ def test_deferred_index_keeps_a_primary_key_that_a_foreign_key_needs(db: Databas
             compat.exec_driver_sql(conn, "DROP TABLE fk_probe")
 
 
-def test_peer_client_cpu_is_measured(db: Database) -> None:
-    for name in PEERS:
-        if registry.get(name).unsupported_reason() is None:
-            result = run_insert(name, default_names(20_000), db=db)
-            # The driver's work (asyncpg's event loop included) runs in this process.
-            assert 0 < result.cpu_seconds < result.seconds * (os.cpu_count() or 1) + 0.05
-            assert 0 < result.dbapi_seconds <= result.seconds
+@pytest.mark.parametrize("name", PEERS)
+def test_peer_client_cpu_and_driver_time_are_measured(name: str, db: Database) -> None:
+    _runnable(name)  # a visible skip, with the reason, when the peer driver is not installed
+    result = run_insert(name, default_names(20_000), db=db)
+    # The driver's work (asyncpg's event loop included) runs in this process.
+    assert 0 < result.cpu_seconds < result.seconds * (os.cpu_count() or 1) + 0.05
+    assert 0 < result.dbapi_seconds <= result.seconds
+    assert result.dbapi_seconds + result.encode_seconds <= result.seconds
+
+
+@pytest.mark.parametrize("name", ["copy_text_stream", "copy_binary", "psycopg3_copy_binary"])
+def test_payload_building_inside_driver_calls_is_encode_time_not_driver_time(name: str, db: Database) -> None:
+    """Chunks built while the driver reads them (and psycopg 3's write_row loop) are encode time."""
+    _runnable(name)
+    result = run_insert(name, default_names(50_000), db=db)
+    assert result.encode_seconds > 0
+    assert 0 < result.dbapi_seconds
+    assert result.dbapi_seconds + result.encode_seconds <= result.seconds
 
 
 # -- memory ----------------------------------------------------------------------------------

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import replace
+
 import pytest
 from conftest import BAD_NAMES, all_strategies, assert_statements_counted, statement_counts_unavailable
 
@@ -62,11 +65,24 @@ def test_bad_input_round_trips_exactly(strategy: Strategy, db: Database) -> None
 
 
 @pytest.mark.parametrize("strategy", STRATEGIES, ids=IDS)
-def test_empty_input_inserts_nothing(strategy: Strategy, db: Database) -> None:
+def test_empty_input_is_called_and_inserts_nothing(strategy: Strategy, db: Database) -> None:
+    """Every strategy is really called with zero rows (the runner does not skip it) and succeeds.
+
+    On top of existing rows, so a path that sends an INSERT of defaults or truncates shows.
+    """
     _skip_if_unsupported(strategy)
-    result = run_insert(strategy, GeneratedNames(0), db=db)
+    existing = list(default_names(20, start=900))
+    _seed(db, existing)
+    calls = []
+
+    def counted(database: Database, names: Sequence[str]) -> None:
+        calls.append(len(names))
+        strategy.function(database, names)
+
+    result = run_insert(replace(strategy, function=counted), GeneratedNames(0), db=db, reset=False)
+    assert calls == [0]
     assert result.rows == 0
-    assert db.row_count() == 0
+    assert db.fetch_names() == existing
 
 
 @pytest.mark.parametrize("strategy", STRATEGIES, ids=IDS)

@@ -12,6 +12,8 @@ from ..schema import users
 
 
 def _core_insert(db: Database, names: Sequence[str]) -> None:
+    if not names:
+        return  # SQLAlchemy runs an empty parameter list as one INSERT of defaults (NULL name)
     with db.engine.begin() as conn:
         conn.execute(users.insert(), [{"name": name} for name in names])
 

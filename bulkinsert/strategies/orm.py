@@ -52,6 +52,8 @@ def orm_bulk_insert_mappings(db: Database, names: Sequence[str]) -> None:
 @strategy(family="orm", check=compat.require_orm_bulk_insert)
 def orm_bulk_insert(db: Database, names: Sequence[str]) -> None:
     """2.0-style ORM bulk INSERT: session.execute(insert(User), list of dicts)."""
+    if not names:
+        return  # an empty parameter list would run one INSERT of defaults (NULL name)
     with db.session() as session:
         session.execute(sa.insert(User), [{"name": name} for name in names])
         session.commit()

@@ -80,7 +80,7 @@ def _staged_path(db: Database, names: Sequence[str]) -> str | None:
 def stage_server_file(db: Database, names: Sequence[str]) -> str:
     """Write ``names`` as a COPY text file the server can read; returns its path.
 
-    It is ``server_copy_file``'s ``prepare`` step, run before timing: the strategy then times
+    It is ``server_copy_file``'s ``setup`` hook, run before timing: the strategy then times
     the server's COPY only. The same list object is staged once. Raises :class:`Unsupported` when the server cannot read
     the file (no superuser or ``pg_read_server_files``, or a server on another machine).
     """
@@ -119,11 +119,11 @@ def stage_server_file(db: Database, names: Sequence[str]) -> str:
     return path
 
 
-@strategy(family="reference", prepare=stage_server_file)
+@strategy(family="reference", setup=stage_server_file)
 def server_copy_file(db: Database, names: Sequence[str]) -> None:
     """Floor: server-side COPY users (name) FROM '<file>', unique index kept (no client).
 
-    The file is written by :func:`stage_server_file`, the strategy's ``prepare`` step, outside
+    The file is written by :func:`stage_server_file`, the strategy's ``setup`` hook, outside
     the timed region; called directly, the function stages it first (untimed callers only).
     """
     path = stage_server_file(db, names)
