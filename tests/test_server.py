@@ -6,6 +6,7 @@ second private server without disturbing anything else running on the machine.
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -17,6 +18,8 @@ import psutil
 import pytest
 from conftest import private_env, wait_until
 
+from bulkinsert.embedded import read_postmaster
+from bulkinsert.processes import ServerUsers
 from bulkinsert.server import EmbeddedServer
 
 LINGER = "2"
@@ -94,7 +97,36 @@ def test_server_has_pg_stat_statements_and_durability_off(pgdata: Path) -> None:
             assert "pg_stat_statements" in cur.fetchone()[0]
             cur.execute("SHOW fsync")
             assert cur.fetchone()[0] == "off"
+            cur.execute("SELECT pg_backend_pid(), current_setting('unix_socket_directories')")
+            _, socket_dir = cur.fetchone()
     finally:
         conn.close()
+    # What postmaster.pid says is what the server runs with.
+    postmaster = read_postmaster(pgdata)
+    assert postmaster is not None and postmaster.ready
+    assert postmaster.pid == server.postmaster_pid() and postmaster.socket_dir == socket_dir
     assert server.stop() is True
     assert not server.is_running()
+
+
+def test_a_postmaster_pid_file_being_written_is_not_a_server(tmp_path: Path) -> None:
+    """PostgreSQL writes postmaster.pid line by line; until the status line exists, no server."""
+    lines = ["4242", str(tmp_path), "1795912833", "5432", str(tmp_path), "", "  5341188        52", "ready   "]
+    (tmp_path / "postmaster.pid").write_text("\n".join(lines[:6]) + "\n")
+    assert read_postmaster(tmp_path) is None
+    (tmp_path / "postmaster.pid").write_text("\n".join(lines) + "\n")
+    postmaster = read_postmaster(tmp_path)
+    assert postmaster is not None and postmaster.pid == 4242 and postmaster.ready and postmaster.port == 5432
+    assert postmaster.uri("bulkinsert test") == f"postgresql://postgres:@/bulkinsert%20test?host={tmp_path}"
+
+
+def test_server_users_forget_processes_that_are_gone(tmp_path: Path) -> None:
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait(timeout=30)
+    users = ServerUsers(tmp_path)
+    users.register(gone.pid)
+    users.register(os.getpid())
+    users.register(os.getpid())
+    assert users.prune() == [os.getpid()]
+    users.clear()
+    assert users.prune() == []
