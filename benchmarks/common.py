@@ -233,8 +233,8 @@ class InsertBenchmark:
                 release(self.db)
 
 
-# The published site shows one cProfile capture per strategy and environment, at this size.
-PROFILE_ROWS = 10_000
+# The published site shows one cProfile capture per strategy and environment, at the track size.
+PROFILE_ROWS = TRACK_ROWS[0]
 
 
 def profile_path(name: str, rows: int) -> Path | None:
