@@ -28,6 +28,15 @@ def fmt_seconds(value: float) -> str:
     return f"{value * 1e6:.0f} µs"
 
 
+def fmt_seconds_short(value: float) -> str:
+    """An axis label: 2 s, 500 ms, 20 µs."""
+    if value >= 1:
+        return f"{value:.3g} s"
+    if value >= 0.001:
+        return f"{value * 1000:.3g} ms"
+    return f"{value * 1e6:.3g} µs"
+
+
 def fmt_count(value: float) -> str:
     return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
 
@@ -46,9 +55,12 @@ def nice_ticks(low: float, high: float, log: bool) -> list[float]:
         candidates = [m * 10.0**e for e in range(math.floor(math.log10(low)) - 1, math.ceil(math.log10(high)) + 1)
                       for m in (1, 2, 5)]
         ticks = [c for c in candidates if low <= c <= high]
-        if len(ticks) > 8:
+        if len(ticks) > 6:
             ticks = [c for c in ticks if f"{c:e}".startswith("1")]
-        return ticks if len(ticks) >= 2 else [low, high]
+        if len(ticks) >= 3:
+            return ticks
+        # less than a decade: evenly spaced round values read better than two odd ones
+        return [t for t in nice_ticks(low, high, False) if t > 0] or [low, high]
     raw = (high - low) / 4 or 1.0
     magnitude = 10.0 ** math.floor(math.log10(raw))
     step = next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= raw)
@@ -153,7 +165,7 @@ def line_chart(
     all_data = [d for data in good.values() for d in data]
     rotate = bool(x_labels) and len(x_labels) > 8
     height = max(240, 60 + 14 * len(good)) + (40 if rotate else 0)
-    left, right, top, bottom = 64, 210, 24, 40 + (40 if rotate else 0)
+    left, right, top, bottom = 72, 210, 24, 40 + (40 if rotate else 0)
     pw, ph = width - left - right, height - top - bottom
     x_positions = list(x_labels) if x_labels else [d.x for d in all_data]
     x0, x1 = _scale(x_positions, log_x)
@@ -171,7 +183,8 @@ def line_chart(
         return round(top + ph - (t - y0) / (y1 - y0) * ph, 1)
 
     raw = nice_ticks(10**y0, 10**y1, True) if log_y else nice_ticks(y0, y1, False)
-    y_ticks = [Tick(py(t), (fmt_tick or fmt_y)(t)) for t in raw]
+    tick_format = fmt_tick or (fmt_seconds_short if fmt_y is fmt_seconds else fmt_y)
+    y_ticks = [Tick(py(t), tick_format(t)) for t in raw]
     xs = sorted(x_labels) if x_labels else sorted({d.x for d in all_data})
     x_ticks = [Tick(px(x), x_labels[x] if x_labels else f"{x:,.0f}", (x_links or {}).get(x)) for x in xs]
     lines = []

@@ -166,7 +166,7 @@ def marks_from_findings(findings: Iterable[Any]) -> dict[tuple[str, tuple, str],
         if finding.strategy is None:
             continue
         text = (f"{finding.metric} {finding.change} ×{finding.ratio:.2f}: {finding.library} {finding.old} → "
-                f"{finding.new} — {finding.verdict}{'' if finding.confirmed else ' (unconfirmed)'}"
+                f"{finding.new} — {finding.verdict}"
                 f"{': ' + finding.reason if finding.reason else ''}")
         mark = Mark(finding.metric, finding.strategy, finding.rows, finding.verdict, bool(finding.confirmed),
                     finding.change in ("slower", "more"), text)

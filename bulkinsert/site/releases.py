@@ -25,7 +25,7 @@ from packaging.utils import canonicalize_name
 
 from ..releases.findings import notes_url
 from ..results import Figure, version_key
-from .charts import Datum, fmt_count, fmt_count_short, fmt_seconds, line_chart
+from .charts import Datum, fmt_count, fmt_count_short, fmt_seconds, fmt_seconds_short, line_chart
 from .data import METRIC_OF_METHOD, SUPPLEMENTARY_MODULES, SiteData, spread_of
 from .profiles import safe_name
 from .render import render
@@ -36,7 +36,7 @@ FINDINGS_FILE = Path("releases") / "findings.jsonl"  # next to asv's results dir
 CHARTS = (
     ("statements", "server statements", fmt_count, fmt_count_short),
     ("function_calls", "Python function calls", fmt_count, fmt_count_short),
-    ("seconds", "median seconds", fmt_seconds, fmt_seconds),
+    ("seconds", "median seconds", fmt_seconds, fmt_seconds_short),
 )
 
 

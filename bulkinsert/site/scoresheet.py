@@ -40,7 +40,7 @@ def _row(site: SiteData, env: Environment, name: str, rows: int, base: float | N
         "calls": env.value("function_calls", name, rows),
         "rows_per_second": env.value("rows_per_second", name, rows),
         "capture": capture,
-        "marks": [m for m in site.marks_for(env, name) if m.rows in (None, rows)],
+        "marks": [m for m in site.marks_for(env, name) if m.rows in (None, rows) and m.confirmed],
     }
 
 

@@ -18,7 +18,8 @@ from .render import render
 def _cell(site: SiteData, env: Environment, name: str) -> dict[str, Any]:
     rows = site.rows_for(env)
     figure = env.figure("seconds", name, rows)
-    marks = [m for m in site.marks_for(env, name) if m.rows in (None, rows)]
+    # A cell carries confirmed findings only; unconfirmed ones are listed below the matrix.
+    marks = [m for m in site.marks_for(env, name) if m.rows in (None, rows) and m.confirmed]
     # Colour follows confirmed findings on the time shown; other metrics' findings are marks only.
     verdicts = {m.verdict for m in marks if m.confirmed and m.metric == "time"}
     state = next((state for verdict, state in (("regression", "slower"), ("improvement", "faster"),
@@ -68,7 +69,9 @@ def versions_page(site: SiteData) -> str:
             table.append({"name": name, "cells": cells})
     marks = [(env, name, m) for env in environments for name in site.strategy_order()
              for m in site.marks_for(env, name)]
+    confirmed = [item for item in marks if item[2].confirmed]
+    unconfirmed = [item for item in marks if not item[2].confirmed]
     x_lib, charts = _charts(site, environments)
     return render("versions.html", current="versions.html", environments=environments, table=table,
-                  marks=marks, charts=charts, x_lib=x_lib, rows=site.rows, notes=site.notes,
-                  several_machines=len(site.machines) > 1)
+                  confirmed=confirmed, unconfirmed=unconfirmed, charts=charts, x_lib=x_lib, rows=site.rows,
+                  notes=site.notes, several_machines=len(site.machines) > 1)
