@@ -6,8 +6,9 @@ means adding one decorated function in ``bulkinsert/strategies/``.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable, Sequence
+from typing import TYPE_CHECKING
 
 from .errors import Unsupported
 
