@@ -10,8 +10,8 @@ already (:func:`bulkinsert.runner.validate_names`).
 from __future__ import annotations
 
 import struct
+from collections.abc import Iterator, Sequence
 from itertools import chain, repeat
-from typing import Iterator, Sequence
 
 _TEXT_ESCAPES = (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r"))
 _BINARY_HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)
@@ -86,7 +86,7 @@ def _binary_rows(names: Sequence[str]) -> bytes:
     """Rows of one text field each, built with C-level iterators only (no Python code per row)."""
     encoded = list(map(str.encode, names))
     headers = map(_field_header, repeat(1), map(len, encoded))
-    return b"".join(chain.from_iterable(zip(headers, encoded)))
+    return b"".join(chain.from_iterable(zip(headers, encoded, strict=True)))
 
 
 def binary_copy_bytes(names: Sequence[str]) -> bytes:

@@ -9,7 +9,7 @@ What wins and why is written up, with profiles and measurements, in ``docs/perfo
 from __future__ import annotations
 
 import io
-from typing import Sequence
+from collections.abc import Sequence
 
 from ..copyformat import ChunkReader, binary_copy_chunks, escape_text_field, text_copy_bytes, text_copy_chunks
 from ..database import Database

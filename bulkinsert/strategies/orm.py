@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import sqlalchemy as sa
 
@@ -28,7 +28,7 @@ def orm_pk_preload(db: Database, names: Sequence[str]) -> None:
         ids = session.execute(
             sa.text(f"SELECT nextval('{ID_SEQUENCE}') FROM generate_series(1, :n)"), {"n": len(names)}
         ).fetchall()
-        for (user_id,), name in zip(ids, names):
+        for (user_id,), name in zip(ids, names, strict=True):
             session.add(User(id=user_id, name=name))
         session.commit()
 

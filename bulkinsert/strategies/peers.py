@@ -14,7 +14,8 @@ driver threads run in this process, so ``time.process_time`` counts them).
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Sequence, TypeVar
+from collections.abc import Sequence
+from typing import Any, TypeVar
 
 from ..copyformat import text_copy_bytes
 from ..database import Database

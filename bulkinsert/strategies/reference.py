@@ -13,8 +13,8 @@ import atexit
 import os
 import tempfile
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from ..copyformat import text_copy_chunks
 from ..database import Database
