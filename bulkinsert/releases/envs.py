@@ -60,14 +60,6 @@ def matrix_pins(conf_path: Path | None = None) -> dict[str, str]:
     return pins
 
 
-def matrix_python(conf_path: Path | None = None) -> str:
-    from asv.util import load_json
-
-    conf = load_json(str(conf_path or CHECKOUT / "asv.conf.json"), js_comments=True)
-    pythons = conf.get("pythons") or [f"{sys.version_info.major}.{sys.version_info.minor}"]
-    return str(pythons[-1])
-
-
 @dataclass(frozen=True)
 class ReleaseEnv:
     """A release's environment: where it is and what it pins."""

@@ -16,7 +16,6 @@ from .worker import PLANT_VARIABLE
 # The release tools' own database on the shared server, so their statement counts are never
 # mixed with a test run's or a benchmark's (the runner's turn lock serialises the inserts).
 DEFAULT_DATABASE = "bulkinsert_releases"
-START_TIMEOUT_SECONDS = 180
 
 
 class WorkerError(BulkInsertError):
