@@ -265,6 +265,3 @@ def copy_deferred_index(db: Database, rows: Rows) -> None:
         cur.copy_expert(COPY_TEXT_SQL, ChunkReader(TEXT.chunks(rows)))
         cur.execute(add)
 
-
-# The peers' and the server floor's paths live next door; they register on import.
-from . import wide_peers  # noqa: E402, F401, I001
