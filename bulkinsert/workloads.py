@@ -31,7 +31,7 @@ from sqlalchemy.dialects import postgresql
 
 from .copyencode import base_type, numeric_scale
 from .errors import InsertError
-from .schema import RESET_SQL, RESTORE_CONSTRAINT_SQL, Base, GeneratedNames, User, default_names, users
+from .schema import RESET_SQL, RESTORE_CONSTRAINT_SQL, Base, GeneratedNames, default_names, users
 
 __all__ = [
     "WORKLOADS", "Column", "Wide", "WideRows", "Workload", "get", "validate_rows", "wide", "workload_of",
@@ -147,10 +147,8 @@ class Workload:
     name: str
     description: str
     table: sa.Table = field(repr=False)
-    model: type = field(repr=False)
     columns: tuple[Column, ...]
     key: str  # a column that tells rows apart, named in mismatch messages
-    sequence: str
     generate: Callable[[Workload, int, int], Sequence[Any]] = field(repr=False, compare=False)
     present: int = 0  # rows already in the table before the timed load
 
@@ -254,13 +252,13 @@ def _generate_wide(workload: Workload, count: int, seed: int) -> Sequence[Any]:
 WORKLOADS: dict[str, Workload] = {
     workload.name: workload
     for workload in (
-        Workload("users", "the talk's users(name) table, empty before the load", users, User,
-                 NAME_COLUMNS, "name", "users_id_seq", _generate_names),
+        Workload("users", "the talk's users(name) table, empty before the load", users,
+                 NAME_COLUMNS, "name", _generate_names),
         Workload("populated", "users(name) already holding `present` rows; the load adds new names",
-                 users, User, NAME_COLUMNS, "name", "users_id_seq", _generate_populated,
+                 users, NAME_COLUMNS, "name", _generate_populated,
                  present=DEFAULT_PRESENT),
         Workload("wide", "eleven typed columns with edge values (NULL, NaN, ±Infinity, -0.0, offsets, bytes)",
-                 wide_table, Wide, WIDE_COLUMNS, "big", WIDE_SEQUENCE, _generate_wide),
+                 wide_table, WIDE_COLUMNS, "big", _generate_wide),
     )
 }
 wide = WORKLOADS["wide"]
