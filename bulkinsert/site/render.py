@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from ..server import scrub
-from .charts import fmt_count, fmt_seconds
+from .charts import fmt_seconds
 
 ASSET_DIR = "site-assets"
 PROFILE_DIR = "profiles"
@@ -22,14 +22,6 @@ NAV_ITEMS = (
     (f"{PROFILE_DIR}/index.html", "Profiles"),
     ("licences.html", "Licences"),
 )
-
-
-def fmt_spread(low: float | None, high: float | None, unit: str = "seconds") -> str:
-    """``a–b`` in the figure's unit, or an empty string when the spread is unknown."""
-    if low is None or high is None:
-        return ""
-    fmt = fmt_seconds if unit == "seconds" else fmt_count
-    return f"{fmt(low)}–{fmt(high)}"
 
 
 @functools.lru_cache(maxsize=1)
@@ -48,8 +40,6 @@ def environment() -> Any:
     env.globals["nav_items"] = NAV_ITEMS
     env.globals["format_seconds"] = fmt_seconds
     env.filters["seconds"] = fmt_seconds
-    env.filters["count"] = fmt_count
-    env.filters["spread"] = fmt_spread
     return env
 
 
@@ -61,7 +51,7 @@ def render(template: str, *, depth: int = 0, current: str = "", **context: Any) 
 
 
 def nav_html(depth: int, extra_nav: str = "") -> str:
-    """The navigation bar alone, for pages whose HTML comes from elsewhere (tuna, asv)."""
+    """The navigation bar alone, for pages whose HTML comes from elsewhere (tuna's viewer)."""
     return render("_nav.html", depth=depth, extra_nav=extra_nav)
 
 
