@@ -215,3 +215,25 @@ def test_charts_are_deterministic_and_skip_empty_series() -> None:
     assert first is not None and [line.name for line in first.lines] == ["a"]
     assert first.lines[0].dots[0].y_low is not None and first.lines[0].dots[1].y_low is None
     assert line_chart({"empty": []}, title="t", x_title="x", y_title="seconds") is None
+
+
+def test_bulkinsert_site_builds_the_same_pages_and_publishes_no_password(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from click.testing import CliRunner
+
+    from bulkinsert.site import site_command
+
+    results, html_dir = tmp_path / "results", tmp_path / "html"
+    shutil.copytree(RECORDED, results, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    html_dir.mkdir()
+    (html_dir / "info.json").write_text('{"env_vars": {"BULKINSERT_DSN": "postgresql://me:s3cret-pw@db/x"}}')
+    monkeypatch.setenv("BULKINSERT_DSN", "postgresql://me:s3cret-pw@db/x")
+    outcome = CliRunner().invoke(site_command, ["--config", str(tmp_path / "absent.json"), "--results-dir",
+                                                str(results), "--html-dir", str(html_dir), "--profile-dir",
+                                                str(tmp_path / "no-captures")])
+    assert outcome.exit_code == 0, outcome.output
+    assert "4 environments, 0 profiles" in outcome.output
+    for page in build.PAGES:
+        assert (html_dir / page).is_file(), page
+    assert not [p for p in html_dir.rglob("*") if p.is_file() and b"s3cret-pw" in p.read_bytes()]

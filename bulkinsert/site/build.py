@@ -96,7 +96,7 @@ def profiles_index_page(site: SiteData) -> str:
 
 def _scrub_tree(html_dir: Path) -> None:
     """A DSN password in asv's own output (e.g. recorded env vars) must not be published either."""
-    from ..server import DSN_ENV, dsn_password
+    from ..dsn import DSN_ENV, dsn_password
 
     password = dsn_password(os.environ.get(DSN_ENV, ""))
     if not password:
