@@ -31,7 +31,7 @@ from bulkinsert.runner import before_timer  # noqa: E402
 from bulkinsert.schema import default_names  # noqa: E402
 from bulkinsert.turns import describe_process  # noqa: E402
 
-describe_process(f"asv {os.environ.get('ASV_ENV_NAME', 'benchmarks')}")
+describe_process(f"asv {os.environ.get('ASV_ENV_NAME', 'benchmarks')}")  # shown to whoever waits
 
 
 def _preload() -> None:

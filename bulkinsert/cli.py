@@ -148,7 +148,7 @@ def run_command(
     if reason is not None:
         raise Unsupported(f"{strategy.name}: {reason}")
     validate_names(names)
-    describe_process(f"run {strategy.name}")
+    describe_process(f"bulkinsert run {strategy.name}")
     with Database(dsn, instrument=False) as db, Database(db.dsn, instrument=True) as driver_db:
         with db.turn:  # the three inserts back to back, nobody else's in between
             result = run_insert(strategy, names, db=db)
@@ -240,7 +240,7 @@ def ladder_command(
     from .turns import describe_process
 
     strategies = _select_strategies(spec)
-    describe_process(f"ladder --rows {rows}")
+    describe_process(f"bulkinsert ladder --rows {rows}")
     runnable = sum(1 for s in strategies if s.supported)
     steps = runnable * repeat * (1 + (0 if no_dbapi else 1) + (0 if no_profile else 1))
     console = Console(stderr=True)

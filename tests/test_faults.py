@@ -148,7 +148,7 @@ def test_plain_runs_started_together_on_a_fresh_server_all_succeed(private_pgdat
     TABLE, then take turns on the server: each inserts and counts its own rows, nobody else's.
     """
     _start_private(private_pgdata)
-    env = private_env(private_pgdata)
+    env = private_env(private_pgdata, BULKINSERT_TURNS="1")
     jobs = [("copy_text", 200_000), ("orm_bulk_insert_mappings", 30_000), ("execute_values", 50_000)]
     procs = [
         subprocess.Popen(
@@ -167,7 +167,7 @@ def test_plain_runs_started_together_on_a_fresh_server_all_succeed(private_pgdat
 
 
 def test_a_second_run_waits_for_the_first_and_says_for_whom(private_pgdata: Path) -> None:
-    env = private_env(private_pgdata)
+    env = private_env(private_pgdata, BULKINSERT_TURNS="1")
     holder = subprocess.Popen(
         [sys.executable, "-c", textwrap.dedent(
             """
@@ -334,3 +334,28 @@ def test_too_little_disk_for_a_new_data_directory_is_one_clear_line(tmp_path: Pa
     assert "MiB free" in proc.stderr and "BULKINSERT_DATA_DIR" in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "pgdata" / "PG_VERSION").exists()
+
+
+def test_only_the_users_name_constraint_is_called_a_duplicate_name(db: Database) -> None:
+    """SQLSTATE 23505 alone is not enough: the driver's diagnostics must name users_name_key."""
+    from bulkinsert.runner import describe_failure
+
+    conn = psycopg2.connect(db.dsn)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("CREATE TEMP TABLE probe (code text CONSTRAINT probe_code_key UNIQUE)")
+            cur.execute("INSERT INTO probe VALUES ('a')")
+            with pytest.raises(psycopg2.errors.UniqueViolation) as other:
+                cur.execute("INSERT INTO probe VALUES ('a')")
+        conn.rollback()
+        with conn.cursor() as cur:
+            cur.execute("TRUNCATE users")
+            cur.execute("INSERT INTO users (name) VALUES ('same')")
+            with pytest.raises(psycopg2.errors.UniqueViolation) as name:
+                cur.execute("INSERT INTO users (name) VALUES ('same')")
+    finally:
+        conn.rollback()
+        conn.close()
+    assert describe_failure(other.value).startswith("unique violation on probe_code_key:")
+    assert "duplicate name" not in describe_failure(other.value)
+    assert describe_failure(name.value).startswith("duplicate name:")

@@ -10,7 +10,10 @@ from ..database import Database
 from ..registry import strategy
 
 INSERT_ONE = "INSERT INTO users (name) VALUES (%s)"
-# The same page size SQLAlchemy uses for execute_values and insertmanyvalues.
+# Rows per round trip for both helpers: SQLAlchemy 1.4+'s default for execute_values
+# (executemany_values_page_size) and insertmanyvalues (insertmanyvalues_page_size). Not its
+# execute_batch default: executemany_batch_page_size, like psycopg2's own page_size, is 100
+# (SQLAlchemy 1.3 passes neither, so psycopg2's 100 applies to both there).
 PAGE_SIZE = 1000
 
 
