@@ -149,6 +149,7 @@ def test_releases_page_draws_every_release_and_lists_findings(published: Path) -
     assert "https://docs.sqlalchemy.org/en/21/changelog/changelog_21.html#change-2.1.9" in html
     assert 'class="marker change"' in html and 'class="marker broken"' in html
     assert "line 4 skipped" in html  # the malformed line is reported, not fatal
+    assert '<span>2.0.58: 12</span> · <span class="changed">2.1.9: 13</span>' in html  # bisect's values, in order
     assert HOSTILE not in html and "&lt;script&gt;" in html  # autoescaped
 
 

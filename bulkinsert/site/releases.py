@@ -62,6 +62,7 @@ class ReleaseFinding:
     commit: str
     broken: bool
     detail: str
+    values: tuple[tuple[str, str], ...] = ()  # release -> figure measured by bisect, PEP 440 order
 
     @property
     def changed(self) -> bool:
@@ -70,6 +71,17 @@ class ReleaseFinding:
 
 def _text(value: Any) -> str:
     return "" if value is None else str(value)
+
+
+def _values(values: Any) -> tuple[tuple[str, str], ...]:
+    """A bisect's ``values`` (release -> figure) in release order, numbers shown as counts."""
+    if not isinstance(values, dict):
+        return ()
+    shown = []
+    for release in sorted(values, key=version_key):
+        value = values[release]
+        shown.append((str(release), fmt_count(value) if isinstance(value, int | float) else _text(value)))
+    return tuple(shown)
 
 
 def read_findings(path: Path) -> tuple[list[ReleaseFinding], list[str]]:
@@ -103,6 +115,7 @@ def read_findings(path: Path) -> tuple[list[ReleaseFinding], list[str]]:
             notes_url=record.get("notes_url") or (notes_url(library, release) if release else None),
             machine=_text(record.get("machine")), commit=_text(record.get("commit")), broken=broken,
             detail=_text(record.get("error") or record.get("note") or record.get("notes")),
+            values=_values(record.get("values")),
         ))
     return findings, problems
 
