@@ -192,7 +192,7 @@ def _sweep_charts(sweep: Sweep, rows: int, order: Sequence[str], findings: Seque
             rank.get(kv[0], len(rank)), kv[0]))}
         chart = line_chart(series, title=f"{y_title} by {sweep.library} release", x_title=f"{sweep.library} release",
                            y_title=y_title, fmt_y=fmt, fmt_tick=fmt_tick, x_labels=labels, x_links=links,
-                           markers=markers, width=max(820, 300 + 24 * len(sweep.releases)))
+                           markers=markers, width=max(600, 300 + 24 * len(sweep.releases)))
         if chart is not None:
             charts.append({"metric": metric, "title": y_title, "chart": chart})
     return charts
