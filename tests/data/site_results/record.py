@@ -8,7 +8,9 @@ quick run in ``tests/data/asv_results``. Added: for ``copy_text`` and ``execute_
 interpreter, so the four environments differ only by label; rounds interleaved across them).
 Planted: ``execute_values``' samples in the two SQLAlchemy 2.1.9 environments are multiplied by 2, so ``bulkinsert
 compare`` confirms a timing regression there (rank test, effect size, and both psycopg2
-releases agreeing) and the site must mark exactly those two cells with ▲.
+releases agreeing) and the site must mark exactly those two cells with ▲. The recorded samples were
+taken on the shared 2-core machine with other measurements queued for it: their wide spread
+(e.g. copy_text 35-154 ms) is that machine's, not the libraries'.
 """
 
 from __future__ import annotations
