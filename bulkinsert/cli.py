@@ -14,6 +14,7 @@ import click
 from . import registry
 from .registry import Unsupported
 from .server import DatabaseUnavailable, scrub
+from .workload_options import selected_workload, workload_options
 
 EXIT_FAILURE = 1
 EXIT_UNSUPPORTED = 2
@@ -91,12 +92,13 @@ def list_command(as_json: bool) -> None:
     (Console() if sys.stdout.isatty() else Console(width=200)).print(table)
 
 
-def _load_names(rows: int | None, names_json: Path | None) -> Sequence[str]:
+def _load_names(rows: int | None, names_json: Path | None, workload: Any, seed: int = 0) -> Sequence[Any]:
     from .runner import InsertError
-    from .schema import default_names
 
     if names_json is None:
-        return default_names(10_000 if rows is None else rows)
+        return workload.rows(10_000 if rows is None else rows, seed)
+    if workload.name != "users":
+        raise click.UsageError("--names-json inserts names into users; it does not combine with --workload")
     try:
         data = json.loads(names_json.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError) as exc:
@@ -119,6 +121,8 @@ def _load_names(rows: int | None, names_json: Path | None) -> Sequence[str]:
     "--profile", "profile_path", type=click.Path(path_type=Path, dir_okay=False), help="Write a cProfile capture."
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@workload_options
+@click.option("--check", is_flag=True, help="Afterwards, compare the table with the expected rows in the server.")
 def run_command(
     strategy_name: str,
     rows: int | None,
@@ -126,6 +130,10 @@ def run_command(
     dsn: str | None,
     profile_path: Path | None,
     as_json: bool,
+    workload_name: str,
+    present: int | None,
+    seed: int,
+    check: bool,
 ) -> None:
     """Reset the table, insert with STRATEGY and report what it cost.
 
@@ -137,17 +145,24 @@ def run_command(
     from .database import Database
     from .measure import GC_REGIME
     from .runner import run_insert, validate_names
+    from .strategies.wide import for_workload
     from .turns import describe_process
+    from .workloads import validate_rows
 
     if rows is not None and names_json is not None:
         raise click.UsageError("give --rows or --names-json, not both")
     strategy = registry.get(strategy_name)
-    names = _load_names(rows, names_json)
+    workload = selected_workload(workload_name, present)
+    names = _load_names(rows, names_json, workload, seed)
     # Refusals first: an unsupported strategy or bad input never waits for the server's turn.
     reason = strategy.unsupported_reason()
     if reason is not None:
         raise Unsupported(f"{strategy.name}: {reason}")
-    validate_names(names)
+    for_workload(strategy, workload)
+    if workload.single_column:
+        validate_names(names)
+    else:
+        validate_rows(workload, names)
     describe_process(f"bulkinsert run {strategy.name}")
     with Database(dsn, instrument=False) as db, Database(db.dsn, instrument=True) as driver_db:
         with db.turn:  # the three inserts back to back, nobody else's in between
@@ -158,9 +173,14 @@ def run_command(
                 if profile_path is not None
                 else None
             )
+            if check:
+                from .exact import check_exact
+
+                check_exact(db, names, workload)  # raises NotExact: one line, exit 1
         note = db.statements_unavailable
     if as_json:
         data = result.as_dict()
+        data.update(workload=workload.name, exact=True if check else None)
         data.update(
             dbapi_seconds=driver.dbapi_seconds,
             encode_seconds=driver.encode_seconds,
@@ -215,7 +235,11 @@ def _fmt(value: float | None, pattern: str) -> str:
 @click.option("--profile-dir", type=click.Path(path_type=Path, file_okay=False), help="Keep the .prof captures here.")
 @click.option("--dsn", help="PostgreSQL URL or DSN (default: $BULKINSERT_DSN or the embedded server).")
 @click.option("--json", "as_json", is_flag=True, help="Print the scoresheet as JSON.")
+@workload_options
 def ladder_command(
+    workload_name: str,
+    present: int | None,
+    seed: int,
     rows: int,
     spec: str | None,
     repeat: int,
@@ -240,7 +264,8 @@ def ladder_command(
     from .turns import describe_process
 
     strategies = _select_strategies(spec)
-    describe_process(f"bulkinsert ladder --rows {rows}")
+    workload = selected_workload(workload_name, present)
+    describe_process(f"bulkinsert ladder --rows {rows} --workload {workload.name}")
     runnable = sum(1 for s in strategies if s.supported)
     steps = runnable * repeat * (1 + (0 if no_dbapi else 1) + (0 if no_profile else 1))
     console = Console(stderr=True)
@@ -257,17 +282,19 @@ def ladder_command(
 
         results, skipped = run_ladder(
             strategies, rows, repeat=repeat, profile=not no_profile, dbapi=not no_dbapi,
-            profile_dir=profile_dir, dsn=dsn, on_step=on_step,
+            profile_dir=profile_dir, dsn=dsn, on_step=on_step, workload=workload, seed=seed,
         )
     if as_json:
         click.echo(json.dumps({
-            "rows": rows, "repeat": repeat, "statistic": "median", "gc": GC_REGIME,
+            "rows": rows, "workload": workload.name, "present": workload.present, "repeat": repeat,
+            "statistic": "median", "gc": GC_REGIME,
             "versions": library_versions(),
             "results": [r.as_dict() for r in results], "skipped": skipped,
         }, indent=2))
         return
     versions = ", ".join(f"{k} {v}" for k, v in library_versions().items())
-    table = Table(title=f"{rows:,} rows, median of {repeat} interleaved rounds ({versions})")
+    into = f"workload {workload.name}" + (f", {workload.present:,} rows present" if workload.present else "")
+    table = Table(title=f"{rows:,} rows ({into}), median of {repeat} interleaved rounds ({versions})")
     for column in ("strategy", "total s", "CPU s", "statements", "× faster than orm_basic", "rows/s",
                    "× server floor", "instr. s", "DB-API s", "encode s", "DB-API %", "cProfile s",
                    "overhead"):

@@ -21,6 +21,7 @@ from .measure import InsertResult
 from .registry import Strategy
 from .runner import Mode, run_rounds
 from .schema import default_names
+from .workloads import Workload
 
 BASELINE = "orm_basic"
 # The ratio column divides by the first of these measured in the run: server_copy_file is the
@@ -78,9 +79,14 @@ def run_ladder(
     profile_dir: Path | None = None,
     dsn: str | None = None,
     on_step: Callable[[str], None] | None = None,
+    workload: Workload | None = None,
+    seed: int = 0,
 ) -> tuple[list[LadderRow], dict[str, str]]:
-    """Measure ``strategies`` on ``rows`` default names; returns rows and skipped reasons."""
-    names = default_names(rows)
+    """Measure ``strategies`` on ``rows`` rows of ``workload`` (default: the talk's names).
+
+    Returns the rows and the skipped strategies' reasons.
+    """
+    names = workload.rows(rows, seed) if workload is not None else default_names(rows)
     with Database(dsn, instrument=False) as plain_db, Database(dsn, instrument=True) as driver_db:
         modes = [Mode("timing", plain_db)]
         if dbapi:

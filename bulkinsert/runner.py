@@ -19,6 +19,7 @@ from .measure import InsertResult, function_calls, profiled, timed
 from .registry import Strategy
 from .schema import UNIQUE_NAME_CONSTRAINT, default_names
 from .server import scrub
+from .workloads import Workload, validate_rows, workload_of
 
 __all__ = [
     "InsertError", "Mode", "Rounds", "Unsupported", "before_timer", "run_insert", "run_rounds",
@@ -143,12 +144,28 @@ def _resolve(strategy: Strategy | str) -> Strategy:
     return strategy
 
 
-def _warm_up(strategy: Strategy, db: Database) -> None:
-    """One small untimed insert with this strategy on this Database (then emptied by reset)."""
-    if strategy.name in db.warmed:
+def _reset(db: Database, workload: Workload) -> None:
+    """The workload's table as before a load: ``users`` emptied, or refilled, or ``wide`` emptied."""
+    if workload.name == "users":
+        db.reset()
+    else:
+        workload.reset(db)
+
+
+def _warm_up(strategy: Strategy, db: Database, workload: Workload) -> None:
+    """One small untimed insert with this strategy on this Database (then emptied by reset).
+
+    Names warm up on the empty ``users`` table (a ``populated`` refill is not needed for it);
+    typed rows on their own table, with the strategy's path for them.
+    """
+    key = strategy.name if workload.single_column else f"{strategy.name}:{workload.name}"
+    if key in db.warmed:
         return
-    names = default_names(WARM_UP_ROWS)
-    db.reset()
+    names = default_names(WARM_UP_ROWS) if workload.single_column else workload.rows(WARM_UP_ROWS)
+    if workload.single_column:
+        db.reset()
+    else:
+        workload.reset(db)
     if strategy.setup is not None:
         strategy.setup(db, names)
     try:
@@ -157,7 +174,7 @@ def _warm_up(strategy: Strategy, db: Database) -> None:
         if not is_database_error(exc):
             raise
         raise InsertError(f"{strategy.name}: warm-up insert failed: {describe_failure(exc)}") from None
-    db.warmed.add(strategy.name)
+    db.warmed.add(key)
 
 
 def before_timer(
@@ -176,14 +193,24 @@ def before_timer(
     ``reset``); empty ``users`` and CHECKPOINT (``reset``); the strategy's own ``setup`` hook
     (which may raise :class:`Unsupported`); a full garbage collection. The caller starts its
     timer right after, with the collector disabled (:data:`~bulkinsert.measure.GC_REGIME`).
+
+    The rows' workload (:func:`~bulkinsert.workloads.workload_of`; plain names are ``users``)
+    decides the table, the validation, the reset (``populated`` refills its present rows here)
+    and the strategy's function for it (``wide``: its typed path, or :class:`Unsupported`).
     """
-    strategy = _resolve(strategy)
-    validate_names(names)
+    from .strategies.wide import for_workload
+
+    workload = workload_of(names)
+    strategy = for_workload(_resolve(strategy), workload)
+    if workload.single_column:
+        validate_names(names)
+    else:
+        validate_rows(workload, names)
     db.use_engine(strategy.engine_options() if strategy.engine_options is not None else {})
     if reset:
         if warm_up:
-            _warm_up(strategy, db)
-        db.reset()
+            _warm_up(strategy, db, workload)
+        _reset(db, workload)
         db.checkpoint()
     if strategy.setup is not None:
         strategy.setup(db, names)
@@ -215,7 +242,8 @@ def run_insert(
     try:
         with db.turn:  # one measurement per server at a time, reset to row count
             strategy = before_timer(strategy, names, db, reset=reset, warm_up=warm_up and reset)
-            existing = db.row_count()
+            workload = workload_of(names)
+            existing = workload.row_count(db)
             before = db.statements_executed()
             gc.collect()
             profile = None
@@ -236,10 +264,10 @@ def run_insert(
                     ) from None
                 raise InsertError(f"{strategy.name}: {describe_failure(exc)}") from None
             after = db.statements_executed()
-            inserted = db.row_count() - existing
+            inserted = workload.row_count(db) - existing
             if inserted != len(names):
                 raise InsertError(
-                    f"{strategy.name}: {inserted} rows in users after inserting {len(names)} names"
+                    f"{strategy.name}: {inserted} rows in {workload.table.name} after inserting {len(names)} rows"
                 )
             return InsertResult(
                 strategy=strategy.name,

@@ -5,29 +5,24 @@ from __future__ import annotations
 import pytest
 from conftest import all_strategies
 
+from bulkinsert import workloads
 from bulkinsert.database import Database
 from bulkinsert.errors import InsertError, Unsupported
 from bulkinsert.exact import NotExact, check_exact
 from bulkinsert.registry import Strategy
+from bulkinsert.runner import run_insert
 from bulkinsert.strategies.wide import UNSUPPORTED, WIDE_PATHS, for_workload
-from bulkinsert.workloads import wide
+from bulkinsert.workloads import WorkloadRows, wide
 
 STRATEGIES = all_strategies()
 IDS = [s.name for s in STRATEGIES]
 ROWS = wide.rows(1_200, seed=11)
 
 
-def _load(strategy: Strategy, db: Database, rows: list) -> None:
-    """The runner's order, without its timer: engine, reset, the path's setup, the insert."""
+def _skip_if_unsupported(strategy: Strategy) -> None:
     reason = strategy.unsupported_reason()
     if reason is not None:
         pytest.skip(f"{strategy.name}: {reason}")
-    typed = for_workload(strategy, wide)
-    db.use_engine(strategy.engine_options() if strategy.engine_options is not None else {})
-    wide.reset(db)
-    if typed.setup is not None:
-        typed.setup(db, rows)
-    typed.function(db, rows)
 
 
 def test_every_strategy_has_a_wide_path_or_a_reason() -> None:
@@ -40,19 +35,51 @@ def test_every_strategy_has_a_wide_path_or_a_reason() -> None:
 @pytest.mark.parametrize("strategy", [s for s in STRATEGIES if s.name in WIDE_PATHS],
                          ids=[s.name for s in STRATEGIES if s.name in WIDE_PATHS])
 def test_wide_rows_round_trip_exactly(strategy: Strategy, db: Database) -> None:
-    _load(strategy, db, ROWS)
+    """Through the runner (validation, warm-up, reset, setup, timed insert, row count), then checked."""
+    _skip_if_unsupported(strategy)
+    result = run_insert(strategy, ROWS, db=db)
+    assert result.rows == len(ROWS) and result.seconds > 0
     check_exact(db, ROWS)
+
+
+def test_unsupported_strategies_say_why_through_the_runner(db: Database) -> None:
+    for strategy in STRATEGIES:
+        if strategy.name in UNSUPPORTED and strategy.supported:
+            with pytest.raises(Unsupported, match=f"{strategy.name}: workload wide: "):
+                run_insert(strategy, ROWS, db=db)
 
 
 @pytest.mark.parametrize("name", ["copy_binary", "execute_values", "core_executemany", "asyncpg_copy_records"])
 def test_a_failed_wide_load_leaves_the_table_as_before(name: str, db: Database) -> None:
-    """A duplicate key in the rows: the load fails and no row of it stays (one transaction)."""
+    """A duplicate key in the rows: one-line error, and no row of the load stays (one transaction)."""
     strategy = next(s for s in STRATEGIES if s.name == name)
-    doubled = [*ROWS[:500], ROWS[20]]
-    with pytest.raises(Exception) as failure:  # noqa: PT011 - each driver raises its own error class
-        _load(strategy, db, doubled)
-    assert "wide_big_key" in str(failure.value) or "duplicate" in str(failure.value).lower()
+    _skip_if_unsupported(strategy)
+    doubled = WorkloadRows([*ROWS[:500], ROWS[20]], wide)
+    with pytest.raises(InsertError, match="wide_big_key") as failure:
+        run_insert(strategy, doubled, db=db)
+    assert "\n" not in str(failure.value)
     assert wide.row_count(db) == 0
+
+
+def test_invalid_rows_are_refused_before_anything_is_written(db: Database) -> None:
+    run_insert("copy_binary", WorkloadRows(ROWS[:5], wide), db=db)
+    naive = WorkloadRows([*ROWS[:10], (*ROWS[10][:5], ROWS[10][5].replace(tzinfo=None), *ROWS[10][6:])], wide)
+    with pytest.raises(InsertError, match=r"wide\.created: row #10 .* naive datetime"):
+        run_insert("copy_binary", naive, db=db, reset=False)
+    assert wide.row_count(db) == 5
+
+
+def test_populated_workload_through_the_runner(db: Database) -> None:
+    populated = workloads.get("populated", present=3_000)
+    new = populated.rows(500)
+    for name in ("copy_text_stream", "copy_deferred_index", "server_generate"):
+        result = run_insert(name, new, db=db)
+        assert result.rows == 500
+        assert db.row_count() == 3_500
+        check_exact(db, new)
+    with pytest.raises(InsertError, match="duplicate name"):
+        run_insert("copy_text_fast", workloads.PopulatedNames(10, populated.with_present(3_005)), db=db,
+                   reset=False)
 
 
 def test_the_check_would_have_caught_psycopg2s_negative_zero(db: Database) -> None:
@@ -73,9 +100,3 @@ def test_the_check_would_have_caught_psycopg2s_negative_zero(db: Database) -> No
         check_exact(db, ROWS[:20], wide)
 
 
-def test_invalid_rows_are_refused_before_anything_is_written(db: Database) -> None:
-    from bulkinsert.workloads import validate_rows
-
-    bad = [*ROWS[:10], (1, 2, 3)]
-    with pytest.raises(InsertError, match="row #10 is not a tuple of 11 values"):
-        validate_rows(wide, bad)

@@ -273,3 +273,40 @@ def test_unknown_workload_is_a_one_line_error() -> None:
     with pytest.raises(ValueError, match="applies to the populated workload"):
         workloads.get("wide", present=10)
     assert dataclasses.replace(wide).name == "wide"
+
+
+# -- the command line ----------------------------------------------------------------------------------------
+def _bulkinsert(*args: str) -> Any:
+    import os
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-m", "bulkinsert", *args], capture_output=True, text=True, timeout=300,
+                          env=dict(os.environ))
+
+
+def test_run_wide_checks_exactness_and_reports_the_workload() -> None:
+    proc = _bulkinsert("run", "copy_binary", "--workload", "wide", "--rows", "400", "--check", "--json")
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["workload"] == "wide" and data["rows"] == 400 and data["exact"] is True
+
+
+def test_run_refuses_what_a_workload_cannot_do() -> None:
+    proc = _bulkinsert("run", "server_generate", "--workload", "wide", "--rows", "10")
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        "error: unsupported: server_generate: workload wide: the server can only generate the talk's USER%04d "
+        "names, not typed rows"
+    ]
+    proc = _bulkinsert("run", "copy_binary", "--workload", "wide", "--present", "10")
+    assert proc.returncode == 2 and "--present applies to --workload populated only" in proc.stderr
+
+
+def test_ladder_on_the_populated_table() -> None:
+    proc = _bulkinsert("ladder", "--workload", "populated", "--present", "2000", "--rows", "300", "--repeat", "1",
+                       "--no-profile", "--no-dbapi", "--json", "--strategies", "copy_text_stream,copy_deferred_index")
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["workload"] == "populated" and data["present"] == 2000
+    assert [row["strategy"] for row in data["results"]] == ["copy_text_stream", "copy_deferred_index"]

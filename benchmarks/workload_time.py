@@ -1,0 +1,131 @@
+"""Wall time of one insert for the workloads beyond the talk's table: ``wide`` and ``populated``.
+
+``wide``: eleven typed columns with edge values (``bulkinsert.workloads``), every strategy that
+can express them (the others are n/a with their reason), in every environment of the matrix —
+SQLAlchemy's and psycopg2's type handling is what differs between releases. ``populated``:
+``users`` already holding ``POPULATED_PRESENT`` rows (refilled before every sample, untimed),
+in the newest environment only (what it shows is the server's index work, not the libraries').
+
+Sized for the budgets: the quick run (``BULKINSERT_QUICK=1``) measures ``wide`` at one row
+count, 1,000, in the newest environment only, and skips ``populated``; a full run measures both
+at 10,000 rows. ``BULKINSERT_WORKLOAD_ROWS`` and ``BULKINSERT_POPULATED_PRESENT`` widen them.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from .common import QUICK, InsertBenchmark, _rows, database, ready, release, runnable
+
+WORKLOAD_ROWS = _rows("BULKINSERT_WORKLOAD_ROWS", [1_000] if QUICK else [10_000])
+POPULATED_PRESENT = int(os.environ.get("BULKINSERT_POPULATED_PRESENT", "100000").replace("_", ""))
+
+
+def _in_newest_environment() -> bool:
+    from bulkinsert import compat
+
+    from .scale import _newest_in_matrix
+
+    installed = compat.library_versions()
+    return all(installed[library] == version for library, version in _newest_in_matrix().items())
+
+
+class WorkloadInsertTime(InsertBenchmark):
+    """Seconds for one strategy to insert ``rows`` rows of ``workload`` and commit."""
+
+    params = [InsertBenchmark.params[0], ["wide", "populated"], WORKLOAD_ROWS]
+    param_names = ["strategy", "workload", "rows"]
+    repeat = (3, 7, 4.0)
+
+    def setup(self, strategy: str, workload: str, rows: int) -> None:  # type: ignore[override]
+        from bulkinsert import workloads
+        from bulkinsert.errors import Unsupported
+        from bulkinsert.strategies.wide import for_workload
+
+        if workload == "populated" and QUICK:
+            raise NotImplementedError("populated is measured in full runs only (BULKINSERT_QUICK=1)")
+        if (workload == "populated" or QUICK) and not _in_newest_environment():
+            raise NotImplementedError(f"{workload} runs in the matrix's newest environment only here")
+        self.workload = workloads.get(workload, present=POPULATED_PRESENT if workload == "populated" else None)
+        registered = runnable(strategy, rows)
+        try:  # the strategy's path for this workload: what insert() times
+            self.strategy = for_workload(registered, self.workload)
+        except Unsupported as exc:
+            raise NotImplementedError(str(exc)) from None
+        self.names = self.workload.rows(rows)
+        self.db = database(instrument=False)
+        ready(self.db, registered, self.names)
+        self.inserted = False
+
+    def time_insert(self, strategy: str, workload: str, rows: int) -> None:
+        self.insert()
+
+    def teardown(self, strategy: str, workload: str, rows: int) -> None:  # type: ignore[override]
+        try:
+            if getattr(self, "inserted", False):
+                found = self.workload.row_count(self.db)
+                expected = self.workload.present + rows
+                if found != expected:
+                    raise AssertionError(f"{strategy}: {found} rows in {self.workload.table.name}, expected {expected}")
+        finally:
+            if hasattr(self, "db"):
+                release(self.db)
+
+
+# Peak client memory of one wide insert, in a fresh interpreter: the kernel's high-water mark
+# (VmHWM, reset through /proc/self/clear_refs right before the insert), so memory the drivers
+# allocate in C counts too. The input size is the rows' deep size (tuples, values, nested JSON).
+_MEMORY_CHILD = r"""
+import json, sys
+from bulkinsert.database import Database
+from bulkinsert.runner import before_timer
+from bulkinsert.workloads import wide
+
+def status(field):
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) * 1024
+
+def deep_size(value):
+    size = sys.getsizeof(value)
+    if isinstance(value, dict):
+        return size + sum(deep_size(k) + deep_size(v) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return size + sum(deep_size(v) for v in value)
+    return size
+
+name, count = sys.argv[1], int(sys.argv[2])
+rows = wide.rows(count)
+input_bytes = sys.getsizeof(rows) + sum(map(deep_size, rows))
+with Database(instrument=False) as db, db.turn:
+    typed = before_timer(name, rows, db)
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+    before = status("VmRSS")
+    typed.function(db, rows)
+    peak = status("VmHWM")
+print(json.dumps({"strategy": name, "workload": "wide", "rows": count, "input_bytes": input_bytes,
+                  "peak_increase": peak - before, "ratio_to_input": (peak - before) / input_bytes}))
+"""
+
+
+def main(argv: list[str]) -> int:
+    import json
+    import subprocess
+
+    if len(argv) != 3 or argv[0] != "memory":
+        print("usage: python -m benchmarks.workload_time memory STRATEGY ROWS  (the wide workload)", file=sys.stderr)
+        return 2
+    done = subprocess.run([sys.executable, "-c", _MEMORY_CHILD, argv[1], argv[2]], capture_output=True, text=True,
+                          timeout=1800, check=False)
+    if done.returncode != 0:
+        print(f"error: {(done.stderr.strip().splitlines() or ['failed'])[-1]}", file=sys.stderr)
+        return 1
+    print(json.dumps(json.loads(done.stdout.strip().splitlines()[-1])))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
