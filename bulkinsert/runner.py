@@ -320,6 +320,8 @@ def run_rounds(
 ) -> Rounds:
     """Interleaved rounds: every strategy once per mode in each round, every sample kept.
 
+    The order of the modes rotates from round to round (plain first, then instrumented first, …).
+
     A noisy minute on a shared machine then hurts every strategy alike, so ratios taken within
     one call are fair. Each strategy is warmed up (untimed) before its first sample in every
     mode. A strategy that turns out :class:`Unsupported` is skipped with its reason; with
@@ -336,8 +338,11 @@ def run_rounds(
             result.samples[strategy.name] = {mode.name: [] for mode in modes}
     step = on_step or (lambda _label: None)
     for round_number in range(1, rounds + 1):
+        # The modes take turns going first, so no mode always follows the same neighbour.
+        shift = (round_number - 1) % len(modes) if modes else 0
+        ordered = [*modes[shift:], *modes[:shift]]
         for strategy in list(active):
-            for mode in modes:
+            for mode in ordered:
                 step(f"{strategy.name} ({mode.name} {round_number}/{rounds})")
                 path = mode.profile_path(strategy.name) if mode.profile_path is not None else None
                 try:
