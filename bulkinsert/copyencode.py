@@ -21,8 +21,8 @@ import struct
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, date, datetime, timedelta
 from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, Context, Decimal
-from itertools import chain, repeat
-from operator import floordiv, lt, mod, mul, sub
+from itertools import chain, compress, count, repeat
+from operator import floordiv, is_, lt, mod, mul, sub
 from typing import Any
 from uuid import UUID
 
@@ -263,23 +263,20 @@ _PLACEHOLDERS: dict[str, Any] = {
 
 
 def _null_positions(values: Column) -> list[int]:
-    """Where ``values`` holds None, found by C-level ``index`` scans (Python runs once per NULL)."""
-    positions: list[int] = []
-    index = -1
-    try:
-        while True:
-            index = values.index(None, index + 1)
-            positions.append(index)
-    except ValueError:
-        return positions
+    """Where ``values`` holds None, by identity in one C-level pass.
+
+    (``None in values`` or ``index(None)`` would call each value's ``__eq__``: Python code for
+    ``UUID``, whose ``__eq__`` is written in Python.)
+    """
+    return list(compress(count(), map(is_, values, repeat(None))))
 
 
 def _encode_with_nulls(encode: Callable[[Column], list[list[Any]]], values: Column, placeholder: Any,
                        null_markers: Sequence[Any]) -> list[list[Any]]:
     """Encode ``values`` with NULLs: placeholders in, NULL markers into the encoded streams after."""
-    if None not in values:
-        return encode(values)
     nulls = _null_positions(values)
+    if not nulls:
+        return encode(values)
     filled = list(values)
     for index in nulls:
         filled[index] = placeholder
