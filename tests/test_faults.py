@@ -149,7 +149,7 @@ def test_plain_runs_started_together_on_a_fresh_server_all_succeed(private_pgdat
     """
     _start_private(private_pgdata)
     env = private_env(private_pgdata, BULKINSERT_TURNS="1")
-    jobs = [("copy_text", 200_000), ("orm_bulk_insert_mappings", 30_000), ("execute_values", 50_000)]
+    jobs = [("copy_text", 50_000), ("orm_bulk_insert_mappings", 10_000), ("execute_values", 20_000)]
     procs = [
         subprocess.Popen(
             [sys.executable, "-m", "bulkinsert", "run", name, "--rows", str(rows), "--json"],
@@ -221,7 +221,7 @@ def test_a_race_on_create_database_is_not_a_duplicate_name() -> None:
         procs = [
             subprocess.Popen([sys.executable, "-c", script, admin_dsn, database],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-            for _ in range(6)
+            for _ in range(4)
         ]
         for proc in procs:
             _, stderr = proc.communicate(timeout=60)
