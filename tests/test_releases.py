@@ -179,7 +179,7 @@ def test_bisect_on_statements_builds_at_most_log2_plus_two(environments: list, o
     assert len(set(data["values"].values())) == 1
     assert data["environments_used"] <= math.ceil(math.log2(len(RANGE))) + 2
     finding = read_findings(own_findings)[-1]
-    assert finding["kind"] == "bisect" and finding["first_changed"] is None
+    assert finding["kind"] == "bisect" and finding["first_changed"] is None and finding["verdict"] == "same"
     assert {"machine", "commit", "timestamp", "strategy", "library", "metric", "values"} <= set(finding)
 
 

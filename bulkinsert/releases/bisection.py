@@ -52,6 +52,29 @@ class BisectResult:
         """The most environments the search may use for this range: ceil(log2(n)) + 2."""
         return math.ceil(math.log2(max(len(self.releases), 2))) + 2
 
+    @property
+    def verdict(self) -> str:
+        """``same``, or how the first changed release differs: more/fewer (counts), slower/faster (time)."""
+        if self.first_changed is None:
+            return "same"
+        step = next((s for s in self.steps if s["release"] == self.first_changed), {})
+        if "verdict" in step:
+            return step["verdict"]
+        old, new = self.values.get(self.last_unchanged), self.values.get(self.first_changed)
+        if isinstance(old, (int, float)) and isinstance(new, (int, float)):
+            return compare_counts(old, new).verdict
+        return "changed"
+
+    @property
+    def ratio(self) -> float | None:
+        """The first changed release's figure over the last unchanged one's (None when not numbers)."""
+        if self.first_changed is None:
+            return 1.0
+        old, new = self.values.get(self.last_unchanged), self.values.get(self.first_changed)
+        if isinstance(old, (int, float)) and isinstance(new, (int, float)) and old:
+            return new / old
+        return None
+
     def as_dict(self) -> dict[str, Any]:
         ordered = {v: self.values[v] for v in self.releases if v in self.values}
         return {
@@ -64,6 +87,8 @@ class BisectResult:
             "releases_in_range": len(self.releases),
             "first_changed": self.first_changed,
             "last_unchanged": self.last_unchanged,
+            "verdict": self.verdict,
+            "ratio": self.ratio,
             "notes_url": notes_url(self.library, self.first_changed) if self.first_changed else None,
             "values": ordered,
             "steps": self.steps,

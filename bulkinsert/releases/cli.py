@@ -268,8 +268,7 @@ def bisect_command(strategy: str, library: str, low: str, high: str, metric: str
     data = result.as_dict()
     record({"kind": "bisect", **{k: data[k] for k in (
         "strategy", "library", "metric", "rows", "first_changed", "last_unchanged", "values", "notes_url",
-        "environments_built", "environments_used", "from", "to")},
-        "verdict": "changed" if result.first_changed else "same"})
+        "verdict", "ratio", "environments_built", "environments_used", "from", "to")}})
     if as_json:
         click.echo(json.dumps(data, indent=2))
         return
