@@ -197,7 +197,7 @@ def _print_sweep(result: Any, names: list[str]) -> None:
 
     from .findings import notes_url
 
-    table = Table(title=f"{result.library} releases, {result.rows:,} rows: statements / function calls / median ms")
+    table = Table(title=f"{result.library}, {result.rows:,} rows", caption="statements / function calls / median ms")
     table.add_column("release")
     for name in names:
         table.add_column(name, justify="right")
