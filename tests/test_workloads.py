@@ -310,3 +310,27 @@ def test_ladder_on_the_populated_table() -> None:
     data = json.loads(proc.stdout)
     assert data["workload"] == "populated" and data["present"] == 2000
     assert [row["strategy"] for row in data["results"]] == ["copy_text_stream", "copy_deferred_index"]
+
+
+def test_asv_workload_benchmark_and_memory_command() -> None:
+    """The asv class runs a wide sample (n/a with the reason where unsupported); memory is measured."""
+    import os
+    import subprocess
+    import sys
+
+    script = (
+        "from benchmarks.workload_time import WorkloadInsertTime as B\n"
+        "b = B(); b.setup('copy_binary', 'wide', 300); b.time_insert('copy_binary', 'wide', 300)\n"
+        "b.teardown('copy_binary', 'wide', 300)\n"
+        "try:\n    B().setup('server_generate', 'wide', 300)\n"
+        "except NotImplementedError as e:\n    print('n/a:', e)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300,
+                          env=dict(os.environ))
+    assert done.returncode == 0, done.stderr
+    assert "n/a: server_generate: workload wide: the server can only generate" in done.stdout
+    done = subprocess.run([sys.executable, "-m", "benchmarks.workload_time", "memory", "copy_binary", "2000"],
+                          capture_output=True, text=True, timeout=300, env=dict(os.environ))
+    assert done.returncode == 0, done.stderr
+    measured = json.loads(done.stdout)
+    assert measured["rows"] == 2000 and measured["input_bytes"] > 2000 * 500 and measured["peak_increase"] > 0
