@@ -184,6 +184,7 @@ def before_timer(
     *,
     reset: bool = True,
     warm_up: bool = True,
+    collect_garbage: bool = True,
 ) -> Strategy:
     """Everything that happens before a timed insert, in one place; returns the strategy.
 
@@ -214,7 +215,8 @@ def before_timer(
         db.checkpoint()
     if strategy.setup is not None:
         strategy.setup(db, names)
-    gc.collect()
+    if collect_garbage:  # False: the caller collects itself, last thing before its timer
+        gc.collect()
     return strategy
 
 
@@ -241,7 +243,9 @@ def run_insert(
     db = db or Database()
     try:
         with db.turn:  # one measurement per server at a time, reset to row count
-            strategy = before_timer(strategy, names, db, reset=reset, warm_up=warm_up and reset)
+            strategy = before_timer(
+                strategy, names, db, reset=reset, warm_up=warm_up and reset, collect_garbage=False
+            )
             workload = workload_of(names)
             existing = workload.row_count(db)
             before = db.statements_executed()
