@@ -40,8 +40,8 @@ lint: venv
 # are built two at a time; every sample is recorded (--record-samples: compare's rank tests and
 # the site's spread need them); the site is published even when a benchmark failed, then the
 # exit status of asv run is passed on (kept in a file so `make -n bench` does not run asv).
-# `--quick` in ASV_ARGS also sets BULKINSERT_QUICK=1: track metrics at 1,000 rows, no scale
-# suite (benchmarks/common.py), so the quick run stays inside its 15-minute budget.
+# `--quick` in ASV_ARGS also sets BULKINSERT_QUICK=1: timings at 10,000 rows, track metrics at
+# 1,000 rows, no peak memory or scale suite (benchmarks/common.py): the 15-minute budget.
 # Extra asv run arguments: make bench ASV_ARGS="--quick -E ...".
 BENCH_QUICK := $(if $(findstring --quick,$(ASV_ARGS)),1,0)
 bench: venv
