@@ -67,8 +67,9 @@ def psycopg3_copy_binary(db: Database, rows: Rows) -> None:
             copy.set_types(["int8", "int4", "numeric", "float8", "bool", "timestamptz", "date", "uuid", "jsonb",
                             "text", "bytea"])
             write_row = copy.write_row
-            for row in rows:
-                write_row(row)
+            with DBAPI_TIMER.encoding_block():  # our loop and psycopg's row encoding: payload building
+                for row in rows:
+                    write_row(row)
 
     DBAPI_TIMER.timed(load)
 
