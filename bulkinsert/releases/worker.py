@@ -7,10 +7,11 @@ request line is ``{"strategy": ..., "rows": ..., "calls": bool}``; each answer l
 ``{"ok": false, "unsupported"|"error": "one line"}``. Anything else the process prints goes to
 stderr, so stdout carries only answers.
 
-Test hook: ``BULKINSERT_PLANT_SLOWDOWN=STRATEGY:FACTOR`` (e.g. ``core_executemany:1.10``) makes
-every timed insert of that strategy in this process take FACTOR times as long, by busy-waiting
-inside the timed region after the insert (wall and CPU time alike; never under cProfile, so
-call counts stay true). It exists to measure how small a slowdown ``releases compare`` detects.
+Test hook: ``BULKINSERT_PLANT_SLOWDOWN=STRATEGY:FACTOR[,…]`` (e.g. ``core_executemany:1.10``;
+the asv suite reads the same variable) makes every timed insert of that strategy in this
+process take FACTOR times as long, by busy-waiting inside the timed region after the insert
+(wall and client CPU time alike, where the suite sleeps; never under cProfile, so call counts
+stay true). It exists to measure how small a slowdown ``releases compare`` detects.
 """
 
 from __future__ import annotations
@@ -25,12 +26,13 @@ from typing import Any
 PLANT_VARIABLE = "BULKINSERT_PLANT_SLOWDOWN"
 
 
-def planted_slowdown() -> tuple[str, float] | None:
-    text = os.environ.get(PLANT_VARIABLE, "").strip()
-    if not text:
-        return None
-    name, _, factor = text.partition(":")
-    return name.strip(), float(factor)
+def planted_slowdown() -> dict[str, float]:
+    """``copy_text:1.3,core_executemany:1.1`` -> {strategy: factor}, as the asv suite reads it."""
+    planted = {}
+    for part in filter(None, (p.strip() for p in os.environ.get(PLANT_VARIABLE, "").split(","))):
+        name, _, factor = part.partition(":")
+        planted[name.strip()] = float(factor)
+    return planted
 
 
 def _slowed(function: Any, factor: float) -> Any:
@@ -66,8 +68,9 @@ class Measurer:
             if request.get("calls"):
                 result = run_insert(strategy, names, db=self.plain, count_calls=True)
             else:
-                if self.plant is not None and self.plant[0] == strategy.name:
-                    strategy = dataclasses.replace(strategy, function=_slowed(strategy.function, self.plant[1]))
+                factor = self.plant.get(strategy.name)
+                if factor:
+                    strategy = dataclasses.replace(strategy, function=_slowed(strategy.function, factor))
                 result = run_insert(strategy, names, db=self.plain)
         except Unsupported as exc:
             return {"ok": False, "unsupported": str(exc)}
