@@ -23,7 +23,7 @@ os.environ.setdefault("BULKINSERT_DATABASE", RUN_DATABASE)
 # the server's measuring turn (bulkinsert/turns.py). The tests of turns switch them back on.
 os.environ["BULKINSERT_TURNS"] = "0"
 
-from bulkinsert import registry, server  # noqa: E402
+from bulkinsert import processes, registry, server  # noqa: E402
 from bulkinsert.database import Database  # noqa: E402
 from bulkinsert.errors import Unsupported  # noqa: E402
 
@@ -112,6 +112,14 @@ def private_pgdata() -> Iterator[Path]:
     private = server.EmbeddedServer(path)
     if private.is_running():
         private.stop()
+    # The reaper takes the server's lock once more before it sees the server down (the lock
+    # file would come back after the directory is gone): wait for it to exit first.
+    try:
+        reaper_pid = int((path / ".reaper.pid").read_text())
+    except (OSError, ValueError):
+        reaper_pid = None
+    if reaper_pid is not None:
+        wait_until(lambda: not processes.pid_alive(reaper_pid), timeout=15)
     shutil.rmtree(base, ignore_errors=True)
 
 
