@@ -89,7 +89,7 @@ def with_samples(figure: Figure, factor: float, spread: float = 0.01) -> Figure:
 
 
 def test_recorded_files_are_real_asv_results_without_local_paths():
-    for root in (DATA,):
+    for root in (DATA, *sorted(SAMPLES.glob("*"))):
         files = [p for p in root.glob("*/*.json") if p.name != "machine.json"]
         assert files, root
         for path in files:
@@ -285,3 +285,31 @@ def test_json_schema():
 def test_no_results_exit_2(tmp_path: Path):
     assert run("--results-dir", str(tmp_path / "nope")).exit_code == 2
     assert run("--results-dir", str(DATA), "--strategy", "no_such_strategy").exit_code == 2
+
+
+# -- two recorded runs of identical environments, and one with a planted slow-down ----------
+
+
+def test_identical_runs_give_no_confirmed_regression():
+    result = run("--results-dir", str(SAMPLES / "second"), "--baseline", str(SAMPLES / "first"), "--findings-only")
+    assert result.exit_code == 0, result.output
+    code, payload = findings_json("--results-dir", str(SAMPLES / "second"), "--baseline", str(SAMPLES / "first"))
+    assert code == 0 and payload["mode"] == "baseline"
+    assert payload["pairs_compared"] > 0
+    assert not [f for f in payload["findings"] if f["verdict"] == "regression"]
+    # The rank test alone would have called a slow-down that the other environments do not show.
+    alone = [f for f in payload["findings"] if f["p_value"] is not None and f["p_value"] < 0.01 and f["ratio"] > 1.05]
+    assert alone and all(not f["confirmed"] and "not reproduced" in f["reason"] for f in alone)
+
+
+def test_planted_slowdown_is_confirmed_in_every_environment():
+    code, payload = findings_json("--results-dir", str(SAMPLES / "planted"), "--baseline", str(SAMPLES / "first"))
+    assert code == 1
+    regressions = [f for f in payload["findings"] if f["verdict"] == "regression"]
+    assert regressions
+    assert {(f["strategy"], f["metric"], f["library"]) for f in regressions} == {("copy_text", "time", "run")}
+    # Confirmed in each of the four recorded environments (2 SQLAlchemy x 2 psycopg2 releases).
+    environments = {tuple(sorted(f["environment"].items())) for f in regressions}
+    assert len(environments) == len({f.requirements for f in load_figures(SAMPLES / "planted")}) == 4
+    for finding in regressions:
+        assert finding["ratio_ci"][0] <= 1.3 * 1.1 and finding["ratio_ci"][1] >= 1.3 / 1.1, finding
