@@ -284,20 +284,13 @@ def verdicts(pairs: Sequence[Pair], metrics: dict[str, Metric]) -> list[Finding]
         if pair.change == "same" or metric.kind not in ("timing", "single"):
             continue
         others = [p for p in steps[_step_key(pair)] if p is not pair]
-        replicated = all(p.change == pair.change and p.tested for p in others)
-        confirmed = pair.tested and replicated
-        reason = pair.reason
-        if pair.tested and not replicated:
-            missing = [
-                ", ".join(f"{k} {v}" for k, v in p.context)
-                for p in others
-                if not (p.change == pair.change and p.tested)
-            ]
+        missing = [", ".join(f"{k} {v}" for k, v in p.context) for p in others
+                   if not (p.change == pair.change and p.tested)]
+        confirmed, reason, verdict = pair.tested and not missing, pair.reason, "unconfirmed"
+        if pair.tested and missing:
             reason += f"; not reproduced with {'; '.join(missing)}"
         elif confirmed:
             reason += f"; reproduced in {len(others)} replicate(s)" if others else "; no replicate measured"
-        verdict = "unconfirmed"
-        if confirmed:
             verdict = "regression" if pair.change == "slower" else "improvement"
             if metric.name == "time" and pair.change == "faster":
                 confirmed_time[_path_key(pair)] = True

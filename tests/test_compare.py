@@ -161,6 +161,23 @@ def test_call_count_tolerance_is_a_fixed_number_per_insert(recorded: Path, extra
     assert found == ([] if verdict is None else [(verdict, extra)])
 
 
+@pytest.mark.parametrize("time_factor, verdict", [(0.5, "changed"), (1.0, "regression")])
+def test_more_calls_on_a_path_confirmed_faster_is_a_changed_path(recorded: Path, time_factor: float, verdict: str):
+    figures = load_figures(DATA)
+    changed = []
+    for pg in ("2.9.5", "2.9.13"):
+        old = with_samples(pick(figures, TIME, "copy_text", 10000, "2.0.58", pg), 1.0)
+        new = pick(figures, TIME, "copy_text", 10000, "2.1.9", pg)
+        changed += [old, with_samples(dataclasses.replace(new, value=old.value), time_factor)]
+    calls = pick(figures, CALLS, "copy_text", 10000, "2.1.9", "2.9.5")
+    changed.append(dataclasses.replace(calls, value=calls.value + 1000))
+    rewrite(recorded, changed)
+    comparison = compare_figures([f for f in load_figures(recorded) if f.strategy == "copy_text" and f.rows == 10000])
+    (found,) = [f for f in comparison.findings if f.metric == "calls" and f.new == "2.1.9" and f.library == SA]
+    assert (found.verdict, found.context) == (verdict, {PG: "2.9.5"})
+    assert ("time x0.50 (confirmed)" in found.reason) == (verdict == "changed")
+
+
 def test_pairs_from_different_commits_are_not_compared(recorded: Path):
     figures = load_figures(DATA)
     moved = [
