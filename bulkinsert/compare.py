@@ -243,7 +243,10 @@ def step_summary(comparison: Comparison) -> str:
 def _select(
     figures: list[Figure], pattern: str | None, strategies: Sequence[str], rows: Sequence[int]
 ) -> list[Figure]:
-    regex = re.compile(pattern) if pattern else None
+    try:
+        regex = re.compile(pattern) if pattern else None
+    except re.error as exc:
+        raise click.BadParameter(f"not a regular expression: {exc}", param_hint="--benchmark") from None
     wanted_rows = {str(r) for r in rows}
     return [
         f
