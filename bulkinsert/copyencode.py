@@ -221,10 +221,17 @@ def _escape(value: str) -> str:
 
 
 def _escaped_if_needed(fields: list[str]) -> list[str]:
-    """``fields``, escaped for COPY text only if one of them needs it (one scan of the join)."""
+    """``fields``, escaped for COPY text only if one of them needs it (one scan of the join).
+
+    When some field needs it, the whole column is escaped at once: joined by NUL (which no
+    ``text`` value and no JSON text can hold), four ``str.replace`` over the join, split again —
+    C speed, no Python call per value.
+    """
     joined = "\n".join(fields)
     if "\\" in joined or "\t" in joined or "\r" in joined or joined.count("\n") != len(fields) - 1:
-        return [_escape(field) for field in fields]
+        if "\x00" in joined:  # not text PostgreSQL can store; escaped value by value, refused by the server
+            return [_escape(field) for field in fields]
+        return _escape("\x00".join(fields)).split("\x00")
     return fields
 
 
