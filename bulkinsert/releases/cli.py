@@ -15,6 +15,7 @@ import click
 
 from ..errors import BulkInsertError
 from ..server import scrub
+from .sweep import DEFAULT_ROWS as DEFAULT_SWEEP_ROWS
 
 DEFAULT_SWEEP_STRATEGIES = (
     "core_executemany", "core_upsert_do_nothing", "core_upsert_do_update", "orm_upsert",
@@ -25,7 +26,10 @@ library_option = click.option(
     help="Distribution whose releases vary (SQLAlchemy, psycopg2-binary; psycopg2 means psycopg2-binary).",
 )
 rows_option = click.option("--rows", type=click.IntRange(1), default=10_000, show_default=True,
-                           help="Names per insert (the suite records statements and calls at 10,000).")
+                           help="Names per insert (the full suite records statements and calls at 10,000).")
+sweep_rows_option = click.option("--rows", type=click.IntRange(1), default=DEFAULT_SWEEP_ROWS, show_default=True,
+                                 help="Names per insert (the quick suite's size: per-row paths show as plainly "
+                                      "as at 10,000, at a tenth of the cost).")
 pre_option = click.option("--pre", is_flag=True, help="Include pre-releases (alpha, beta, rc, dev).")
 json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 
@@ -149,7 +153,7 @@ def list_command(library: str, low: str | None, high: str | None, pre: bool, as_
 @click.option("--to", "high", required=True, help="Newest release to measure.")
 @click.option("--strategies", default=",".join(DEFAULT_SWEEP_STRATEGIES), show_default=True,
               help="Comma-separated strategy names.")
-@rows_option
+@sweep_rows_option
 @click.option("--samples", type=click.IntRange(0), default=3, show_default=True,
               help="Timed inserts per strategy and release, after one under cProfile (0: statements and calls only).")
 @click.option("--results-dir", type=click.Path(path_type=Path), default=None,
