@@ -210,3 +210,69 @@ def test_compare_counts_and_a_planted_slowdown(environments: list) -> None:
     planted = json.loads(out)
     assert planted["verdict"] == "slower", planted
     assert planted["ratio"] > 1.5 and planted["planted_slowdown"] == 3.0
+
+
+# -- exactness: a release that corrupts data is broken, not just slow --------------------------
+
+
+def _drops_first_character(db: Database, names: list) -> None:
+    """Inserts every name with its first character lost: a path that corrupts data."""
+    with db.dbapi() as conn, conn.cursor() as cur:
+        cur.executemany("INSERT INTO users (name) VALUES (%s)", [(name[1:],) for name in names])
+
+
+class InProcessWorker:
+    """The measuring process's own code (:class:`Measurer`) run in this process, for one release."""
+
+    def __init__(self, env: object, measurer: object) -> None:
+        self.env, self.measurer, self.process = env, measurer, None
+
+    def measure(self, strategy: str, rows: int, *, calls: bool = False, check: bool = False) -> dict:
+        from bulkinsert.releases.workers import Unmeasurable
+
+        answer = self.measurer.measure({"strategy": strategy, "rows": rows, "calls": calls, "check": check})
+        if "unsupported" in answer:
+            raise Unmeasurable(answer["unsupported"])
+        assert answer["ok"], answer
+        return answer
+
+
+def test_sweep_marks_a_release_that_loses_data_broken(
+    db: Database, own_findings: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bulkinsert.registry import REGISTRY, Strategy, load
+    from bulkinsert.releases.sweep import measure_release
+    from bulkinsert.releases.worker import Measurer
+    from bulkinsert.site.releases import read_findings as read_site_findings
+
+    load()
+    monkeypatch.setitem(REGISTRY, "drops_first_character", Strategy(
+        name="drops_first_character", description="loses data", family="dbapi", driver="psycopg2",
+        function=_drops_first_character))
+    measurer = Measurer()
+    try:
+        answer = measurer.measure({"strategy": "drops_first_character", "rows": 50, "calls": True, "check": True})
+        assert answer["ok"] and answer["statements"] >= 1, answer
+        assert answer["not_exact"].startswith("users.name: expected ")
+        assert "\n" not in answer["not_exact"]
+        exact = measurer.measure({"strategy": "execute_values", "rows": 50, "calls": True, "check": True})
+        assert "not_exact" not in exact
+
+        env = release_env(LIBRARY, RANGE[-1])
+        found = measure_release(InProcessWorker(env, measurer), ["execute_values", "drops_first_character"],
+                                50, 1, lambda _what: None)
+    finally:
+        measurer.close()
+    assert found["execute_values"].broken is None
+    assert found["drops_first_character"].broken.startswith("users.name: expected ")
+    assert len(found["drops_first_character"].seconds) == 1  # still measured: broken, not unmeasurable
+    assert found["drops_first_character"].as_dict()["broken"] == found["drops_first_character"].broken
+
+    records = read_findings(own_findings)
+    assert [(r["kind"], r["library"], r["release"], r["strategy"], r["rows"], r["workload"]) for r in records] == [
+        ("broken", env.library, RANGE[-1], "drops_first_character", 50, "users")]
+    assert records[0]["error"] == found["drops_first_character"].broken
+    assert records[0]["machine"] and records[0]["commit"] and records[0]["timestamp"]
+    marks, problems = read_site_findings(own_findings)
+    assert not problems and [(m.broken, m.release, m.strategy) for m in marks] == [
+        (True, RANGE[-1], "drops_first_character")]

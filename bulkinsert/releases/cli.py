@@ -207,10 +207,13 @@ def _print_sweep(result: Any, names: list[str]) -> None:
         table.add_column(name, justify="right")
     previous: dict[str, tuple] = {}
     changes: list[str] = []
+    broken: list[str] = []
     for release in result.releases:
         cells = []
         for name in names:
             figures = release.strategies[name]
+            if figures.broken:
+                broken.append(f"BROKEN: {result.library} {release.version} {name}: {figures.broken}")
             if figures.unsupported or figures.error:
                 cells.append("n/a" if figures.unsupported else "failed")
                 continue
@@ -221,12 +224,14 @@ def _print_sweep(result: Any, names: list[str]) -> None:
                 changes.append(f"{name}: {previous[name][0]}/{previous[name][1]} -> {key[0]}/{key[1]} "
                                f"in {release.version} {notes_url(result.library, release.version) or ''}")
             previous[name] = key
-            cells.append(f"{key[0]} / {key[1]:,} / {ms}{mark}")
+            cells.append(f"{key[0]} / {key[1]:,} / {ms}{mark}" + (" BROKEN" if figures.broken else ""))
         table.add_row(release.version, *cells)
     console = Console(width=max(120, 24 * (len(names) + 1)))
     console.print(table)
     for change in changes:
         console.print(f"changed: {change}", markup=False, highlight=False)
+    for line in broken:
+        console.print(line, markup=False, highlight=False)
     for version, reason in result.failed.items():
         console.print(f"not measured {version}: {reason}", markup=False, highlight=False)
     built = result.environments_built

@@ -3,7 +3,11 @@
 Per release: its environment (built on demand, the next one built while this one measures),
 one long-lived measuring process, then per strategy one insert under cProfile (function calls
 and server statements) and ``samples`` plain inserts (wall time, client CPU; ``samples=0``
-records the deterministic figures only, e.g. for sweeps sharded over CI runners). The figures are
+records the deterministic figures only, e.g. for sweeps sharded over CI runners). After the
+profiled insert, outside every timed region, the table is compared with the inserted rows by the
+tests' own exactness check (:func:`bulkinsert.exact.check_exact`); a release that loads them
+wrongly gets a ``broken`` reason and a ``{"kind": "broken", …}`` record in the findings file the
+releases page reads (:mod:`.findings`). The figures are
 written with :func:`bulkinsert.results.write_figures` under the suite's own benchmark names
 and parameters, one asv environment per release, the machine ``make bench`` uses and the
 checkout's commit — so ``asv publish``, ``bulkinsert compare`` and the site read them with
@@ -25,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from .envs import CHECKOUT, EnvironmentError_, ReleaseEnv, build, release_env
+from .findings import record
 from .workers import Unmeasurable, Worker, WorkerError
 
 TIME_BENCHMARK = "insert_time.InsertTime.time_insert"
@@ -46,6 +51,7 @@ class StrategyFigures:
     function_calls: int | None = None
     unsupported: str | None = None
     error: str | None = None
+    broken: str | None = None  # the exactness check's one line: the loaded table differs from the rows
 
     def as_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"statements": self.statements, "function_calls": self.function_calls}
@@ -57,6 +63,8 @@ class StrategyFigures:
             data["unsupported"] = self.unsupported
         if self.error:
             data["error"] = self.error
+        if self.broken:
+            data["broken"] = self.broken
         return data
 
 
@@ -111,13 +119,20 @@ def project_commit() -> tuple[str, int]:
 def measure_release(
     worker: Worker, strategies: Sequence[str], rows: int, samples: int, step: Callable[[str], None]
 ) -> dict[str, StrategyFigures]:
-    """Every strategy in one release's process: one profiled insert, then ``samples`` plain ones."""
+    """Every strategy in one release's process: one profiled insert, then ``samples`` plain ones.
+
+    The profiled insert is checked for exactness afterwards (untimed); a difference is recorded as
+    a broken finding for ``worker.env``'s release and the samples are still taken.
+    """
     found: dict[str, StrategyFigures] = {}
     for name in strategies:
         figures = found[name] = StrategyFigures()
         try:
             step(f"{name}: calls")
-            profiled = worker.measure(name, rows, calls=True)
+            profiled = worker.measure(name, rows, calls=True, check=True)
+            if profiled.get("not_exact"):
+                figures.broken = profiled["not_exact"]
+                record_broken(worker.env, name, rows, figures.broken)
             figures.function_calls = profiled["function_calls"]
             figures.statements = profiled["statements"]  # the server's count: the same under cProfile
             for index in range(samples):
@@ -133,6 +148,12 @@ def measure_release(
             if worker.process.poll() is not None:
                 break
     return found
+
+
+def record_broken(env: ReleaseEnv, strategy: str, rows: int, error: str) -> None:
+    """The releases page's broken mark: this release loaded the strategy's rows wrongly."""
+    record({"kind": "broken", "library": env.library, "release": env.version, "strategy": strategy,
+            "error": error, "rows": rows, "workload": "users"})
 
 
 def sweep(

@@ -2,10 +2,13 @@
 
 Started once per environment and kept alive, so every insert after the first is measured warm
 (imports, mapper configuration and connections are paid once, outside the samples). Each
-request line is ``{"strategy": ..., "rows": ..., "calls": bool}``; each answer line is
+request line is ``{"strategy": ..., "rows": ..., "calls": bool, "check": bool}``; each answer line is
 ``{"ok": true, "seconds", "cpu_seconds", "statements", "function_calls", "versions"}``, or
-``{"ok": false, "unsupported"|"error": "one line"}``. Anything else the process prints goes to
-stderr, so stdout carries only answers.
+``{"ok": false, "unsupported"|"error": "one line"}``. With ``"check": true`` the loaded table is
+compared with the inserted rows by :func:`bulkinsert.exact.check_exact` after the timer stops
+(the same check the tests make); a difference adds ``"not_exact": "one line"`` to the answer,
+whose figures still stand, since a release that corrupts data is broken, not unmeasurable.
+Anything else the process prints goes to stderr, so stdout carries only answers.
 
 Test hook: ``BULKINSERT_PLANT_SLOWDOWN=STRATEGY:FACTOR[,…]`` (e.g. ``core_executemany:1.10``;
 the asv suite reads the same variable) makes every timed insert of that strategy in this
@@ -58,25 +61,34 @@ class Measurer:
     def measure(self, request: dict[str, Any]) -> dict[str, Any]:
         from ..compat import library_versions
         from ..errors import InsertError, Unsupported
+        from ..exact import NotExact, check_exact
         from ..registry import get
         from ..runner import run_insert
         from ..schema import default_names
 
         strategy = get(request["strategy"])
         names = default_names(int(request["rows"]))
+        not_exact = None
         try:
-            if request.get("calls"):
-                result = run_insert(strategy, names, db=self.plain, count_calls=True)
-            else:
-                factor = self.plant.get(strategy.name)
-                if factor:
-                    strategy = dataclasses.replace(strategy, function=_slowed(strategy.function, factor))
-                result = run_insert(strategy, names, db=self.plain)
+            # The turn is held from the insert through the check, so nothing resets the table between.
+            with self.plain.turn:
+                if request.get("calls"):
+                    result = run_insert(strategy, names, db=self.plain, count_calls=True)
+                else:
+                    factor = self.plant.get(strategy.name)
+                    if factor:
+                        strategy = dataclasses.replace(strategy, function=_slowed(strategy.function, factor))
+                    result = run_insert(strategy, names, db=self.plain)
+                if request.get("check"):
+                    try:
+                        check_exact(self.plain, names)
+                    except NotExact as exc:
+                        not_exact = str(exc)
         except Unsupported as exc:
             return {"ok": False, "unsupported": str(exc)}
         except InsertError as exc:
             return {"ok": False, "error": str(exc)}
-        return {
+        answer = {
             "ok": True,
             "seconds": result.seconds,
             "cpu_seconds": result.cpu_seconds,
@@ -84,6 +96,9 @@ class Measurer:
             "function_calls": result.function_calls,
             "versions": library_versions(),
         }
+        if not_exact is not None:
+            answer["not_exact"] = not_exact
+        return answer
 
     def close(self) -> None:
         self.plain.close()

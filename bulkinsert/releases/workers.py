@@ -66,10 +66,14 @@ class Worker:
             raise WorkerError(scrub(f"{self.env.library} {self.env.version}: {answer['error']}"))
         return answer
 
-    def measure(self, strategy: str, rows: int, *, calls: bool = False) -> dict[str, Any]:
-        """One insert in the release's process: seconds, CPU, statements (and calls if asked)."""
+    def measure(self, strategy: str, rows: int, *, calls: bool = False, check: bool = False) -> dict[str, Any]:
+        """One insert in the release's process: seconds, CPU, statements (and calls if asked).
+
+        ``check``: afterwards, untimed, compare the table with the rows (``not_exact`` in the answer).
+        """
         assert self.process.stdin is not None
-        self.process.stdin.write(json.dumps({"strategy": strategy, "rows": rows, "calls": calls}) + "\n")
+        request = {"strategy": strategy, "rows": rows, "calls": calls, "check": check}
+        self.process.stdin.write(json.dumps(request) + "\n")
         self.process.stdin.flush()
         answer = self._answer()
         if "unsupported" in answer:
