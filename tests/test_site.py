@@ -218,6 +218,17 @@ def test_charts_are_deterministic_and_skip_empty_series() -> None:
     assert line_chart({"empty": []}, title="t", x_title="x", y_title="seconds") is None
 
 
+def test_a_line_breaks_where_a_release_was_not_measured() -> None:
+    labels = {0.0: "2.0.0", 1.0: "2.0.1", 2.0: "2.0.2", 3.0: "2.0.3"}
+    series = {"gap": [Datum(0.0, 1.0), Datum(1.0, 2.0), Datum(3.0, 3.0)], "full": [Datum(x, 1.0) for x in labels]}
+    chart = line_chart(series, title="t", x_title="release", y_title="statements", fmt_y=str, x_labels=labels)
+    assert chart is not None
+    lines = {line.name: line for line in chart.lines}
+    assert len(lines["gap"].segments) == 1 and len(lines["gap"].segments[0].split()) == 2
+    assert len(lines["gap"].dots) == 3  # the lone point after the gap is still drawn, as a dot
+    assert len(lines["full"].segments) == 1 and len(lines["full"].segments[0].split()) == 4
+
+
 def test_bulkinsert_site_builds_the_same_pages_and_publishes_no_password(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

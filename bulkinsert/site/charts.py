@@ -92,7 +92,7 @@ class Dot:
 class Line:
     name: str
     colour: str
-    points: str
+    segments: list[str]  # polyline point lists: a line breaks where an x in between was not measured
     dots: list[Dot]
     legend_y: float | None
     href: str | None = None
@@ -198,11 +198,30 @@ def line_chart(
                             py(d.low) if d.low is not None and (d.low > 0 or not log_y) else None,
                             py(d.high) if d.high is not None else None))
         legend_y = top + 12 + index * 14
-        lines.append(Line(name, PALETTE[index % len(PALETTE)], " ".join(f"{d.x},{d.y}" for d in dots), dots,
+        lines.append(Line(name, PALETTE[index % len(PALETTE)], _segments(ordered, dots, xs), dots,
                           legend_y if legend_y < height - 8 else None, (legend_links or {}).get(name)))
     chart_markers = [Marker(px(x), label, note, kind) for x, label, note, kind in markers]
     return LineChart(title, width, height, left, top, pw, ph, x_title, y_title, x_ticks, y_ticks, lines,
                      chart_markers, rotate)
+
+
+def _segments(ordered: Sequence[Datum], dots: Sequence[Dot], xs: Sequence[float]) -> list[str]:
+    """Point lists of the runs of adjacent x positions, so no line is drawn across a gap.
+
+    A line from one measured release to another across unmeasured ones would claim the figure
+    moved smoothly between them; a break says nothing was measured there.
+    """
+    position = {x: i for i, x in enumerate(xs)}
+    runs: list[list[Dot]] = []
+    previous: int | None = None
+    for datum, dot in zip(ordered, dots, strict=True):
+        here = position.get(datum.x)
+        if runs and previous is not None and here is not None and here == previous + 1:
+            runs[-1].append(dot)
+        else:
+            runs.append([dot])
+        previous = here
+    return [" ".join(f"{d.x},{d.y}" for d in run) for run in runs if len(run) > 1]
 
 
 @dataclass
