@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -317,57 +316,13 @@ def ladder_command(
         out.print(f"skipped {name}: {reason}", markup=False, highlight=False)
 
 
-@cli.group("server")
-def server_group() -> None:
-    """The embedded PostgreSQL server (ignored when $BULKINSERT_DSN is set)."""
-
-
-@server_group.command("status")
-def server_status() -> None:
-    """Say whether the embedded server is running, and where its data lives."""
-    from .server import embedded_server
-
-    server = embedded_server()
-    state = "running" if server.is_running() else "stopped"
-    click.echo(f"embedded PostgreSQL {state}; data directory {server.pgdata}")
-
-
-@server_group.command("stop")
-def server_stop() -> None:
-    """Stop the embedded server now."""
-    from .server import embedded_server
-
-    stopped = embedded_server().stop()
-    click.echo("stopped" if stopped else "not running")
-
-
-@server_group.command("hold", context_settings={"ignore_unknown_options": True})
-@click.option("--own-database", is_flag=True, help="Give COMMAND a database of its own, dropped afterwards.")
-@click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
-def server_hold(own_database: bool, command: tuple[str, ...]) -> None:
-    """Keep one embedded server up while COMMAND runs (e.g. ``-- asv run``); exit with its status.
-
-    With ``--own-database`` concurrent runs (two ``make bench``, or tests during a benchmark
-    run) never share a table.
-    """
-    from .server import held_server
-
-    with held_server(own_database=own_database) as env:
-        try:
-            code = subprocess.call(list(command), env=env)
-        except FileNotFoundError:
-            fail(f"command not found: {command[0]}")
-        except KeyboardInterrupt:
-            code = 130
-    sys.exit(code)
-
-
 def _add_optional_commands() -> None:
-    """Commands whose modules arrive with the asv suite and the site."""
+    """Command groups kept in modules of their own (and those that arrive with the site)."""
     import importlib
 
     for module_name, attribute in (
-        ("compare", "compare_command"), ("site", "site_command"), ("releases.cli", "releases_group"),
+        ("server_cli", "server_group"), ("compare", "compare_command"), ("site", "site_command"),
+        ("releases.cli", "releases_group"),
     ):
         try:
             module = importlib.import_module(f"{__package__}.{module_name}")
@@ -389,8 +344,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Library loggers (e.g. the connection pool after a server crash) would print tracebacks
     # through logging's last-resort handler; the CLI reports failures in one line instead.
     logging.getLogger("sqlalchemy").addHandler(logging.NullHandler())
+    interrupted = _remember_interrupts()
     try:
         cli.main(args=list(argv) if argv is not None else None, prog_name="bulkinsert", standalone_mode=True)
     except SystemExit as exc:
-        return int(exc.code or 0) if not isinstance(exc.code, str) else 1
-    return 0
+        code = int(exc.code or 0) if not isinstance(exc.code, str) else 1
+    else:
+        code = 0
+    if code == 0 and interrupted():
+        # Ctrl-C that landed where Python cannot raise it (a finalizer run by the garbage
+        # collector swallows exceptions): the run still must not look like a success.
+        click.echo("error: interrupted", err=True)
+        return 130
+    return code
+
+
+def _remember_interrupts() -> Callable[[], bool]:
+    """Keep Python's Ctrl-C behaviour, and remember that it happened."""
+    import signal
+
+    seen: list[int] = []
+
+    def handler(signum: int, _frame: Any) -> None:
+        seen.append(signum)
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, handler)
+    return lambda: bool(seen)

@@ -94,11 +94,24 @@ def test_ctrl_c_interrupts_a_ladder_cleanly_and_leaves_nothing_behind(private_pg
     )
     embedded = server.EmbeddedServer(private_pgdata)
     assert wait_until(lambda: embedded.postmaster_pid() is not None, timeout=60)
+
+    def inserting() -> bool:
+        """The ladder is measuring: one of its INSERTs is running on the server."""
+        try:
+            # _uri, not dsn(): dsn() would make this test a user that keeps the server up.
+            with psycopg2.connect(embedded._uri("postgres"), connect_timeout=3) as conn, conn.cursor() as cur:
+                cur.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = 'bulkinsert_private' "
+                            "AND query ILIKE 'INSERT%%'")
+                return cur.fetchone()[0] > 0
+        except psycopg2.Error:
+            return False  # still starting or restarting after its first configuration
+
+    # Interrupt while it measures, not while the fresh server is still being configured.
+    assert wait_until(inserting, timeout=60)
     server_pid = embedded.postmaster_pid()
-    time.sleep(2.0)
     ladder.send_signal(signal.SIGINT)
-    _, stderr = ladder.communicate(timeout=60)
-    assert ladder.returncode != 0
+    stdout, stderr = ladder.communicate(timeout=60)
+    assert ladder.returncode == 130, (ladder.returncode, stdout[-500:], stderr[-2000:])
     assert "interrupted" in stderr and "Traceback" not in stderr
     # No server is left behind once the linger has passed, and no lock blocks the next run.
     assert wait_until(lambda: not psutil.pid_exists(server_pid), timeout=30)
