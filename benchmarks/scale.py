@@ -17,7 +17,7 @@ import subprocess
 import sys
 from typing import Any
 
-from .common import CHECKOUT, QUICK, ROUNDS, MetricBenchmark, check_inserted, database, ready, release, runnable
+from .common import CHECKOUT, QUICK, ROUNDS, InsertBenchmark, MetricBenchmark, database, runnable
 
 SCALE_ROWS = [10_000, 100_000, 1_000_000]
 SCALE_STRATEGIES = [
@@ -143,27 +143,10 @@ def peak_memory(strategy: str, rows: int, env: dict[str, str] | None = None) -> 
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-class _ScaleBase:
+class _ScaleBase(InsertBenchmark):
     params = [SCALE_STRATEGIES, SCALE_ROWS]
-    param_names = ["strategy", "rows"]
     timeout = 900
-
-    def setup(self, strategy: str, rows: int) -> None:
-        from bulkinsert.schema import default_names
-
-        self.strategy = scale_runnable(strategy, rows)
-        self.names = default_names(rows)
-        self.db = database(instrument=False)
-        ready(self.db, self.strategy, self.names)
-        self.inserted = False
-
-    def teardown(self, strategy: str, rows: int) -> None:
-        try:
-            if getattr(self, "inserted", False):
-                check_inserted(self.db, rows, strategy)
-        finally:
-            if hasattr(self, "db"):
-                release(self.db)
+    runnable = staticmethod(scale_runnable)
 
 
 class ScaleTime(_ScaleBase):
@@ -180,8 +163,7 @@ class ScaleTime(_ScaleBase):
     repeat = (2, 4, 10.0)
 
     def time_insert(self, strategy: str, rows: int) -> None:
-        self.strategy.function(self.db, self.names)
-        self.inserted = True  # teardown checks the row count
+        self.insert()  # teardown checks the row count
 
 
 SCALE_ROUNDS = 3
