@@ -19,6 +19,7 @@ from .measure import InsertResult, function_calls, profiled, timed
 from .registry import Strategy
 from .schema import UNIQUE_NAME_CONSTRAINT, default_names
 from .server import scrub
+from .typedrows import encodable
 from .workloads import Workload, validate_rows, workload_of
 
 __all__ = [
@@ -48,19 +49,11 @@ def validate_names(names: Sequence[Any]) -> None:
     try:
         joined.encode("utf-8")
     except UnicodeEncodeError:
-        index = next(i for i, name in enumerate(names) if not _encodable(name))
+        index = next(i for i, name in enumerate(names) if not encodable(name))
         raise InsertError(
             f"name #{index} {_preview(names[index])} is not valid Unicode (lone surrogate); "
             "nothing was inserted"
         ) from None
-
-
-def _encodable(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 _DRIVER_MODULES = ("psycopg2", "psycopg", "asyncpg", "adbc_driver", "sqlalchemy")

@@ -113,10 +113,11 @@ def _check_texts(workload: Any, column: Any, values: Sequence[Any]) -> None:
     try:
         joined.encode("utf-8")
     except UnicodeEncodeError:
-        _refuse(workload, column, values, lambda v: not _encodable(v), "is not valid Unicode (lone surrogate)")
+        _refuse(workload, column, values, lambda v: not encodable(v), "is not valid Unicode (lone surrogate)")
 
 
-def _encodable(text: str) -> bool:
+def encodable(text: str) -> bool:
+    """Whether ``text`` is valid Unicode (no lone surrogate), i.e. encodes as UTF-8."""
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
