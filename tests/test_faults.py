@@ -22,6 +22,7 @@ from conftest import private_env, wait_until
 
 from bulkinsert import server
 from bulkinsert.database import Database
+from bulkinsert.errors import DatabaseUnavailable
 
 PLANTED = "Pl4ntedS3cret"
 
@@ -103,7 +104,7 @@ def test_ctrl_c_interrupts_a_ladder_cleanly_and_leaves_nothing_behind(private_pg
                 cur.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = 'bulkinsert_private' "
                             "AND query ILIKE 'INSERT%%'")
                 return cur.fetchone()[0] > 0
-        except psycopg2.Error:
+        except (psycopg2.Error, DatabaseUnavailable):
             return False  # still starting or restarting after its first configuration
 
     # Interrupt while it measures, not while the fresh server is still being configured.
