@@ -37,7 +37,6 @@ class WorkloadInsertTime(InsertBenchmark):
     # Quick runs leave populated out of the grid (not just n/a): every combination costs a process.
     params = [InsertBenchmark.params[0], ["wide"] if QUICK else ["wide", "populated"], WORKLOAD_ROWS]
     param_names = ["strategy", "workload", "rows"]
-    repeat = (3, 7, 4.0)
 
     def setup(self, strategy: str, workload: str, rows: int) -> None:  # type: ignore[override]
         from bulkinsert import workloads
