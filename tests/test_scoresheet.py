@@ -1,0 +1,107 @@
+"""The scoresheet when the track pass ran at another row count than the timings (quick runs).
+
+Input: the recorded results of ``tests/data/site_results`` (real figures), with the track
+figures moved to 1,000 rows, as a quick run takes them, and a DB-API share and a profiler
+overhead added per strategy: one overhead below 1 (which a profiler cannot cause) and one
+well above the timing's spread. The page must fill every track column, label its row count,
+and never show the sub-1 ratio as a figure.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import html as html_lib
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from bulkinsert.ladder import overhead_text
+from bulkinsert.results import load_figures, write_figures
+from bulkinsert.site import build
+
+ROOT = Path(__file__).resolve().parents[1]
+RECORDED = ROOT / "tests" / "data" / "site_results"
+TRACK_ROWS = 1_000
+SHARE = 0.25
+NOISY, PROFILED = "copy_text", "core_executemany"  # overhead 0.5 and 3.0
+SHARE_BENCH = "driver_share.DriverShare.track_dbapi_share"
+OVERHEAD_BENCH = "code_path.CodePath.track_profiler_overhead"
+
+
+def _with_rows(figure, rows: int, **changes):  # type: ignore[no-untyped-def]
+    params = tuple((k, str(rows) if k == "rows" else v) for k, v in figure.params)
+    return dataclasses.replace(figure, params=params, **changes)
+
+
+@pytest.fixture(scope="module")
+def page(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, list]:
+    base = tmp_path_factory.mktemp("quick-site")
+    results = base / "results"
+    shutil.copytree(RECORDED, results, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    # the two added benchmarks, described as asv describes them (their parameters, their unit)
+    info = json.loads((results / "benchmarks.json").read_text())
+    template = info["throughput.Throughput.track_rows_per_second"]
+    for name, unit in ((SHARE_BENCH, "fraction"), (OVERHEAD_BENCH, "ratio")):
+        info[name] = {**template, "name": name, "unit": unit}
+    (results / "benchmarks.json").write_text(json.dumps(info))
+    figures = load_figures(results)
+    moved = []
+    for figure in figures:
+        if not figure.method.startswith("track_"):
+            moved.append(figure)
+            continue
+        moved.append(_with_rows(figure, TRACK_ROWS))
+        if figure.method == "track_rows_per_second":
+            moved.append(_with_rows(figure, TRACK_ROWS, benchmark=SHARE_BENCH,
+                                    value=SHARE if figure.value is not None else None, unit="fraction"))
+            overhead = {NOISY: 0.5, PROFILED: 3.0}.get(figure.strategy or "")
+            moved.append(_with_rows(figure, TRACK_ROWS, benchmark=OVERHEAD_BENCH,
+                                    value=overhead if figure.value is not None else None, unit="ratio"))
+    for path in results.glob("*/*.json"):
+        if path.name != "machine.json":
+            path.unlink()
+    write_figures(results, moved)
+    build.build_site(base / "html", results, profile_dirs=[])
+    return (base / "html" / "scoresheet.html").read_text(), moved
+
+
+def _first_section_rows(html: str) -> dict[str, list[str]]:
+    section = html.split("<section", 2)[1]
+    rows = {}
+    for row in re.findall(r"<tr><td class=\"fn\">(.*?)</tr>", section, re.S):
+        name = re.match(r"[a-z_0-9]+", row).group(0)
+        rows[name] = [re.sub(r"<[^>]+>", " ", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
+    return rows
+
+
+def test_track_columns_are_filled_and_labelled_with_their_row_count(page: tuple[str, list]) -> None:
+    html, figures = page
+    assert html.count(f"at {TRACK_ROWS:,} rows") >= 6  # the note and the five track headers
+    rows = _first_section_rows(html)
+    copy = rows["copy_text"]
+    # cells: family, median, DB-API s, DB-API %, statements, speed-up, × floor, overhead, calls, rows/s
+    assert all("n/a" not in copy[i] for i in (2, 3, 4, 7, 8, 9))
+    assert copy[3] == f"{SHARE:.0%}"
+    # DB-API s is the share times the track pass's own wall time (1,000 rows / rows per second)
+    section_env = re.search(r'<p class="meta">(\S+) ·', html).group(1)
+    rps = next(f.value for f in figures if f.method == "track_rows_per_second" and f.strategy == "copy_text"
+               and f.env_name == section_env)
+    assert copy[2] == f"{SHARE * TRACK_ROWS / rps:.4f}"
+
+
+def test_overhead_below_one_is_within_noise_and_a_real_one_is_shown(page: tuple[str, list]) -> None:
+    html, _ = page
+    rows = _first_section_rows(html)
+    assert html_lib.unescape(rows[NOISY][7]) == "within noise"
+    assert rows[PROFILED][7].startswith("3.00×")
+    assert "0.50×" not in html
+
+
+def test_overhead_text_needs_the_ratio_to_clear_the_noise() -> None:
+    assert overhead_text(0.46, None) == "within noise"
+    assert overhead_text(1.1, 0.2) == "within noise"
+    assert overhead_text(1.5, 0.2) == "1.50× (noise ±20%)"
+    assert overhead_text(None, 0.1) is None
