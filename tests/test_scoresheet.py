@@ -14,6 +14,7 @@ import html as html_lib
 import json
 import re
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -105,3 +106,32 @@ def test_overhead_text_needs_the_ratio_to_clear_the_noise() -> None:
     assert overhead_text(1.1, 0.2) == "within noise"
     assert overhead_text(1.5, 0.2) == "1.50× (noise ±20%)"
     assert overhead_text(None, 0.1) is None
+
+
+# -- make bench: what reaches asv --------------------------------------------------------------
+
+
+def _bench_command(*args: str) -> str:
+    """The `asv run` line `make -n bench` would run (nothing is run; the venv step is only printed)."""
+    done = subprocess.run(["make", "-n", "bench", "VENV=/nonexistent-venv", *args], cwd=ROOT,
+                          capture_output=True, text=True, check=True)
+    return next(line for line in done.stdout.splitlines() if "/asv run " in line)
+
+
+def test_quick_is_translated_not_passed_to_asv() -> None:
+    quick = _bench_command("ASV_ARGS=--quick -E virtualenv")
+    assert "BULKINSERT_QUICK=1" in quick and "--quick" not in quick and "-E virtualenv" in quick
+    full = _bench_command()
+    assert "BULKINSERT_QUICK=0" in full
+    for line in (quick, full):
+        assert "--interleave-rounds" in line and "--record-samples" in line
+        assert line.endswith("HEAD^!; echo $? > .asv/bench-status")  # the checkout's HEAD, not main's
+        assert "-b '^(?!scale\\.)'" in line  # the scale suite is make bench-scale's
+
+
+def test_own_selection_replaces_the_default_and_scale_has_its_target() -> None:
+    own = _bench_command("ASV_ARGS=-b '^insert_time\\.'")
+    assert "scale" not in own and "-b '^insert_time\\.'" in own
+    done = subprocess.run(["make", "-n", "bench-scale", "VENV=/nonexistent-venv"], cwd=ROOT, capture_output=True,
+                          text=True, check=True)
+    assert "-b '^scale\\.'" in done.stdout
