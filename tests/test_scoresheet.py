@@ -135,3 +135,16 @@ def test_own_selection_replaces_the_default_and_scale_has_its_target() -> None:
     done = subprocess.run(["make", "-n", "bench-scale", "VENV=/nonexistent-venv"], cwd=ROOT, capture_output=True,
                           text=True, check=True)
     assert "-b '^scale\\.'" in done.stdout
+
+
+def test_ladder_row_judges_overhead_against_its_own_plain_samples() -> None:
+    from bulkinsert.ladder import LadderRow
+
+    def row(profiled: float) -> LadderRow:
+        return LadderRow("copy_text", "copy", 1_000, seconds=1.0, cpu_seconds=0.5, statements=3,
+                         instrumented_seconds=None, dbapi_seconds=None, encode_seconds=None, dbapi_share=None,
+                         profiled_seconds=profiled, function_calls=10, samples=[0.9, 1.0, 1.1])
+
+    assert row(0.8).overhead_text == "within noise"  # faster under the profiler: noise by definition
+    assert row(1.15).overhead_text == "within noise"  # inside the plain samples' 20 % spread
+    assert row(2.0).overhead_text == "2.00× (noise ±20%)"
