@@ -16,6 +16,7 @@ import click
 from ..errors import BulkInsertError
 from ..server import scrub
 from .report import print_sweep
+from .sidebyside import DEFAULT_ROUNDS, MIN_ROUNDS
 from .sweep import DEFAULT_ROWS as DEFAULT_SWEEP_ROWS
 
 DEFAULT_SWEEP_STRATEGIES = (
@@ -38,9 +39,9 @@ with_option = click.option(
     help="Hold another matrix requirement at this release instead of the matrix's newest "
          "(the context of a finding, e.g. psycopg2-binary==2.9.10); repeatable.",
 )
-rounds_option = click.option("--rounds", type=click.IntRange(8), default=15, show_default=True,
-                             help="Rounds per side, alternating old,new / new,old (8 at least: fewer can "
-                                  "never reach p < 0.01 in the paired test).")
+rounds_option = click.option("--rounds", type=click.IntRange(MIN_ROUNDS), default=DEFAULT_ROUNDS, show_default=True,
+                             help=f"Rounds per side, alternating old,new / new,old ({MIN_ROUNDS} at least: fewer "
+                                  "can never reach p < 0.01 in the paired test).")
 
 
 def _dirty_mark() -> dict[str, bool]:

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from ..stats import compare_counts, compare_paired
+from ..stats import MIN_PAIRS, compare_counts, compare_paired
 from .envs import ReleaseEnv
 from .workers import Unmeasurable, Worker
 
@@ -26,7 +26,7 @@ COUNTED = {"statements": "statements", "calls": "function_calls"}
 METRICS = tuple(SAMPLED) + tuple(COUNTED)
 DEFAULT_ROUNDS = 15
 # The fewest rounds with which the paired test can reach p < 0.01 (stats.MIN_PAIRS).
-MIN_ROUNDS = 8
+MIN_ROUNDS = MIN_PAIRS
 PAIRED_TEST = "wilcoxon signed-rank on per-round log ratios (rounds alternate old,new / new,old)"
 # Python function calls of one warm insert are exact in every release measured so far; a
 # fixed allowance would hide a per-row change in a small insert, so there is none.
