@@ -136,3 +136,14 @@ def test_time_bisect_reports_the_ratio_its_step_tested() -> None:
 def test_rounds_alternate_their_order() -> None:
     orders = [round_order(n, "old", "new") for n in range(4)]
     assert orders == [("old", "new"), ("new", "old"), ("old", "new"), ("new", "old")]
+
+
+def test_the_rerun_command_compare_suggests_parses_and_holds_the_context() -> None:
+    import shlex
+
+    from bulkinsert.releases.cli import compare_command
+
+    line = ("bulkinsert releases compare copy_text 2.0.58 2.1.9 --library SQLAlchemy --metric time --rows 10000"
+            " --with psycopg2-binary==2.9.13")
+    context = compare_command.make_context("compare", shlex.split(line)[3:])
+    assert context.params["held"] == ("psycopg2-binary==2.9.13",) and context.params["rounds"] == 15
