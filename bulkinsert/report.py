@@ -12,11 +12,13 @@ ratio, confirmed, verdict); the rest (rows, machine, values, unit, reason) is sh
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
 import subprocess
-from collections.abc import Iterable, Mapping, Sequence
+import sys
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -31,11 +33,20 @@ TITLE_PREFIX = "Benchmark finding:"
 TOKEN_VARIABLES = ("GH_TOKEN", "GITHUB_TOKEN")
 
 
-class ReportError(click.ClickException):
-    """Bad findings input or a failing ``gh``: one line, exit 1."""
+class ReportError(Exception):
+    """Bad findings input or a failing ``gh``: one line on stderr, exit 1 (:func:`_one_line`)."""
 
-    def show(self, file: Any = None) -> None:
-        click.echo(f"error: {self.format_message()}", err=True)
+
+def _one_line(command: Callable[..., None]) -> Callable[..., None]:
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> None:
+        try:
+            command(*args, **kwargs)
+        except ReportError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(1)
+
+    return wrapper
 
 
 def load_findings(path: Path) -> dict[str, Any]:
@@ -211,6 +222,7 @@ def report_group() -> None:
 @report_group.command("markdown")
 @findings_argument
 @click.option("--title", default="bulkinsert compare", show_default=True, help="Heading of the summary.")
+@_one_line
 def markdown_command(findings_path: Path, title: str) -> None:
     """Print a Markdown summary (for $GITHUB_STEP_SUMMARY): confirmed findings, then counts."""
     click.echo(render_markdown(load_findings(findings_path), title=title), nl=False)
@@ -218,6 +230,7 @@ def markdown_command(findings_path: Path, title: str) -> None:
 
 @report_group.command("github")
 @findings_argument
+@_one_line
 def github_command(findings_path: Path) -> None:
     """One GitHub issue per confirmed finding (library, release, strategy, metric): create, or comment on it.
 
