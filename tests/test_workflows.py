@@ -3,7 +3,8 @@
 The artifact test replays what actions/upload-artifact (v4+) and actions/download-artifact (v4+)
 do with paths, on files in a temporary directory: an upload's root is its one search path (the
 parent directory when that path is a single file) or, with several, their least common ancestor;
-files keep their paths relative to that root. A download by ``name`` unpacks into ``path``; by
+files keep their paths relative to that root; files under a hidden directory (``.asv``) are
+left out without ``include-hidden-files``. A download by ``name`` unpacks into ``path``; by
 ``pattern`` each artifact goes to ``path/<artifact name>/``, or straight into ``path`` with
 ``merge-multiple``. A job whose artifact root differs from the download's target puts its files
 where ``asv publish`` never looks — how the release sweep's results once missed the site.
@@ -74,6 +75,8 @@ def upload(workspace: Path, step: dict[str, Any], store: Path) -> tuple[str, Pur
         else:
             glob = pattern.rstrip("/")[len(str(search_path(pattern))):].lstrip("/") or "**/*"
             files.update(PurePosixPath(f.relative_to(workspace).as_posix()) for f in base.glob(glob) if f.is_file())
+    if not step["with"].get("include-hidden-files", False):  # v4.4+: hidden files and directories are left out
+        files = {f for f in files if not any(part.startswith(".") for part in f.parts)}
     assert files, f"artifact {name}: no file matches {includes} (if-no-files-found: error)"
     searched = sorted({search_path(p) for p in includes}, key=lambda p: len(p.parts))
     searched = [p for i, p in enumerate(searched) if not any(q in p.parents or q == p for q in searched[:i])]
@@ -173,7 +176,8 @@ def test_the_simulation_sees_a_sweep_result_land_outside_the_results(tmp_path: P
     """The layout this file was written against: one path uploaded, downloaded into .asv."""
     workflow = {"jobs": {
         "sweep": {"steps": [{"uses": "actions/upload-artifact@v7",
-                             "with": {"name": "asv-releases-a", "path": ".asv/results/"}}]},
+                             "with": {"name": "asv-releases-a", "path": ".asv/results/",
+                                      "include-hidden-files": True}}]},
         "publish": {"needs": ["sweep"], "steps": [{"uses": "actions/download-artifact@v8",
                                                    "with": {"pattern": "asv-*", "path": ".asv",
                                                             "merge-multiple": True}}]},
@@ -185,7 +189,8 @@ def test_the_simulation_sees_a_sweep_result_land_outside_the_results(tmp_path: P
 def test_download_without_merge_multiple_adds_the_artifact_name(tmp_path: Path) -> None:
     workflow = {"jobs": {
         "bench": {"steps": [{"uses": "actions/upload-artifact@v7",
-                             "with": {"name": "asv-bench-x", "path": ".asv/results/\n.asv/profiles/"}}]},
+                             "with": {"name": "asv-bench-x", "path": ".asv/results/\n.asv/profiles/",
+                                      "include-hidden-files": True}}]},
         "publish": {"needs": ["bench"], "steps": [{"uses": "actions/download-artifact@v8",
                                                    "with": {"pattern": "asv-*", "path": ".asv"}}]},
     }}
@@ -273,3 +278,11 @@ def test_actionlint_finds_nothing() -> None:
         pytest.skip("actionlint is not installed (pyproject.toml's lint group brings it)")
     done = subprocess.run([tool, *map(str, WORKFLOWS)], cwd=ROOT, capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_simulation_sees_hidden_results_left_out(tmp_path: Path) -> None:
+    workspace, store = tmp_path / "w", tmp_path / "s"
+    step = {"with": {"name": "asv-bench-x", "path": ".asv/results/"}}
+    produce(workspace, step, machine="m")
+    with pytest.raises(AssertionError, match="no file matches"):
+        upload(workspace, step, store)
