@@ -30,12 +30,10 @@ PLANT_VARIABLE = "BULKINSERT_PLANT_SLOWDOWN"
 
 
 def planted_slowdown() -> dict[str, float]:
-    """``copy_text:1.3,core_executemany:1.1`` -> {strategy: factor}, as the asv suite reads it."""
-    planted = {}
-    for part in filter(None, (p.strip() for p in os.environ.get(PLANT_VARIABLE, "").split(","))):
-        name, _, factor = part.partition(":")
-        planted[name.strip()] = float(factor)
-    return planted
+    """``copy_text:1.3,core_executemany:1.1`` -> {strategy: factor}: the asv suite's parser."""
+    from ..planted import parse_planted
+
+    return parse_planted(os.environ.get(PLANT_VARIABLE, "")).slowdowns
 
 
 def _slowed(function: Any, factor: float) -> Any:
