@@ -128,7 +128,7 @@ def render_tables(figures: Sequence[Figure], findings: Sequence[Finding]) -> str
 
 def _describe_metric(finding: Finding) -> str:
     if finding.metric == STATUS:
-        return f"status: {finding.change} ({finding.reason})"
+        return f"status {finding.old_status} -> {finding.new_status}: {finding.change} ({finding.reason})"
     if finding.metric in ("statements", "calls"):
         return f"{finding.metric} {finding.old_value:,.0f} -> {finding.new_value:,.0f}"
     text = (

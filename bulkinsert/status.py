@@ -24,7 +24,6 @@ OK = "ok"
 FAILED = "failed"  # asv null: the benchmark raised
 BROKEN = "broken"  # asv null, and the suite's row check said why: wrong rows loaded
 SKIPPED = "skipped"  # asv NaN: NotImplementedError, the strategy does not apply (n/a)
-WORKING = (OK,)
 NOT_WORKING = (FAILED, BROKEN)
 NOTES_FILE = "status.jsonl"
 

@@ -46,7 +46,6 @@ def notes_url(library: str, version: str) -> str | None:
 
 
 SCHEMA_VERSION = 1
-KINDS = ("compare", "bisect", "broken")
 
 
 @dataclass
@@ -67,9 +66,9 @@ class RecordedFinding:
     verdict: str | None = None  # compare: "slower", "faster", "same", "more", "fewer"
     ratio: float | None = None
     p_value: float | None = None
-    machine: str = ""
-    commit: str = ""
-    timestamp: str = ""
+    machine: str | None = None
+    commit: str | None = None
+    timestamp: str | None = None
     schema: int = SCHEMA_VERSION
     extra: dict[str, Any] = field(default_factory=dict)
 
