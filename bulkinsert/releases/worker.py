@@ -14,7 +14,8 @@ Test hook: ``BULKINSERT_PLANT_SLOWDOWN=STRATEGY:FACTOR[,…]`` (e.g. ``core_exec
 the asv suite reads the same variable) makes every timed insert of that strategy in this
 process take FACTOR times as long, by busy-waiting inside the timed region after the insert
 (wall and client CPU time alike, where the suite sleeps; never under cProfile, so call counts
-stay true). It exists to measure how small a slowdown ``releases compare`` detects.
+stay true). It exists to measure how small a slowdown ``releases compare`` detects. The
+variable is parsed by :mod:`bulkinsert.planted`, the asv suite's parser too.
 """
 
 from __future__ import annotations
