@@ -30,7 +30,7 @@ from bulkinsert.planted import PlantedError, planted_from_environment  # noqa: E
 from bulkinsert.registry import Strategy, Unsupported  # noqa: E402
 from bulkinsert.runner import before_timer  # noqa: E402
 from bulkinsert.schema import default_names  # noqa: E402
-from bulkinsert.status import BROKEN, FAILED, one_line, record_note  # noqa: E402
+from bulkinsert.status import BROKEN, FAILED, installed_versions, one_line, record_note  # noqa: E402
 from bulkinsert.turns import describe_process  # noqa: E402
 
 describe_process(f"asv {os.environ.get('ASV_ENV_NAME', 'benchmarks')}")  # shown to whoever waits
@@ -193,8 +193,8 @@ RESULTS_DIR = Path(os.environ.get("ASV_CONF_DIR", CHECKOUT)) / ".asv" / "results
 def note_status(benchmark: object, strategy: str, rows: int, status: str, reason: object) -> None:
     """Record why this combination has no figure (best effort: a note never fails a benchmark)."""
     try:
-        record_note(RESULTS_DIR, commit=os.environ.get("ASV_COMMIT", ""),
-                    env_name=os.environ.get("ASV_ENV_NAME", "local"), benchmark_class=type(benchmark).__name__,
+        record_note(RESULTS_DIR, commit=os.environ.get("ASV_COMMIT", ""), env_name=os.environ.get("ASV_ENV_NAME", ""),
+                    versions=installed_versions(), benchmark_class=type(benchmark).__name__,
                     params={"strategy": strategy, "rows": str(rows)}, status=status, reason=reason)
     except OSError:
         pass

@@ -254,9 +254,11 @@ def load_figures(
     for f in everything:
         if (f.date, f.commit) != newest[(f.machine, f.requirements)]:
             continue
-        note = notes.get(status_.note_key(f.commit, f.env_name, f.benchmark, f.params)) if notes else None
-        if note is not None and f.status == status_.FAILED:
-            f = replace(f, status=note[0], reason=note[1])
+        if notes and f.status == status_.FAILED:
+            note = status_.note_for(notes, benchmark=f.benchmark, params=f.params, commit=f.commit,
+                                    env_name=f.env_name, versions=f.versions)
+            if note is not None:
+                f = replace(f, status=note.status, reason=note.reason)
         kept.append(f)
     return kept
 
@@ -354,7 +356,7 @@ def write_figures(
                 values.append(figure.samples[0] if has_samples else _written_value(figure))
                 if figure is not None and figure.value is None and figure.status in status_.NOT_WORKING:
                     status_.record_note(root, commit=commit, env_name=env_name,
-                                        benchmark_class=status_.note_key("", "", benchmark, ())[2],
+                                        benchmark_class=status_.class_of(benchmark),
                                         params=dict(figure.params), status=figure.status,
                                         reason=figure.reason or "")
                 samples.append(list(figure.samples) if has_samples else None)

@@ -91,9 +91,14 @@ def test_planted_fault_fails_the_real_benchmark_and_notes_why(tmp_path, monkeypa
             bench.teardown("copy_text", 1000)
     assert isinstance(raised.value, AssertionError if fault == "wrong-rows" else RuntimeError)
     notes = status.read_notes(tmp_path)
-    key = status.note_key("c0ffee", "env-x", TIME, (("strategy", "copy_text"), ("rows", "1000")))
-    kind, reason = notes[key]
-    assert kind == expected
+    here = status.installed_versions()
+    note = status.note_for(notes, benchmark=TIME, params=(("strategy", "copy_text"), ("rows", "1000")),
+                           commit="c0ffee", env_name="env-x", versions=here)
+    assert note is not None and note.status == expected
+    reason = note.reason
+    other = {**here, "SQLAlchemy": "0.0.1"}  # another environment's failed figure is not this note's
+    assert status.note_for(notes, benchmark=TIME, params=(("strategy", "copy_text"), ("rows", "1000")),
+                           commit="c0ffee", env_name="env-x", versions=other) is None
     assert ("999 rows in users after inserting 1000" in reason) == (fault == "wrong-rows")
 
 
