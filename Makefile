@@ -29,11 +29,13 @@ venv: $(VENV)/.installed
 test: venv
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# Style and pyupgrade rules, dead code (settings of both in pyproject.toml), and every
-# benchmark module in exactly one CI shard (.ci/bench-shards.json).
+# Style and pyupgrade rules, dead code (settings of both in pyproject.toml), the GitHub
+# workflows (actionlint; it runs shellcheck on their scripts when shellcheck is on PATH), and
+# every benchmark module in exactly one CI shard (.ci/bench-shards.json).
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/vulture
+	$(BIN)/actionlint
 	$(BIN)/python .ci/bench-shards >/dev/null
 
 # One embedded server for the whole run (held by `server hold`, reaped after it); environments

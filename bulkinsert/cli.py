@@ -322,7 +322,7 @@ def _add_optional_commands() -> None:
 
     for module_name, attribute in (
         ("server_cli", "server_group"), ("compare", "compare_command"), ("site", "site_command"),
-        ("releases.cli", "releases_group"),
+        ("releases.cli", "releases_group"), ("report", "report_group"),
     ):
         try:
             module = importlib.import_module(f"{__package__}.{module_name}")
