@@ -134,6 +134,9 @@ def test_a_path_that_stops_working_exits_1_with_a_status_finding(tmp_path: Path,
     assert {f["benchmark"] for f in found} >= {TIME}
     text = CliRunner().invoke(compare_command, ["--results-dir", str(results), "--strategy", "copy_text"])
     assert text.exit_code == 1 and f"✗{kind}" in text.output and f"status ok -> {kind}: {kind}" in text.output
+    markdown = CliRunner().invoke(compare_command, ["--results-dir", str(results), "--strategy", "copy_text",
+                                                    "--markdown"])
+    assert markdown.exit_code == 1 and f"| status | ok → {kind} | – |" in markdown.output, markdown.output
 
 
 def test_a_path_that_starts_working_is_an_improvement_and_skips_are_no_finding(tmp_path: Path):
