@@ -30,6 +30,14 @@ DEFAULT_RESULTS_DIR = Path(".asv") / "results"
 # Libraries the matrix varies, in the order tables and keys list them; others follow by name.
 LIBRARY_ORDER = ("SQLAlchemy", "psycopg2-binary", "psycopg2", "psycopg", "asyncpg", "python")
 _UNPARSABLE = Version("0")
+# Results measured from a work tree with uncommitted changes are filed on a machine of this
+# suffix (``releases sweep --allow-dirty``): shown, never judged, since no commit names their code.
+DIRTY_MACHINE_SUFFIX = "-dirty"
+
+
+def from_dirty_tree(figure: Figure) -> bool:
+    """Whether the figure was measured from uncommitted code (kept out of every verdict)."""
+    return figure.machine.endswith(DIRTY_MACHINE_SUFFIX)
 
 
 def version_key(version: str) -> Version:

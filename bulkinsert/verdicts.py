@@ -41,7 +41,7 @@ from . import status as status_
 from .findingtypes import DEFAULT_THRESHOLD, RUN, Comparison, Finding, Pair, finding_of
 from .metrics import STATUS, Metric, count_verdict, describe_count, metric_for
 from .releases.findings import RecordedFinding, read_records
-from .results import Figure, by_machine, environment_key, varying_libraries, version_key
+from .results import Figure, by_machine, environment_key, from_dirty_tree, varying_libraries, version_key
 
 STATUS_METRIC = Metric(STATUS, "status")
 
@@ -263,13 +263,20 @@ def _canonical(name: str) -> str:
     return "psycopg2-binary" if name == "psycopg2" else name
 
 
+def _context_key(context: dict[str, str]) -> frozenset[tuple[str, str]]:
+    """A context as a comparable key: canonical library names, the interpreter left out."""
+    return frozenset((_canonical(name), str(version)) for name, version in context.items() if name != "python")
+
+
 def apply_reruns(findings: Sequence[Finding], reruns: Iterable[RecordedFinding | dict[str, Any]]) -> int:
     """Settle unconfirmed timings with recorded side-by-side re-runs; returns how many were settled.
 
     A re-run (``bulkinsert releases compare``, a ``compare`` record of findings.jsonl) settles a
-    finding of the same strategy, rows, metric, library step, machine and project commit:
-    ``slower`` confirms it as a regression (``faster`` as an improvement); ``same`` leaves it
-    unconfirmed and says so. The newest matching re-run wins.
+    finding of the same strategy, rows, metric, library step, machine and project commit, measured
+    in the finding's own context (the other libraries at the releases the finding held equal, as
+    ``releases compare --with`` records them): ``slower`` confirms it as a regression (``faster``
+    as an improvement); ``same`` leaves it unconfirmed and says so. A re-run that recorded no
+    context settles nothing: it cannot say which context it measured. The newest matching re-run wins.
     """
     newest: dict[tuple, RecordedFinding] = {}
     for rerun in reruns:
@@ -280,14 +287,17 @@ def apply_reruns(findings: Sequence[Finding], reruns: Iterable[RecordedFinding |
                 continue
         if rerun.kind != "compare" or rerun.verdict is None:
             continue
+        context = rerun.extra.get("context")
+        if not isinstance(context, dict):
+            continue
         newest[(rerun.strategy, rerun.rows, rerun.metric, _canonical(rerun.library), rerun.old, rerun.new,
-                rerun.machine, rerun.commit)] = rerun
+                rerun.machine, rerun.commit, _context_key(context))] = rerun
     settled = 0
     for finding in findings:
         if finding.confirmed or finding.metric not in ("time", "cpu") or finding.library == RUN:
             continue
         found = newest.get((finding.strategy, finding.rows, finding.metric, _canonical(finding.library),
-                            finding.old, finding.new, finding.machine, finding.commit))
+                            finding.old, finding.new, finding.machine, finding.commit, _context_key(finding.context)))
         if found is None:
             continue
         settled += 1
@@ -316,6 +326,8 @@ def compare_figures(
     findings: list[Finding] = []
     skipped: set = set()
     compared = 0
+    figures = [f for f in figures if not from_dirty_tree(f)]
+    baseline = None if baseline is None else [f for f in baseline if not from_dirty_tree(f)]
     everything = list(figures) + list(baseline or [])
     libraries = varying_libraries(everything)
     baseline_by_machine = by_machine(baseline or [])

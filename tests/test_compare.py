@@ -290,7 +290,7 @@ def test_side_by_side_rerun_settles_an_unconfirmed_timing(
     rewrite(recorded, [dataclasses.replace(slow, value=slow.value * 2)])
     rerun = {"kind": "compare", "strategy": "copy_text", "rows": 10000, "metric": "time", "library": "SQLAlchemy",
              "old": "2.0.58", "new": "2.1.9", "verdict": said, "ratio": 1.9, "p_value": 1e-5,
-             "machine": slow.machine, "commit": slow.commit}
+             "machine": slow.machine, "commit": slow.commit, "context": {PG: "2.9.13"}}
     elsewhere = {**rerun, "verdict": "slower", "machine": "another-machine"}
     no_local_reruns.write_text(json.dumps(elsewhere) + "\n" + json.dumps(rerun) + "\n")
     args = ("--results-dir", str(recorded), "--strategy", "copy_text", "--rows", "10000", "--benchmark", "time_")
@@ -298,6 +298,24 @@ def test_side_by_side_rerun_settles_an_unconfirmed_timing(
     (found,) = [f for f in payload["findings"] if f["new"] == "2.1.9" and f["context"] == {PG: "2.9.13"}]
     assert (found["verdict"], found["confirmed"], exit_code) == (verdict, said == "slower", code)
     assert "side by side" in found["reason"] or "side-by-side re-run says same" in found["reason"]
+
+
+def test_rerun_settles_only_the_context_it_held(recorded: Path, no_local_reruns: Path):
+    figures = load_figures(DATA)
+    slow = pick(figures, TIME, "copy_text", 10000, "2.1.9")
+    rewrite(recorded, [dataclasses.replace(slow, value=slow.value * 2)])
+    rerun = {"kind": "compare", "strategy": "copy_text", "rows": 10000, "metric": "time", "library": "SQLAlchemy",
+             "old": "2.0.58", "new": "2.1.9", "verdict": "slower", "ratio": 1.9, "p_value": 1e-5,
+             "machine": slow.machine, "commit": slow.commit}
+    # Held at the other psycopg2 release, or with no context recorded: neither says what this
+    # finding's context does, so neither settles it.
+    other_context = {**rerun, "context": {PG: "2.9.5"}}
+    no_local_reruns.write_text(json.dumps(other_context) + "\n" + json.dumps(rerun) + "\n")
+    args = ("--results-dir", str(recorded), "--strategy", "copy_text", "--rows", "10000", "--benchmark", "time_")
+    _, payload = findings_json(*args)
+    (found,) = [f for f in payload["findings"] if f["new"] == "2.1.9" and f["context"] == {PG: "2.9.13"}]
+    assert (found["verdict"], found["confirmed"]) == ("unconfirmed", False), [
+        (f["context"], f["verdict"]) for f in payload["findings"] if f["confirmed"]]
 
 
 def test_json_schema():
@@ -361,3 +379,14 @@ def test_planted_slowdown_in_one_environment_alone_is_not_confirmed():
              if f.strategy == "copy_text" and f.metric == "time" and f.p_value is not None and f.p_value < 0.01]
     assert found and all(f.change == "slower" and not f.confirmed and f.verdict == "unconfirmed" for f in found)
     assert all("no replicate: only one environment compared with the baseline" in f.reason for f in found)
+
+
+def test_figures_from_a_dirty_work_tree_are_never_judged():
+    figures = load_figures(DATA)
+    assert compare_figures(figures).findings  # the recorded matrix has findings of its own ...
+    dirty = [dataclasses.replace(f, machine=f.machine + "-releases-dirty") for f in figures]
+    slow = pick(dirty, TIME, "copy_text", 10000, "2.1.9")
+    dirty = [dataclasses.replace(f, value=f.value * 3) if f is slow else f for f in dirty]
+    # ... but the same figures, filed as measured from uncommitted code, give none.
+    assert compare_figures(dirty).findings == []
+    assert compare_figures(figures, baseline=dirty).findings == []

@@ -180,7 +180,7 @@ def test_a_rank_test_without_replicate_is_unconfirmed_and_says_why(tmp_path: Pat
     # A side-by-side re-run of the same step, machine and commit is the evidence that settles it.
     rerun = RecordedFinding(kind="compare", library=SA, strategy="copy_text", metric="time", rows=10000,
                             old=previous, new=NEWEST_SA, verdict="slower", ratio=2.0, p_value=0.001,
-                            machine=timing.machine, commit=timing.commit)
+                            machine=timing.machine, commit=timing.commit, extra={"context": timing.context})
     findings = tmp_path / "reruns.jsonl"
     findings.write_text(json.dumps(rerun.to_dict()) + "\n")
     (settled,) = [f for f in judge_results(load_figures(results), findings_file=findings).findings

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import BulkInsertError
+from ..results import DIRTY_MACHINE_SUFFIX
 from .envs import CHECKOUT, EnvironmentError_, ReleaseEnv, build, release_env
 from .findings import record
 from .workers import Unmeasurable, Worker, WorkerError
@@ -50,7 +51,6 @@ DEFAULT_ROWS = 1_000
 DEFAULT_SAMPLES = 3
 DEFAULT_RESULTS_DIR = CHECKOUT / ".asv" / "results"
 SWEEP_MACHINE_SUFFIX = "-releases"
-DIRTY_SUFFIX = "-dirty"
 
 
 class DirtyWorkTree(BulkInsertError):
@@ -130,7 +130,7 @@ def sweep_machine(*, dirty: bool = False) -> str:
     """The machine a sweep's results are filed on: ``make bench``'s with ``-releases`` (``-dirty``) added."""
     base = machine_name()
     name = base if base.endswith(SWEEP_MACHINE_SUFFIX) else base + SWEEP_MACHINE_SUFFIX
-    return name + DIRTY_SUFFIX if dirty else name
+    return name + DIRTY_MACHINE_SUFFIX if dirty else name
 
 
 def work_tree_dirty(checkout: Path = CHECKOUT) -> bool:
