@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .. import status as status_
 from ..errors import BulkInsertError
 from ..results import DIRTY_MACHINE_SUFFIX
 from .envs import CHECKOUT, EnvironmentError_, ReleaseEnv, build, release_env
@@ -44,6 +45,7 @@ from .workers import Unmeasurable, Worker, WorkerError
 TIME_BENCHMARK = "insert_time.InsertTime.time_insert"
 STATEMENTS_BENCHMARK = "server_statements.ServerStatements.track_statements"
 CALLS_BENCHMARK = "code_path.CodePath.track_function_calls"
+_SWEEP_BENCHMARKS = ((TIME_BENCHMARK, "seconds"), (STATEMENTS_BENCHMARK, "statements"), (CALLS_BENCHMARK, "calls"))
 # A release sweep records statements and calls at the quick suite's TRACK_ROWS: a per-row path
 # shows at 1,000 rows as plainly as at 10,000 (1,002 statements against 3), at a tenth of the
 # inserts' cost, which is what a sweep over dozens of releases spends its time on.
@@ -267,7 +269,12 @@ def figures_of_sweep(result: SweepResult, *, machine: str, commit: str, date: in
             params = (("strategy", name), ("rows", str(result.rows)))
             common = dict(machine=machine, env_name=release.env.name, commit=commit, date=date,
                           params=params, requirements=requirements)
-            if measured.seconds or measured.unsupported or measured.error:  # --samples 0: no time figure
+            failure = _failure(measured)
+            if failure is not None:  # a path that fails or loads the wrong rows is a status, not a figure
+                figures += [Figure(benchmark=benchmark, value=None, unit=unit, status=failure[0], reason=failure[1],
+                                   **common) for benchmark, unit in _SWEEP_BENCHMARKS]
+                continue
+            if measured.seconds or measured.unsupported:  # --samples 0: no time figure
                 median = statistics.median(measured.seconds) if measured.seconds else None
                 figures.append(Figure(benchmark=TIME_BENCHMARK, value=median, samples=tuple(measured.seconds) or None,
                                       number=1, unit="seconds", **common))
@@ -276,6 +283,15 @@ def figures_of_sweep(result: SweepResult, *, machine: str, commit: str, date: in
                 Figure(benchmark=CALLS_BENCHMARK, value=_number(measured.function_calls), unit="calls", **common),
             ]
     return figures
+
+
+def _failure(measured: StrategyFigures) -> tuple[str, str] | None:
+    """``(status, reason)`` of a strategy that raised or loaded the wrong rows in a release."""
+    if measured.error:
+        return status_.FAILED, measured.error
+    if measured.broken:
+        return status_.BROKEN, measured.broken
+    return None
 
 
 def _number(value: int | None) -> float | None:
