@@ -57,10 +57,12 @@ ASV_RANGE ?= HEAD^!
 BENCH_SELECT ?= -b '^(?!scale\.)'
 BENCH_QUICK := $(if $(filter --quick -q,$(ASV_ARGS)),1,0)
 BENCH_ARGS := $(filter-out --quick -q,$(ASV_ARGS)) $(if $(findstring -b,$(ASV_ARGS)),,$(BENCH_SELECT))
+# asv refuses --interleave-rounds with an existing environment or --dry-run: left out then.
+INTERLEAVE := $(if $(or $(findstring existing,$(ASV_ARGS)),$(findstring --dry-run,$(ASV_ARGS))),,--interleave-rounds)
 bench: venv
 	$(BIN)/asv machine --yes --machine "$${ASV_MACHINE:-$$(hostname)}" >/dev/null
 	@mkdir -p .asv
-	BULKINSERT_QUICK=$(BENCH_QUICK) $(BIN)/bulkinsert server hold --own-database -- $(BIN)/asv run --parallel 2 --interleave-rounds --record-samples --machine "$${ASV_MACHINE:-$$(hostname)}" $(BENCH_ARGS) $(ASV_RANGE); echo $$? > .asv/bench-status
+	BULKINSERT_QUICK=$(BENCH_QUICK) $(BIN)/bulkinsert server hold --own-database -- $(BIN)/asv run --parallel 2 $(INTERLEAVE) --record-samples --machine "$${ASV_MACHINE:-$$(hostname)}" $(BENCH_ARGS) $(ASV_RANGE); echo $$? > .asv/bench-status
 	$(MAKE) publish
 	@exit $$(cat .asv/bench-status 2>/dev/null || echo 0)
 

@@ -130,6 +130,8 @@ def test_quick_is_translated_not_passed_to_asv() -> None:
 
 
 def test_own_selection_replaces_the_default_and_scale_has_its_target() -> None:
+    existing = _bench_command("ASV_ARGS=-E existing:same")
+    assert "--interleave-rounds" not in existing  # asv refuses the two together
     own = _bench_command("ASV_ARGS=-b '^insert_time\\.'")
     assert "scale" not in own and "-b '^insert_time\\.'" in own
     done = subprocess.run(["make", "-n", "bench-scale", "VENV=/nonexistent-venv"], cwd=ROOT, capture_output=True,
