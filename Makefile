@@ -1,7 +1,8 @@
 # Two commands do everything on a fresh machine with python3:
 #   make test   - virtualenv in the checkout, install, run the tests on the embedded PostgreSQL
 #   make bench  - the asv suite over the SQLAlchemy x psycopg2 matrix, then the published site
-#   (make bench-scale: the 1,000,000-row scale suite, kept out of make bench's budget)
+#   (make bench-scale, make bench-workloads: the 1,000,000-row scale suite and the typed and
+#   populated workloads, kept out of make bench's budget)
 PYTHON ?= python3
 SQLALCHEMY ?=
 ASV_ARGS ?=
@@ -14,7 +15,7 @@ endif
 BIN := $(VENV)/bin
 HTML_DIR := .asv/html
 
-.PHONY: venv test lint bench bench-scale publish site preview ladder clean
+.PHONY: venv test lint bench bench-scale bench-workloads publish site preview ladder clean
 
 # Everything comes from pyproject.toml: the package with its analysis, site and peers extras, and the
 # test, lint and bench tools of its dependency groups (`--group` needs pip >= 25.1).
@@ -51,11 +52,14 @@ lint: venv
 # peak memory (benchmarks/common.py).
 # ASV_RANGE: the commits to benchmark, by default the checkout's HEAD (asv alone would take the
 # head of "main", asv.conf.json). BENCH_SELECT: the default run leaves out the 1,000,000-row
-# scale suite (make bench-scale runs it); a -b/--bench of your own in ASV_ARGS replaces it.
+# scale suite (make bench-scale runs it) and, in full runs, the workloads (make
+# bench-workloads); a -b/--bench of your own in ASV_ARGS replaces it.
 # Extra asv run arguments: make bench ASV_ARGS="--quick -E ...".
 ASV_RANGE ?= HEAD^!
-BENCH_SELECT ?= -b '^(?!scale\.)'
 BENCH_QUICK := $(if $(filter --quick -q,$(ASV_ARGS)),1,0)
+# The quick run keeps its small `wide` workload; a full run leaves the workloads (wide at 10,000
+# rows in every environment, populated) to make bench-workloads.
+BENCH_SELECT ?= $(if $(filter 1,$(BENCH_QUICK)),-b '^(?!scale\.)',-b '^(?!(scale|workload_time)\.)')
 BENCH_ARGS := $(filter-out --quick -q,$(ASV_ARGS)) $(if $(findstring -b,$(ASV_ARGS)),,$(BENCH_SELECT))
 # asv refuses --interleave-rounds with an existing environment or --dry-run: left out then.
 INTERLEAVE := $(if $(or $(findstring existing,$(ASV_ARGS)),$(findstring --dry-run,$(ASV_ARGS))),,--interleave-rounds)
@@ -70,6 +74,11 @@ bench: venv
 # only), on its own: its results join the same commit's results of make bench.
 bench-scale:
 	$(MAKE) bench BENCH_SELECT="-b '^scale\.'"
+
+# The workloads beyond the talk's table (benchmarks/workload_time.py: wide in every environment,
+# populated in the newest), full size, on their own; results join make bench's like bench-scale's.
+bench-workloads:
+	$(MAKE) bench BENCH_SELECT="-b '^workload_time\.'"
 
 # asv publish writes asv's pages and, through the plugin in asv.conf.json, the project's own.
 publish: venv

@@ -126,7 +126,8 @@ def test_quick_is_translated_not_passed_to_asv() -> None:
     for line in (quick, full):
         assert "--interleave-rounds" in line and "--record-samples" in line
         assert line.endswith("HEAD^!; echo $? > .asv/bench-status")  # the checkout's HEAD, not main's
-        assert "-b '^(?!scale\\.)'" in line  # the scale suite is make bench-scale's
+    assert "-b '^(?!scale\\.)'" in quick  # the scale suite is make bench-scale's; quick keeps its small wide
+    assert "-b '^(?!(scale|workload_time)\\.)'" in full  # full-size workloads are make bench-workloads'
 
 
 def test_own_selection_replaces_the_default_and_scale_has_its_target() -> None:
@@ -137,6 +138,9 @@ def test_own_selection_replaces_the_default_and_scale_has_its_target() -> None:
     done = subprocess.run(["make", "-n", "bench-scale", "VENV=/nonexistent-venv"], cwd=ROOT, capture_output=True,
                           text=True, check=True)
     assert "-b '^scale\\.'" in done.stdout
+    done = subprocess.run(["make", "-n", "bench-workloads", "VENV=/nonexistent-venv"], cwd=ROOT,
+                          capture_output=True, text=True, check=True)
+    assert "-b '^workload_time\\.'" in done.stdout
 
 
 def test_ladder_row_judges_overhead_against_its_own_plain_samples() -> None:
