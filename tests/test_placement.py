@@ -170,3 +170,17 @@ def test_run_refuses_an_unknown_placement() -> None:
         capture_output=True, text=True, timeout=60,
     )
     assert proc.returncode == 2 and "'sideways' is not one of" in proc.stderr
+
+
+@embedded_only
+def test_release_worker_answers_with_the_placement(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    from bulkinsert.releases.worker import Measurer
+
+    monkeypatch.setenv(placement.PLACEMENT_ENV, "none")
+    measurer = Measurer()
+    try:
+        answer = measurer.measure({"strategy": "copy_text", "rows": 50})
+    finally:
+        measurer.close()
+    assert answer["ok"], answer
+    assert answer["placement"]["mode"] == "none" and answer["placement"]["client_cpus"] is None
