@@ -15,12 +15,12 @@ HTML_DIR := .asv/html
 
 .PHONY: venv test lint bench publish site preview ladder clean placement-check
 
-# Everything comes from pyproject.toml: the package with its peers and site extras, and the
+# Everything comes from pyproject.toml: the package with its analysis, site and peers extras, and the
 # test, lint and bench tools of its dependency groups (`--group` needs pip >= 25.1).
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade "pip>=25.1"
-	$(BIN)/python -m pip install -q -e ".[peers,site]" --group dev
+	$(BIN)/python -m pip install -q -e ".[analysis,site,peers]" --group dev
 	if [ -n "$(SQLALCHEMY)" ]; then $(BIN)/python -m pip install -q "SQLAlchemy==$(SQLALCHEMY)"; fi
 	touch $@
 
@@ -29,11 +29,13 @@ venv: $(VENV)/.installed
 test: venv
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# Style and pyupgrade rules, dead code (settings of both in pyproject.toml), and every
-# benchmark module in exactly one CI shard (.ci/bench-shards.json).
+# Style and pyupgrade rules, dead code (settings of both in pyproject.toml), the GitHub
+# workflows (actionlint; it runs shellcheck on their scripts when shellcheck is on PATH), and
+# every benchmark module in exactly one CI shard (.ci/bench-shards.json).
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/vulture
+	$(BIN)/actionlint
 	$(BIN)/python .ci/bench-shards >/dev/null
 
 # One embedded server for the whole run (held by `server hold`, reaped after it); environments

@@ -8,7 +8,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import click
+try:
+    import click
+except ImportError as exc:  # the measuring core alone (asv's and release environments)
+    raise SystemExit(f"error: the bulkinsert command needs {exc.name}: pip install 'bulkinsert[analysis]'") from None
 
 from . import registry
 from .placement import click_option as placement_option
@@ -344,7 +347,7 @@ def _add_optional_commands() -> None:
 
     for module_name, attribute in (
         ("server_cli", "server_group"), ("compare", "compare_command"), ("site", "site_command"),
-        ("releases.cli", "releases_group"),
+        ("releases.cli", "releases_group"), ("report", "report_group"),
     ):
         try:
             module = importlib.import_module(f"{__package__}.{module_name}")

@@ -286,6 +286,7 @@ def _load(path: Path, machine: str | None, commit: str | None) -> list[Figure]:
 @click.option("--findings-only", is_flag=True, help="Print the findings, not the tables.")
 @click.option("--verbose", "-v", is_flag=True, help="Also list slow-downs without any noise estimate.")
 @click.option("--json", "as_json", is_flag=True, help="Every finding as a JSON object on stdout.")
+@click.option("--markdown", is_flag=True, help="Confirmed findings as a Markdown table, then counts (CI summaries).")
 def compare_command(
     results_dir: Path,
     baseline: Path | None,
@@ -301,6 +302,7 @@ def compare_command(
     findings_only: bool,
     verbose: bool,
     as_json: bool,
+    markdown: bool = False,
 ) -> None:
     """Compare asv results across SQLAlchemy and psycopg2 releases; exit 1 on a confirmed regression.
 
@@ -322,7 +324,7 @@ def compare_command(
     comparison = compare_figures(figures, baseline=before, threshold=threshold, alpha=alpha, min_effect=min_effect,
                                  reruns=read_findings(reruns))
     regressions = [f for f in comparison.findings if f.verdict == "regression"]
-    if as_json:
+    if as_json or markdown:
         payload = {
             "mode": "baseline" if baseline is not None else "releases",
             "libraries": comparison.libraries if baseline is None else [RUN],
@@ -334,7 +336,12 @@ def compare_command(
             "regressions": len(regressions),
             "findings": [f.as_dict() for f in comparison.findings],
         }
-        click.echo(json.dumps(payload, indent=1, sort_keys=True))
+        if markdown:
+            from .report import render_markdown
+
+            click.echo(render_markdown(payload), nl=False)
+        else:
+            click.echo(json.dumps(payload, indent=1, sort_keys=True))
     else:
         if not findings_only:
             click.echo(render_tables(figures, comparison.findings))

@@ -200,6 +200,10 @@ def before_timer(
     strategy = for_workload(_resolve(strategy), workload)
     if workload.single_column:
         validate_names(names)
+        if strategy.upserts:
+            from .strategies.upsert import refuse_repeated_names
+
+            refuse_repeated_names(names)
     else:
         validate_rows(workload, names)
     db.use_engine(strategy.engine_options() if strategy.engine_options is not None else {})

@@ -222,9 +222,11 @@ def _rerun_command(pair: Pair, metric: Metric, figure: Figure) -> str | None:
     if pair.library == RUN or metric.name not in ("time", "cpu") or figure.strategy is None:
         return None
     rows = f" --rows {figure.rows}" if figure.rows else ""
+    # The re-run holds the finding's context (the other libraries' releases), not the newest ones.
+    held = "".join(f" --with {name}=={version}" for name, version in pair.context if name != "python" and version)
     return (
         f"bulkinsert releases compare {figure.strategy} {pair.old_label} {pair.new_label} "
-        f"--library {pair.library} --metric {metric.name}{rows}"
+        f"--library {pair.library} --metric {metric.name}{rows}{held}"
     )
 
 

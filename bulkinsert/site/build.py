@@ -96,16 +96,18 @@ def profiles_index_page(site: SiteData) -> str:
 
 def _scrub_tree(html_dir: Path) -> None:
     """A DSN password in asv's own output (e.g. recorded env vars) must not be published either."""
-    from ..dsn import DSN_ENV, dsn_password
+    from ..dsn import DSN_ENV, MASK, dsn_secrets
 
-    password = dsn_password(os.environ.get(DSN_ENV, ""))
-    if not password:
+    secrets = dsn_secrets(os.environ.get(DSN_ENV, ""))
+    if not secrets:
         return
     for path in html_dir.rglob("*"):
         if path.suffix in (".json", ".html", ".js", ".xml", ".txt") and path.is_file():
             text = path.read_text(encoding="utf-8", errors="replace")
-            if password in text:
-                path.write_text(text.replace(password, "***"), encoding="utf-8")
+            if any(secret in text for secret in secrets):
+                for secret in secrets:  # longest first: a quoted spelling before its unquoted value
+                    text = text.replace(secret, MASK)
+                path.write_text(text, encoding="utf-8")
 
 
 def build_site(
