@@ -15,7 +15,7 @@ endif
 BIN := $(VENV)/bin
 HTML_DIR := .asv/html
 
-.PHONY: venv test lint bench bench-scale bench-workloads publish site preview ladder clean
+.PHONY: venv test lint bench bench-scale bench-workloads publish site preview ladder clean placement-check
 
 # Everything comes from pyproject.toml: the package with its analysis, site and peers extras, and the
 # test, lint and bench tools of its dependency groups (`--group` needs pip >= 25.1).
@@ -79,6 +79,11 @@ bench-scale:
 # populated in the newest), full size, on their own; results join make bench's like bench-scale's.
 bench-workloads:
 	$(MAKE) bench BENCH_SELECT="-b '^workload_time\.'"
+
+# Ten back-to-back `bulkinsert run`s of the per-row paths and COPY under each CPU placement:
+# the spread (max/min) of wall and client CPU time (docs/benchmarks.md, "CPU placement").
+placement-check: venv
+	$(BIN)/python -m bulkinsert.placement_check --runs 10 --rows 10000
 
 # asv publish writes asv's pages and, through the plugin in asv.conf.json, the project's own.
 publish: venv
