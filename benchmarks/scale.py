@@ -17,24 +17,14 @@ import subprocess
 import sys
 from typing import Any
 
+from bulkinsert import registry
+
 from .common import CHECKOUT, QUICK, ROUNDS, InsertBenchmark, MetricBenchmark, database, runnable
 
 SCALE_ROWS = [10_000, 100_000, 1_000_000]
-SCALE_STRATEGIES = [
-    "copy_text",
-    "copy_text_fast",
-    "copy_text_stream",
-    "copy_binary",
-    "copy_deferred_index",
-    "psycopg3_copy_text",
-    "psycopg3_copy_binary",
-    "asyncpg_copy_records",
-    "adbc_ingest",
-    "server_copy_file",
-    "server_generate",
-]
-FLOOR = "server_copy_file"
-REFERENCE = ("server_copy_file", "server_generate")
+SCALE_STRATEGIES = list(registry.with_role("scale"))
+FLOOR = registry.one_with_role("floor")
+REFERENCE = registry.with_role("reference")
 EVERYWHERE_ENV = "BULKINSERT_SCALE_EVERYWHERE"
 
 
@@ -178,7 +168,7 @@ def measure_scale() -> dict[str, Any]:
     """
     from statistics import median
 
-    from bulkinsert import default_names, registry
+    from bulkinsert import default_names
     from bulkinsert.runner import Mode, run_rounds
 
     db = database(instrument=False)
@@ -242,7 +232,7 @@ class ScaleTrack(MetricBenchmark):
     def track_floor_ratio(self, metrics: dict[str, Any], strategy: str, rows: int) -> float:
         return self.metric("floor_ratio")
 
-    track_floor_ratio.unit = "x server_copy_file"
+    track_floor_ratio.unit = f"x {FLOOR}"
 
 
 class ScaleMemory:

@@ -15,9 +15,29 @@ from .errors import Unsupported
 if TYPE_CHECKING:
     from .database import Database
 
-__all__ = ["FAMILIES", "REGISTRY", "Strategy", "Unsupported", "get", "load", "strategy"]
+__all__ = ["FAMILIES", "REGISTRY", "ROLES", "Strategy", "Unsupported", "get", "load", "one_with_role", "strategy",
+           "with_role"]
 
 FAMILIES = ("orm", "core", "dbapi", "copy", "upsert", "peer", "reference")
+
+# What a strategy is for besides inserting, each role declared once (on the strategy, or here for a
+# whole family); everything that needs "the baseline" or "the floor" asks :func:`with_role`.
+ROLES = {
+    "baseline": "the talk's starting point: the ladder's and the scoresheet's speed-up divide by it",
+    "floor": "the server's own COPY limit: the ratio column divides by it when it was measured",
+    "reference": "no client path (the server makes or reads the rows): a yardstick, never a contender",
+    "per_row": "works row by row (one INSERT, or one ORM object, per row): measured at the smaller sizes only",
+    "per_row_sa13": "sends one INSERT per row on SQLAlchemy 1.3 (its default is plain executemany)",
+    "scale": "measured by the scale suite at up to 1,000,000 rows",
+    "sweep_default": "swept by `bulkinsert releases sweep` when no --strategies are given",
+}
+# Roles every strategy of a family has: the scale suite measures every COPY-class path, and a
+# reference strategy is one by being the server's own path.
+FAMILY_ROLES = {
+    "copy": frozenset({"scale"}),
+    "peer": frozenset({"scale"}),
+    "reference": frozenset({"scale", "reference"}),
+}
 
 
 InsertFunction = Callable[["Database", Sequence[str]], None]
@@ -35,6 +55,7 @@ class Strategy:
     engine_options: Callable[[], dict] | None = field(default=None, repr=False, compare=False)
     setup: Callable[[Database, Sequence[str]], None] | None = field(default=None, repr=False, compare=False)
     talk_step: int | None = None
+    roles: frozenset[str] = frozenset()
 
     def unsupported_reason(self) -> str | None:
         """Why this strategy cannot run here, or None when it can."""
@@ -77,6 +98,7 @@ def strategy(
     engine_options: Callable[[], dict] | None = None,
     setup: Callable[[Database, Sequence[str]], None] | None = None,
     talk_step: int | None = None,
+    roles: Sequence[str] = (),
 ) -> Callable[[InsertFunction], InsertFunction]:
     """Register the decorated function under its own name.
 
@@ -85,10 +107,14 @@ def strategy(
     :class:`Unsupported` too); ``setup(db, names)`` does, outside the timed region, whatever
     the insert needs first (open a connection, write a server-side file; may raise
     :class:`Unsupported`);
-    ``requires`` names optional driver modules; ``talk_step`` orders the talk's five steps.
+    ``requires`` names optional driver modules; ``talk_step`` orders the talk's five steps;
+    ``roles`` names what else the strategy is for (:data:`ROLES`; its family's are added).
     """
     if family not in FAMILIES:
         raise ValueError(f"unknown family {family!r}; expected one of {FAMILIES}")
+    unknown = sorted(set(roles) - set(ROLES))
+    if unknown:
+        raise ValueError(f"unknown role {unknown[0]!r}; expected one of {tuple(ROLES)}")
 
     def register(function: InsertFunction) -> InsertFunction:
         doc = (function.__doc__ or "").strip().splitlines()
@@ -106,6 +132,7 @@ def strategy(
             engine_options=engine_options,
             setup=setup,
             talk_step=talk_step,
+            roles=frozenset(roles) | FAMILY_ROLES.get(family, frozenset()),
         )
         return function
 
@@ -119,6 +146,21 @@ def load() -> dict[str, Strategy]:
     importlib.import_module(f"{__package__}.strategies")  # registers on import
 
     return REGISTRY
+
+
+def with_role(role: str) -> tuple[str, ...]:
+    """The names of the strategies with ``role``, in registry order (a typo is an error, not nothing)."""
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role!r}; expected one of {tuple(ROLES)}")
+    return tuple(name for name, registered in load().items() if role in registered.roles)
+
+
+def one_with_role(role: str) -> str:
+    """The one strategy with ``role`` ("baseline", "floor"); a second one is a declaration error."""
+    names = with_role(role)
+    if len(names) != 1:
+        raise ValueError(f"role {role!r} needs exactly one strategy, found {len(names)}: {names}")
+    return names[0]
 
 
 def get(name: str) -> Strategy:

@@ -13,16 +13,14 @@ from typing import Any
 
 import click
 
+from .. import registry
 from ..errors import BulkInsertError
 from ..server import scrub
 from .report import print_sweep
 from .sidebyside import DEFAULT_ROUNDS, MIN_ROUNDS
 from .sweep import DEFAULT_ROWS as DEFAULT_SWEEP_ROWS
 
-DEFAULT_SWEEP_STRATEGIES = (
-    "core_executemany", "core_upsert_do_nothing", "core_upsert_do_update", "orm_upsert",
-    "execute_values_upsert", "copy_upsert",
-)
+DEFAULT_SWEEP_STRATEGIES = registry.with_role("sweep_default")
 library_option = click.option(
     "--library", "-l", default="SQLAlchemy", show_default=True,
     help="Distribution whose releases vary (SQLAlchemy, psycopg2-binary; psycopg2 means psycopg2-binary).",
