@@ -26,6 +26,7 @@ os.environ.setdefault("BULKINSERT_DATABASE", "bulkinsert_asv")
 
 from bulkinsert import compat, registry  # noqa: E402
 from bulkinsert.database import Database  # noqa: E402
+from bulkinsert.metrics import ATTRIBUTES, unit_of  # noqa: E402, F401  (unit_of: for the suite modules)
 from bulkinsert.planted import PlantedError, planted_from_environment  # noqa: E402
 from bulkinsert.registry import Strategy, Unsupported  # noqa: E402
 from bulkinsert.runner import before_timer  # noqa: E402
@@ -391,6 +392,8 @@ class MetricBenchmark:
         self.entry = cached_entry(metrics, strategy, rows)
 
     def metric(self, key: str) -> float:
+        if key not in ATTRIBUTES:  # the pass writes the metric table's keys (bulkinsert.metrics)
+            raise KeyError(f"{key!r} is not a metric of bulkinsert.metrics.METRICS")
         value = self.entry.get(key)
         # None only when the server cannot count statements (no pg_stat_statements): n/a.
         return float("nan") if value is None else float(value)

@@ -17,9 +17,7 @@ import subprocess
 import sys
 from typing import Any
 
-from bulkinsert import registry
-
-from .common import CHECKOUT, QUICK, ROUNDS, InsertBenchmark, MetricBenchmark, database, runnable
+from .common import CHECKOUT, QUICK, ROUNDS, InsertBenchmark, MetricBenchmark, database, registry, runnable, unit_of
 
 SCALE_ROWS = [10_000, 100_000, 1_000_000]
 SCALE_STRATEGIES = list(registry.with_role("scale"))
@@ -73,7 +71,6 @@ def scale_runnable(name: str, rows: int) -> Any:
 # which tracemalloc would miss. Falls back to ru_maxrss where clear_refs is unavailable.
 _MEMORY_CHILD = r"""
 import dataclasses, json, os, resource, sys
-from bulkinsert import registry
 from bulkinsert.database import Database
 from bulkinsert.runner import run_insert
 from bulkinsert.schema import default_names
@@ -222,12 +219,12 @@ class ScaleTrack(MetricBenchmark):
     def track_rows_per_second(self, metrics: dict[str, Any], strategy: str, rows: int) -> float:
         return self.metric("rows_per_second")
 
-    track_rows_per_second.unit = "rows/s"
+    track_rows_per_second.unit = unit_of("track_rows_per_second")
 
     def track_cpu_seconds(self, metrics: dict[str, Any], strategy: str, rows: int) -> float:
         return self.metric("cpu_seconds")
 
-    track_cpu_seconds.unit = "CPU seconds"
+    track_cpu_seconds.unit = unit_of("track_cpu_seconds")
 
     def track_floor_ratio(self, metrics: dict[str, Any], strategy: str, rows: int) -> float:
         return self.metric("floor_ratio")
@@ -255,7 +252,7 @@ class ScaleMemory:
     def track_peak_memory_ratio(self, strategy: str, rows: int) -> float:
         return float(peak_memory(strategy, rows)["ratio_to_input"])
 
-    track_peak_memory_ratio.unit = "x input size"
+    track_peak_memory_ratio.unit = unit_of("track_peak_memory_ratio")
 
 
 def main(argv: list[str]) -> int:

@@ -37,15 +37,15 @@ from typing import Any
 
 from .. import status as status_
 from ..errors import BulkInsertError
+from ..metrics import metric
 from ..results import DIRTY_MACHINE_SUFFIX
 from .envs import CHECKOUT, EnvironmentError_, ReleaseEnv, build, release_env
 from .findings import record
 from .workers import Unmeasurable, Worker, WorkerError
 
-TIME_BENCHMARK = "insert_time.InsertTime.time_insert"
-STATEMENTS_BENCHMARK = "server_statements.ServerStatements.track_statements"
-CALLS_BENCHMARK = "code_path.CodePath.track_function_calls"
-_SWEEP_BENCHMARKS = ((TIME_BENCHMARK, "seconds"), (STATEMENTS_BENCHMARK, "statements"), (CALLS_BENCHMARK, "calls"))
+# A sweep files its figures under the main suite's benchmarks of these metrics.
+_TIME, _STATEMENTS, _CALLS = metric("time"), metric("statements"), metric("calls")
+_SWEEP_BENCHMARKS = tuple((m.benchmark, m.unit) for m in (_TIME, _STATEMENTS, _CALLS))
 # A release sweep records statements and calls at the quick suite's TRACK_ROWS: a per-row path
 # shows at 1,000 rows as plainly as at 10,000 (1,002 statements against 3), at a tenth of the
 # inserts' cost, which is what a sweep over dozens of releases spends its time on.
@@ -276,12 +276,10 @@ def figures_of_sweep(result: SweepResult, *, machine: str, commit: str, date: in
                 continue
             if measured.seconds or measured.unsupported:  # --samples 0: no time figure
                 median = statistics.median(measured.seconds) if measured.seconds else None
-                figures.append(Figure(benchmark=TIME_BENCHMARK, value=median, samples=tuple(measured.seconds) or None,
-                                      number=1, unit="seconds", **common))
-            figures += [
-                Figure(benchmark=STATEMENTS_BENCHMARK, value=_number(measured.statements), unit="statements", **common),
-                Figure(benchmark=CALLS_BENCHMARK, value=_number(measured.function_calls), unit="calls", **common),
-            ]
+                figures.append(Figure(benchmark=_TIME.benchmark, value=median, samples=tuple(measured.seconds) or None,
+                                      number=1, unit=_TIME.unit, **common))
+            figures += [Figure(benchmark=m.benchmark, value=_number(getattr(measured, m.attribute)), unit=m.unit,
+                               **common) for m in (_STATEMENTS, _CALLS)]
     return figures
 
 
