@@ -27,20 +27,11 @@ EVERYWHERE_ENV = "BULKINSERT_SCALE_EVERYWHERE"
 
 
 def _newest_in_matrix() -> dict[str, str]:
-    """The newest SQLAlchemy and psycopg2 releases of asv.conf.json's matrix."""
-    import re
+    """The newest SQLAlchemy and psycopg2 releases of asv.conf.json's matrix (read without asv)."""
+    from bulkinsert import suiteconf
 
-    text = (CHECKOUT / "asv.conf.json").read_text(encoding="utf-8")
-    config = json.loads(re.sub(r"^\s*//.*$", "", text, flags=re.M))
-    requirements = config.get("matrix", {}).get("req", {})
-
-    def newest(versions: list[str]) -> str:
-        return max(versions, key=lambda v: tuple(int(p) for p in re.findall(r"\d+", v)))
-
-    return {
-        "sqlalchemy": newest(requirements.get("SQLAlchemy", ["?"])),
-        "psycopg2": newest(requirements.get("psycopg2-binary", ["?"])),
-    }
+    pins = suiteconf.newest_pins(suiteconf.read_without_asv(CHECKOUT / "asv.conf.json"))
+    return {"sqlalchemy": pins.get("SQLAlchemy", "?"), "psycopg2": pins.get("psycopg2-binary", "?")}
 
 
 def scale_runnable(name: str, rows: int) -> Any:

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import status as status_
+from .. import suiteconf
 from ..errors import BulkInsertError
 from ..metrics import metric
 from ..results import DIRTY_MACHINE_SUFFIX
@@ -320,11 +321,9 @@ def ensure_benchmarks_json(results_dir: Path) -> None:
 
     from asv import runner
     from asv.benchmarks import Benchmarks
-    from asv.config import Config
-
     if (results_dir / "benchmarks.json").exists():
         return
-    conf = Config.load(str(CHECKOUT / "asv.conf.json"))
+    conf = suiteconf.load(CHECKOUT / "asv.conf.json")
     conf.results_dir = str(results_dir)
     with tempfile.TemporaryDirectory() as scratch:
         out = Path(scratch) / "benchmarks.out.json"
