@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 from typing import Any
 
@@ -56,69 +55,11 @@ def scale_runnable(name: str, rows: int) -> Any:
             )
     return strategy
 
-# Run in a fresh interpreter so that nothing measured before inflates the high-water mark.
-# The peak is read from the kernel (VmHWM, reset through /proc/self/clear_refs just before the
-# insert), so it includes memory the drivers allocate in C (libpq buffers, Arrow arrays),
-# which tracemalloc would miss. Falls back to ru_maxrss where clear_refs is unavailable.
-_MEMORY_CHILD = r"""
-import dataclasses, json, os, resource, sys
-from bulkinsert.database import Database
-from bulkinsert.runner import run_insert
-from bulkinsert.schema import default_names
-
-def status(field):
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) * 1024
-    return None
-
-def reset_peak():
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-        return True
-    except OSError:
-        return False
-
-name, rows = sys.argv[1], int(sys.argv[2])
-strategy = registry.get(name)
-names = list(default_names(rows))  # a plain list of str, built before anything is measured
-input_bytes = sum(map(sys.getsizeof, names)) + sys.getsizeof(names)
-seen = {}
-
-def measured(db, names):
-    exact = reset_peak()
-    seen["before"] = status("VmRSS")
-    seen["exact"] = exact
-    strategy.function(db, names)
-    seen["peak"] = status("VmHWM") if exact else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-
-with Database(instrument=False) as db:
-    result = run_insert(dataclasses.replace(strategy, function=measured), names, db=db)
-increase = seen["peak"] - seen["before"]
-print(json.dumps({
-    "strategy": name, "rows": rows, "input_bytes": input_bytes,
-    "rss_before": seen["before"], "rss_peak": seen["peak"], "peak_increase": increase,
-    "ratio_to_input": increase / input_bytes, "exact_peak": seen["exact"], "seconds": result.seconds,
-}))
-"""
-
-
 def peak_memory(strategy: str, rows: int, env: dict[str, str] | None = None) -> dict[str, Any]:
-    """Client peak RSS increase of one insert of ``rows`` names, in a fresh process.
+    """Client peak RSS increase of one insert of ``rows`` names, in a fresh process (bulkinsert.peakmem)."""
+    from bulkinsert import peakmem
 
-    "Size of the input" is ``sum(sys.getsizeof(name)) + sys.getsizeof(list)``: what the
-    caller already holds before the insert starts.
-    """
-    done = subprocess.run(
-        [sys.executable, "-c", _MEMORY_CHILD, strategy, str(rows)],
-        capture_output=True, text=True, env=env or dict(os.environ), timeout=600, check=False,
-    )
-    if done.returncode != 0:
-        tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
-        raise RuntimeError(f"peak memory of {strategy} at {rows} rows failed: {tail}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return peakmem.run(strategy, rows, env=env, timeout=600)
 
 
 class _ScaleBase(InsertBenchmark):
