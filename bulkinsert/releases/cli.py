@@ -15,6 +15,7 @@ import click
 
 from .. import registry
 from ..errors import BulkInsertError
+from ..schema import DEFAULT_ROWS
 from ..server import scrub
 from .report import print_sweep
 from .sidebyside import DEFAULT_ROUNDS, MIN_ROUNDS
@@ -25,7 +26,7 @@ library_option = click.option(
     "--library", "-l", default="SQLAlchemy", show_default=True,
     help="Distribution whose releases vary (SQLAlchemy, psycopg2-binary; psycopg2 means psycopg2-binary).",
 )
-rows_option = click.option("--rows", type=click.IntRange(1), default=10_000, show_default=True,
+rows_option = click.option("--rows", type=click.IntRange(1), default=DEFAULT_ROWS, show_default=True,
                            help="Names per insert (the full suite records statements and calls at 10,000).")
 sweep_rows_option = click.option("--rows", type=click.IntRange(1), default=DEFAULT_SWEEP_ROWS, show_default=True,
                                  help="Names per insert (the quick suite's size: per-row paths show as plainly "

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 from ..metrics import COUNTED as COUNTED_KIND
 from ..metrics import METRICS as METRIC_TABLE
 from ..metrics import count_verdict
+from ..schema import DEFAULT_ROWS
 from ..stats import MIN_PAIRS, compare_paired
 from .envs import ReleaseEnv
 from .workers import Unmeasurable, Worker
@@ -68,7 +69,7 @@ def measure_side_by_side(
     *,
     metric: str = "time",
     rounds: int = DEFAULT_ROUNDS,
-    rows: int = 10_000,
+    rows: int = DEFAULT_ROWS,
     plant_new: str | None = None,
     step: Callable[[int, int], None] | None = None,
 ) -> SideBySide:

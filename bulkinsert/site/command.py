@@ -8,8 +8,7 @@ from typing import Any
 import click
 
 from .. import suiteconf
-
-DEFAULT_ROWS = 10_000
+from ..schema import DEFAULT_ROWS
 
 
 def read_asv_conf(path: Path) -> dict[str, Any]:
