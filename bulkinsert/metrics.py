@@ -108,6 +108,21 @@ def unit_of(method: str) -> str:
     return metric_for(method).unit
 
 
+def format_value(value: float | None, unit: str | None) -> str:
+    """A figure as the tables and reports write it, by its unit (``12.3ms``, ``1,000``, ``n/a``)."""
+    if value is None:
+        return "n/a"
+    if unit == "seconds":
+        if value < 1e-3:
+            return f"{value * 1e6:.0f}us"
+        return f"{value * 1e3:.1f}ms" if value < 1 else f"{value:.2f}s"
+    if unit == "bytes":
+        return f"{value / 2**20:.0f}M"
+    if value >= 1000 or float(value).is_integer():
+        return f"{value:,.0f}"
+    return f"{value:.3g}"
+
+
 def count_tolerance(name: str, rows: int | None) -> float:
     """How far a count may move and stay "same": 0 statements; calls per the rule above."""
     row = _BY_NAME.get(name)

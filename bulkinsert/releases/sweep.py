@@ -23,8 +23,6 @@ code was not measured); ``allow_dirty`` measures it anyway and files the results
 
 from __future__ import annotations
 
-import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -42,6 +40,7 @@ from ..metrics import metric
 from ..results import DIRTY_MACHINE_SUFFIX
 from .envs import CHECKOUT, EnvironmentError_, ReleaseEnv, build, release_env
 from .findings import record
+from .provenance import machine_name, project_commit
 from .workers import Unmeasurable, Worker, WorkerError
 
 # A sweep files its figures under the main suite's benchmarks of these metrics.
@@ -124,11 +123,6 @@ class SweepResult:
         }
 
 
-def machine_name() -> str:
-    """The machine ``make bench`` records: ``$ASV_MACHINE``, else the host name."""
-    return os.environ.get("ASV_MACHINE") or socket.gethostname()
-
-
 def sweep_machine(*, dirty: bool = False) -> str:
     """The machine a sweep's results are filed on: ``make bench``'s with ``-releases`` (``-dirty``) added."""
     base = machine_name()
@@ -153,14 +147,6 @@ def refuse_dirty(allow_dirty: bool, checkout: Path = CHECKOUT) -> bool:
         raise DirtyWorkTree(f"{checkout} has uncommitted changes: a sweep files its figures under the commit; "
                             "commit first, or pass --allow-dirty (results go to the '-releases-dirty' machine)")
     return dirty
-
-
-def project_commit() -> tuple[str, int]:
-    """The checkout's commit and its date in ms (asv dates results by their commit)."""
-    out = subprocess.run(
-        ["git", "-C", str(CHECKOUT), "log", "-1", "--format=%H %ct"], capture_output=True, text=True, check=True
-    ).stdout.split()
-    return out[0], int(out[1]) * 1000
 
 
 def measure_release(
