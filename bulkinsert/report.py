@@ -132,9 +132,10 @@ def render_markdown(payload: Mapping[str, Any], *, title: str = "bulkinsert comp
         lines.append("No confirmed finding.")
     unconfirmed = [f for f in findings if not f["confirmed"]]
     slower = sum(1 for f in unconfirmed if f.get("change") in ("slower", "more"))
+    settles = ("the side-by-side re-run did not reproduce them" if "new_releases" in payload else
+               "noise not excluded; `bulkinsert compare` lists them with the command that settles each")
     lines += ["", f"Unconfirmed: {len(unconfirmed)} ({slower} slower or more, {len(unconfirmed) - slower} faster "
-                  "or fewer) — noise not excluded; `bulkinsert compare` lists them with the command that settles "
-                  "each."]
+                  f"or fewer) — {settles}."]
     if payload.get("skipped_commit_pairs"):
         lines.append(f"{payload['skipped_commit_pairs']} environment pair(s) skipped: measured at different commits.")
     return "\n".join(lines) + "\n"
