@@ -66,6 +66,13 @@ def test_tracked_libraries_follow_the_release_axis(monkeypatch: pytest.MonkeyPat
         "psycopg3" in name for name in watch.strategies_for("psycopg", None))
 
 
+def test_bad_input_is_one_line_and_exit_2_apart_from_a_regression() -> None:
+    for args in (["--since", "x.y"], ["--strategies", "no_such_strategy"]):
+        done = CliRunner().invoke(cli, ["releases", "watch", *args])
+        assert done.exit_code == 2 and len(done.stderr.strip().splitlines()) == 1, done.output
+        assert done.stderr.startswith("error: ")
+
+
 # -- two runs against a local index ----------------------------------------------------------------
 
 

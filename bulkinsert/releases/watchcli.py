@@ -42,15 +42,21 @@ from .watch import DEFAULT_WATCH_STRATEGIES
 def watch_command(**options: Any) -> None:
     """Measure every release not measured yet, compare it with the one before, confirm changes side by side.
 
-    Exit status 1 when this run confirmed a regression or a broken path; 0 otherwise.
+    Exit status 1 when this run confirmed a regression or a broken path; 0 otherwise; 2 on an error.
     """
     from .cli import guarded
 
-    guarded(_watch)(**options)
+    try:
+        failing = guarded(_watch)(**options)
+    except SystemExit as exc:  # the one-line error: 2, so that 1 always means "a regression was confirmed"
+        sys.exit(2 if exc.code == 1 else exc.code)
+    if failing:
+        sys.exit(1)
 
 
 def _watch(libraries: tuple[str, ...], since: str | None, high: str | None, strategies: str | None, rows: int,
-           samples: int, rounds: int, results_dir: Path | None, allow_dirty: bool, pre: bool, as_json: bool) -> None:
+           samples: int, rounds: int, results_dir: Path | None, allow_dirty: bool, pre: bool, as_json: bool) -> bool:
+    """The run; True when it confirmed a regression or a broken path."""
     from packaging.version import InvalidVersion, Version
 
     from ..registry import get
@@ -81,7 +87,7 @@ def _watch(libraries: tuple[str, ...], since: str | None, high: str | None, stra
         bases = ", ".join(f"{p.library} {p.base or '-'}" for p in plans)
         click.echo(f"nothing new: every release is measured ({bases}); "
                    f"checked in {time.monotonic() - started:.1f} s", err=as_json)
-        return
+        return False
     refuse_dirty(allow_dirty)
     with progress_display(0, "watch") as update:
         result = run(plans, chosen, rows=rows, samples=samples, rounds=rounds, results_dir=results,
@@ -90,8 +96,7 @@ def _watch(libraries: tuple[str, ...], since: str | None, high: str | None, stra
         click.echo(json.dumps(result.as_dict(), indent=2))
     else:
         _print_summary(result)
-    if result.failing:
-        sys.exit(1)
+    return bool(result.failing)
 
 
 def _print_summary(result: Any) -> None:
