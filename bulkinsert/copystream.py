@@ -1,0 +1,119 @@
+"""Encoding a COPY payload in a second thread while the driver sends it: one mechanism for every COPY path.
+
+psycopg2's ``copy_expert`` calls ``read()`` on a file, then sends the result with libpq
+(``PQputCopyData``, the GIL released) until the socket takes it. With a plain generator the
+chunks are encoded *inside* ``read()``, so encoding and sending take turns: while the client
+encodes, the server has only what sits in the socket buffer to parse, and then waits.
+:class:`OverlappedReader` runs the encoder in a producer thread that fills a bounded queue;
+``read()`` only takes the next finished chunk. The producer encodes chunk *n + 1* while the
+driver sends chunk *n* and the server parses it.
+
+Memory stays flat: at most ``depth`` finished chunks wait in the queue, plus the one the
+producer is building and the one libpq is sending. A producer error reaches ``read()``, which
+re-raises it, so ``copy_expert`` aborts the COPY (the server rolls it back) and the caller sees
+the producer's exception, message unchanged. When the COPY fails on the server's side instead,
+:meth:`OverlappedReader.close` stops the producer and waits for it, so no thread outlives the
+load. The overlap needs the client and the server on different CPUs; pinned to one CPU they
+take turns anyway (measured in ``docs/performance.md``).
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from .measure import DBAPI_TIMER
+
+__all__ = ["QUEUE_DEPTH", "OverlappedReader", "overlapped", "send_overlapped"]
+
+# Finished chunks allowed to wait: two keep the driver busy across one slow chunk, while memory
+# stays at about four chunks (two queued, one being built, one in libpq's buffer).
+QUEUE_DEPTH = 2
+
+_END: Any = object()
+
+
+class _Failed:
+    """The producer's exception, carried through the queue to the reading thread."""
+
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+
+class OverlappedReader:
+    """A ``read()``-only file whose chunks a producer thread encodes ahead, at most ``depth`` of them.
+
+    Time ``read()`` spends waiting for a chunk is counted as encode time
+    (``DBAPI_TIMER.encoding_block``): it is the encoding the overlap did not hide. Encoding
+    that ran while the driver sent is not counted as driver time either, since it ran on
+    another thread; the client CPU figure (``time.process_time``) counts both threads.
+    """
+
+    def __init__(self, chunks: Iterable[bytes], depth: int = QUEUE_DEPTH) -> None:
+        if depth < 1:
+            raise ValueError(f"queue depth must be at least 1, got {depth}")
+        self._chunks = chunks
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize=depth)
+        self._stop = threading.Event()
+        self._finished = False
+        self.peak_queued = 0  # most chunks seen waiting at once (the bound, observable)
+        self._thread = threading.Thread(target=self._produce, name="copy-encoder", daemon=True)
+        self._thread.start()
+
+    def _produce(self) -> None:
+        try:
+            for chunk in self._chunks:
+                if self._stop.is_set():
+                    return
+                self._queue.put(chunk)
+            self._queue.put(_END)
+        except BaseException as error:  # noqa: BLE001 - handed to the reader, which re-raises it
+            self._queue.put(_Failed(error))
+
+    def read(self, size: int = -1) -> bytes:
+        """The next encoded chunk, whole whatever ``size`` (psycopg2 sends each as one message); b"" at the end."""
+        if self._finished:
+            return b""
+        self.peak_queued = max(self.peak_queued, self._queue.qsize())
+        with DBAPI_TIMER.encoding_block():
+            item = self._queue.get()
+        if item is _END:
+            self._finished = True
+            return b""
+        if isinstance(item, _Failed):
+            self._finished = True
+            raise item.error
+        return item
+
+    def readline(self, size: int = -1) -> bytes:  # pragma: no cover - copy_expert never calls it
+        return self.read(size)
+
+    def close(self) -> None:
+        """Stop the producer and wait for it: drain the queue so a blocked ``put`` returns."""
+        self._stop.set()
+        self._finished = True
+        while self._thread.is_alive():
+            try:
+                self._queue.get(timeout=0.05)
+            except queue.Empty:
+                pass
+        self._thread.join()
+
+
+@contextmanager
+def overlapped(chunks: Iterable[bytes], depth: int = QUEUE_DEPTH) -> Iterator[OverlappedReader]:
+    """An :class:`OverlappedReader` over ``chunks``, its producer stopped on the way out, error or not."""
+    reader = OverlappedReader(chunks, depth)
+    try:
+        yield reader
+    finally:
+        reader.close()
+
+
+def send_overlapped(cursor: Any, sql: str, chunks: Iterable[bytes], depth: int = QUEUE_DEPTH) -> None:
+    """``cursor.copy_expert(sql, …)`` with ``chunks`` encoded in a producer thread ahead of the driver."""
+    with overlapped(chunks, depth) as reader:
+        cursor.copy_expert(sql, reader)
