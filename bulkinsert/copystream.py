@@ -25,6 +25,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from .errors import InsertError
 from .measure import DBAPI_TIMER
 
 __all__ = ["QUEUE_DEPTH", "OverlappedReader", "overlapped", "send_overlapped"]
@@ -59,6 +60,7 @@ class OverlappedReader:
         self._queue: queue.Queue[Any] = queue.Queue(maxsize=depth)
         self._stop = threading.Event()
         self._finished = False
+        self.error: BaseException | None = None  # the producer's exception, once read() has raised it
         self.peak_queued = 0  # most chunks seen waiting at once (the bound, observable)
         self._thread = threading.Thread(target=self._produce, name="copy-encoder", daemon=True)
         self._thread.start()
@@ -85,6 +87,7 @@ class OverlappedReader:
             return b""
         if isinstance(item, _Failed):
             self._finished = True
+            self.error = item.error
             raise item.error
         return item
 
@@ -114,6 +117,22 @@ def overlapped(chunks: Iterable[bytes], depth: int = QUEUE_DEPTH) -> Iterator[Ov
 
 
 def send_overlapped(cursor: Any, sql: str, chunks: Iterable[bytes], depth: int = QUEUE_DEPTH) -> None:
-    """``cursor.copy_expert(sql, …)`` with ``chunks`` encoded in a producer thread ahead of the driver."""
+    """``cursor.copy_expert(sql, …)`` with ``chunks`` encoded in a producer thread ahead of the driver.
+
+    When the encoder fails, psycopg2 aborts the COPY (the server discards it; the caller's
+    transaction rolls back) and reports only "COPY from stdin failed"; this raises
+    :class:`InsertError` naming the encoder's error instead, in one line.
+    """
     with overlapped(chunks, depth) as reader:
-        cursor.copy_expert(sql, reader)
+        try:
+            cursor.copy_expert(sql, reader)
+        except Exception:
+            if reader.error is None:
+                raise
+            raise InsertError(f"encoding the COPY payload failed: {_one_line(reader.error)}") from reader.error
+
+
+def _one_line(error: BaseException) -> str:
+    lines = str(error).strip().splitlines()
+    text = f"{type(error).__name__}: {lines[0] if lines else ''}".rstrip(": ")
+    return text if len(text) <= 300 else text[:299] + "…"
