@@ -15,11 +15,16 @@ the producer's exception, message unchanged. When the COPY fails on the server's
 :meth:`OverlappedReader.close` stops the producer and waits for it, so no thread outlives the
 load. The overlap needs the client and the server on different CPUs; pinned to one CPU they
 take turns anyway (measured in ``docs/performance.md``).
+
+Under a profiler (``bulkinsert run --profile``, the ladder's cProfile mode) the chunks are
+encoded in the calling thread instead, as before: cProfile follows one thread, and the call
+counts and profiles would otherwise lose the encoder.
 """
 
 from __future__ import annotations
 
 import queue
+import sys
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -56,21 +61,24 @@ class OverlappedReader:
     def __init__(self, chunks: Iterable[bytes], depth: int = QUEUE_DEPTH) -> None:
         if depth < 1:
             raise ValueError(f"queue depth must be at least 1, got {depth}")
-        self._chunks = chunks
+        self._chunks = iter(chunks)
+        self._inline = sys.getprofile() is not None  # profiled: encode here, where cProfile sees it
         self._queue: queue.Queue[Any] = queue.Queue(maxsize=depth)
         self._stop = threading.Event()
         self._finished = False
         self.error: BaseException | None = None  # the producer's exception, once read() has raised it
         self.peak_queued = 0  # most chunks seen waiting at once (the bound, observable)
         self._thread = threading.Thread(target=self._produce, name="copy-encoder", daemon=True)
-        self._thread.start()
+        if not self._inline:
+            self._thread.start()
 
     def _produce(self) -> None:
         try:
             for chunk in self._chunks:
                 if self._stop.is_set():
                     return
-                self._queue.put(chunk)
+                if chunk:  # an empty read() would end the COPY early
+                    self._queue.put(chunk)
             self._queue.put(_END)
         except BaseException as error:  # noqa: BLE001 - handed to the reader, which re-raises it
             self._queue.put(_Failed(error))
@@ -79,6 +87,8 @@ class OverlappedReader:
         """The next encoded chunk, whole whatever ``size`` (psycopg2 sends each as one message); b"" at the end."""
         if self._finished:
             return b""
+        if self._inline:
+            return self._read_inline()
         self.peak_queued = max(self.peak_queued, self._queue.qsize())
         with DBAPI_TIMER.encoding_block():
             item = self._queue.get()
@@ -91,6 +101,21 @@ class OverlappedReader:
             raise item.error
         return item
 
+    def _read_inline(self) -> bytes:
+        try:
+            with DBAPI_TIMER.encoding_block():
+                chunk = next(self._chunks, None)
+                while chunk is not None and not chunk:
+                    chunk = next(self._chunks, None)
+        except BaseException as error:
+            self._finished = True
+            self.error = error
+            raise
+        if chunk is None:
+            self._finished = True
+            return b""
+        return chunk
+
     def readline(self, size: int = -1) -> bytes:  # pragma: no cover - copy_expert never calls it
         return self.read(size)
 
@@ -98,6 +123,8 @@ class OverlappedReader:
         """Stop the producer and wait for it: drain the queue so a blocked ``put`` returns."""
         self._stop.set()
         self._finished = True
+        if self._inline:
+            return
         while self._thread.is_alive():
             try:
                 self._queue.get(timeout=0.05)

@@ -111,3 +111,36 @@ def test_overlapped_sends_every_byte_in_order(db: Database) -> None:
 def test_a_queue_depth_below_one_is_refused() -> None:
     with pytest.raises(ValueError, match="queue depth must be at least 1, got 0"):
         OverlappedReader(iter([]), depth=0)
+
+
+def test_under_a_profiler_the_encoder_runs_where_cprofile_sees_it(db: Database) -> None:
+    """cProfile follows one thread: profiled loads encode inline, so call counts keep the encoder."""
+    import cProfile
+    import pstats
+
+    def chunks() -> Iterator[bytes]:
+        yield b""  # skipped: an empty read() would end the COPY
+        for number in range(50):
+            yield f"{number}\n".encode()
+
+    profile = cProfile.Profile()
+    with db.dbapi() as conn, conn.cursor() as cur:
+        cur.execute("CREATE TEMP TABLE sink (n integer) ON COMMIT DROP")
+        profile.enable()
+        try:
+            send_overlapped(cur, "COPY sink FROM STDIN", chunks())
+        finally:
+            profile.disable()
+        cur.execute("SELECT count(*), sum(n) FROM sink")
+        assert cur.fetchone() == (50, sum(range(50)))
+    seen = {function for (_, _, function) in pstats.Stats(profile).stats}  # type: ignore[attr-defined]
+    assert "chunks" in seen
+    assert not _encoders_alive()
+
+
+def test_empty_chunks_do_not_end_the_copy_early(db: Database) -> None:
+    with db.dbapi() as conn, conn.cursor() as cur:
+        cur.execute("CREATE TEMP TABLE sink (n integer) ON COMMIT DROP")
+        send_overlapped(cur, "COPY sink FROM STDIN", iter([b"1\n", b"", b"2\n", b"", b"3\n"]))
+        cur.execute("SELECT array_agg(n ORDER BY n) FROM sink")
+        assert cur.fetchone()[0] == [1, 2, 3]
