@@ -13,14 +13,14 @@ endif
 BIN := $(VENV)/bin
 HTML_DIR := .asv/html
 
-.PHONY: venv test lint bench publish site preview ladder clean
+.PHONY: venv test lint bench publish site preview ladder clean placement-check
 
-# Everything comes from pyproject.toml: the package with its peers and site extras, and the
+# Everything comes from pyproject.toml: the package with its analysis, site and peers extras, and the
 # test, lint and bench tools of its dependency groups (`--group` needs pip >= 25.1).
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade "pip>=25.1"
-	$(BIN)/python -m pip install -q -e ".[peers,site]" --group dev
+	$(BIN)/python -m pip install -q -e ".[analysis,site,peers]" --group dev
 	if [ -n "$(SQLALCHEMY)" ]; then $(BIN)/python -m pip install -q "SQLAlchemy==$(SQLALCHEMY)"; fi
 	touch $@
 
@@ -52,6 +52,11 @@ bench: venv
 	BULKINSERT_QUICK=$(BENCH_QUICK) $(BIN)/bulkinsert server hold --own-database -- $(BIN)/asv run --parallel 2 --record-samples --machine "$${ASV_MACHINE:-$$(hostname)}" $(ASV_ARGS); echo $$? > .asv/bench-status
 	$(MAKE) publish
 	@exit $$(cat .asv/bench-status 2>/dev/null || echo 0)
+
+# Ten back-to-back `bulkinsert run`s of the per-row paths and COPY under each CPU placement:
+# the spread (max/min) of wall and client CPU time (docs/benchmarks.md, "CPU placement").
+placement-check: venv
+	$(BIN)/python -m bulkinsert.placement_check --runs 10 --rows 10000
 
 # asv publish writes asv's pages and, through the plugin in asv.conf.json, the project's own.
 publish: venv

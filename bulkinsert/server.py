@@ -23,7 +23,7 @@ from typing import Any
 from urllib.parse import quote
 
 from . import embedded, processes
-from .dsn import CONNECT_TIMEOUT_SECONDS, DSN_ENV, dsn_password, mask_dsn, scrub  # noqa: F401  (re-exported)
+from .dsn import CONNECT_TIMEOUT_SECONDS, DSN_ENV, InvalidDsn, mask_dsn, parse_dsn, scrub  # noqa: F401  (re-exported)
 from .errors import DatabaseUnavailable
 from .processes import LINGER_ENV, linger_seconds  # noqa: F401  (re-exported)
 from .run_databases import drop_database, ensure_database, prune_orphan_databases  # noqa: F401  (re-exported)
@@ -286,15 +286,34 @@ def resolve_dsn(dsn: str | None = None) -> str:
     return _with_database(server.dsn("postgres"), database)
 
 
+def embedded_postmaster(dsn: str) -> int | None:
+    """The postmaster pid when ``dsn`` points at the running embedded server (None: external).
+
+    Compared by the server's own address, so a DSN naming another database of it counts too.
+    """
+    info = embedded.read_postmaster(data_dir())
+    if info is None or not processes.pid_alive(info.pid):
+        return None
+    try:
+        same = _with_database(dsn, "postgres") == info.uri("postgres")
+    except DatabaseUnavailable:
+        return None
+    return info.pid if same else None
+
+
 def check_reachable(dsn: str) -> None:
     """Connect once, failing within seconds with a one-line, password-free message."""
     import psycopg2
 
     try:
+        parse_dsn(dsn)
+    except InvalidDsn as exc:
+        raise DatabaseUnavailable(str(exc)) from None
+    try:
         psycopg2.connect(dsn, connect_timeout=CONNECT_TIMEOUT_SECONDS).close()
     except psycopg2.Error as exc:
-        reason = scrub(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__, dsn)
-        raise DatabaseUnavailable(f"cannot connect to {mask_dsn(dsn)}: {reason}") from None
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DatabaseUnavailable(scrub(f"cannot connect to {mask_dsn(dsn)}: {reason}", dsn)) from None
 
 
 @contextmanager

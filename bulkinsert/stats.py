@@ -13,21 +13,31 @@ Both must agree; anything else is ``same``. The ratio's confidence interval is t
 distribution-free one that belongs to the same test (order statistics of the pairwise log
 ratios), so it is deterministic: the same samples always give the same verdict.
 
+Samples taken in pairs (``releases compare``: one OLD and one NEW insert per round) are judged
+by :func:`compare_paired` with the same rule, but the paired test: Wilcoxon signed-rank on the
+per-round log ratios, and the ratio it tests (their Hodges–Lehmann pseudo-median). Everything
+here is the standard library (``statistics.NormalDist``, exact null distributions by small
+dynamic programs); the p-values equal scipy's ``mannwhitneyu(method="auto")`` and ``wilcoxon``.
+
 Deterministic figures (server statements, function calls) are not sampled: they are compared
 with :func:`compare_counts`, exactly or with a fixed per-insert tolerance.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from statistics import NormalDist
 from typing import Any
 
 DEFAULT_ALPHA = 0.01
 DEFAULT_MIN_EFFECT = 0.05  # 5 %: below this a timing difference is not reported on a shared machine
 # Below this many samples per side no two-sided exact test can reach alpha = 0.01.
 MIN_SAMPLES = 5
+# Pairs the signed-rank test needs before a two-sided p can fall below 0.01 (2 / 2**8 < 0.01).
+MIN_PAIRS = 8
 
 
 @dataclass(frozen=True)
@@ -86,19 +96,61 @@ def _quantile(ordered: Sequence[float], q: float) -> float:
     return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
-def mann_whitney_p(old: Sequence[float], new: Sequence[float]) -> float:
-    """Two-sided Mann–Whitney U p-value (exact without ties for small samples, else asymptotic)."""
-    from scipy.stats import mannwhitneyu
+def _ranks(values: Sequence[float]) -> tuple[list[float], list[int]]:
+    """Average ranks (1-based) of ``values`` in their order, and the size of every tie group."""
+    order = sorted(range(len(values)), key=values.__getitem__)
+    ranks = [0.0] * len(values)
+    ties: list[int] = []
+    start = 0
+    while start < len(order):
+        end = start
+        while end + 1 < len(order) and values[order[end + 1]] == values[order[start]]:
+            end += 1
+        for position in range(start, end + 1):
+            ranks[order[position]] = (start + end) / 2 + 1
+        ties.append(end - start + 1)
+        start = end + 1
+    return ranks, ties
 
+
+@functools.lru_cache(maxsize=256)
+def _u_counts(m: int, n: int) -> tuple[int, ...]:
+    """How many of the C(m+n, m) orderings give each U = 0 … m*n (no ties): the exact null law."""
+    if m == 0 or n == 0:
+        return (1,)
+    # U(m, n) = U(m-1, n) + n when the largest value is in the first sample, else U(m, n-1).
+    first, second = _u_counts(m - 1, n), _u_counts(m, n - 1)
+    counts = [0] * (m * n + 1)
+    for u, ways in enumerate(first):
+        counts[u + n] += ways
+    for u, ways in enumerate(second):
+        counts[u] += ways
+    return tuple(counts)
+
+
+def mann_whitney_p(old: Sequence[float], new: Sequence[float]) -> float:
+    """Two-sided Mann–Whitney U p-value: exact without ties when a side has at most 8 samples,
+    else the normal approximation with tie and continuity corrections (scipy's ``method="auto"``,
+    in the standard library so the runtime needs no scipy)."""
     if len(set(old) | set(new)) == 1:
         return 1.0  # identical constants: no evidence of any difference
-    return float(mannwhitneyu(new, old, alternative="two-sided", method="auto").pvalue)
+    m, n = len(new), len(old)
+    ranks, ties = _ranks(list(new) + list(old))
+    u_new = sum(ranks[:m]) - m * (m + 1) / 2
+    u = max(u_new, m * n - u_new)
+    if (m > 8 and n > 8) or any(t > 1 for t in ties):
+        total = m + n
+        tie_term = sum(t**3 - t for t in ties)
+        spread = math.sqrt(m * n / 12 * ((total + 1) - tie_term / (total * (total - 1))))
+        p = 2 * NormalDist().cdf(-(u - m * n / 2 - 0.5) / spread)
+    else:
+        counts = _u_counts(min(m, n), max(m, n))
+        p = 2 * sum(counts[int(u):]) / math.comb(m + n, m)
+    return min(max(p, 0.0), 1.0)
 
 
 def hodges_lehmann_ratio(old: Sequence[float], new: Sequence[float], alpha: float) -> tuple[float, float, float]:
     """(estimate, low, high) of NEW / OLD from the pairwise log ratios of positive samples."""
-    from scipy.stats import norm
-
     diffs = sorted(math.log(n) - math.log(o) for o in old for n in new)
     total = len(diffs)
     estimate = _quantile(diffs, 0.5)
@@ -106,7 +158,7 @@ def hodges_lehmann_ratio(old: Sequence[float], new: Sequence[float], alpha: floa
     # Index of the lower bound: the alpha/2 quantile of U under the null (normal approximation,
     # standard for the Hodges–Lehmann interval), clamped to the available order statistics.
     spread = math.sqrt(m * k * (m + k + 1) / 12.0)
-    lower = math.floor(total / 2.0 - norm.ppf(1 - alpha / 2) * spread)
+    lower = math.floor(total / 2.0 - NormalDist().inv_cdf(1 - alpha / 2) * spread)
     lower = min(max(lower, 0), total - 1)
     upper = total - 1 - lower
     return math.exp(estimate), math.exp(diffs[lower]), math.exp(diffs[upper])
@@ -126,14 +178,33 @@ def compare_samples(
     mirror image. With ``lower_is_better=False`` (rows per second) the words follow the
     figure's meaning: a higher NEW is ``faster``.
     """
-    old_values = [float(v) for v in old]
-    new_values = [float(v) for v in new]
-    if not old_values or not new_values:
-        raise ValueError("both sides need at least one sample")
-    if min(old_values + new_values) <= 0 or not all(math.isfinite(v) for v in old_values + new_values):
-        raise ValueError("samples must be positive, finite numbers")
+    old_values, new_values = _positive(old), _positive(new)
     p_value = mann_whitney_p(old_values, new_values)
-    ratio, low, high = hodges_lehmann_ratio(old_values, new_values, alpha)
+    estimate = hodges_lehmann_ratio(old_values, new_values, alpha)
+    return _verdict(old_values, new_values, p_value, estimate, alpha, min_effect, lower_is_better, MIN_SAMPLES)
+
+
+def _positive(samples: Sequence[float]) -> list[float]:
+    values = [float(v) for v in samples]
+    if not values:
+        raise ValueError("both sides need at least one sample")
+    if min(values) <= 0 or not all(math.isfinite(v) for v in values):
+        raise ValueError("samples must be positive, finite numbers")
+    return values
+
+
+def _verdict(
+    old_values: list[float],
+    new_values: list[float],
+    p_value: float,
+    estimate: tuple[float, float, float],
+    alpha: float,
+    min_effect: float,
+    lower_is_better: bool,
+    minimum: int,
+) -> SampleVerdict:
+    """The one rule: p < ``alpha`` and a ratio beyond ``min_effect``, else ``same`` (and why)."""
+    ratio, low, high = estimate
     bigger = ratio >= 1 + min_effect
     smaller = ratio <= 1 / (1 + min_effect)
     significant = p_value < alpha
@@ -143,10 +214,10 @@ def compare_samples(
         reason = f"p={p_value:.3g} < {alpha:g} and x{ratio:.3f} beyond {min_effect:.0%}"
     else:
         verdict = "same"
-        if min(len(old_values), len(new_values)) < MIN_SAMPLES and not significant:
+        if min(len(old_values), len(new_values)) < minimum and not significant:
             reason = (
                 f"p={p_value:.3g}: too few samples to tell ({len(old_values)} vs {len(new_values)}; "
-                f"at least {MIN_SAMPLES} per side can reach {alpha:g})"
+                f"at least {minimum} per side can reach {alpha:g})"
             )
         elif not significant:
             reason = f"p={p_value:.3g} >= {alpha:g}: no difference beyond noise"
@@ -163,6 +234,90 @@ def compare_samples(
         new=SampleSummary.of(new_values),
         reason=reason,
     )
+
+
+# Up to this many non-zero pairs the signed-rank p-value is exact (a subset-sum table of the
+# doubled ranks, at most n(n+1) + 1 entries); above it, the normal approximation.
+EXACT_PAIRS = 30
+
+
+def _signed_rank_counts(doubled: Sequence[int]) -> list[int]:
+    """How many of the 2**n sign patterns give each sum of the positive (doubled) ranks."""
+    counts = [1] + [0] * sum(doubled)
+    for rank in doubled:
+        for total in range(len(counts) - 1, rank - 1, -1):
+            counts[total] += counts[total - rank]
+    return counts
+
+
+def wilcoxon_signed_rank_p(differences: Sequence[float]) -> float:
+    """Two-sided Wilcoxon signed-rank p-value of paired differences (zeros dropped).
+
+    Exact for up to :data:`EXACT_PAIRS` pairs — conditional on the ranks, so ties are exact too —
+    else the normal approximation with tie and continuity corrections.
+    """
+    nonzero = [d for d in differences if d != 0]
+    n = len(nonzero)
+    if n == 0:
+        return 1.0
+    ranks, ties = _ranks([abs(d) for d in nonzero])
+    positive = sum(r for r, d in zip(ranks, nonzero, strict=True) if d > 0)
+    if n <= EXACT_PAIRS:
+        doubled = [round(2 * r) for r in ranks]
+        counts = _signed_rank_counts(doubled)
+        w = round(2 * positive)
+        low, high = sum(counts[: w + 1]), sum(counts[w:])
+        return min(1.0, 2 * min(low, high) / 2**n)
+    mean = n * (n + 1) / 4
+    spread = math.sqrt(n * (n + 1) * (2 * n + 1) / 24 - sum(t**3 - t for t in ties) / 48)
+    z = (abs(positive - mean) - 0.5) / spread
+    return min(1.0, 2 * NormalDist().cdf(-max(z, 0.0)))
+
+
+def paired_ratio(old: Sequence[float], new: Sequence[float], alpha: float) -> tuple[float, float, float]:
+    """(estimate, low, high) of NEW / OLD from paired rounds: the Hodges–Lehmann pseudo-median of
+    the per-round log ratios (median of their Walsh averages) and the interval that belongs to the
+    signed-rank test (order statistics of the Walsh averages)."""
+    logs = [math.log(n) - math.log(o) for o, n in zip(old, new, strict=True)]
+    walsh = sorted((logs[i] + logs[j]) / 2 for i in range(len(logs)) for j in range(i, len(logs)))
+    total, n = len(walsh), len(logs)
+    if n <= EXACT_PAIRS:
+        counts = _signed_rank_counts(range(1, n + 1))
+        below, k = 0, 0
+        while k < len(counts) and (below + counts[k]) / 2**n <= alpha / 2:
+            below += counts[k]
+            k += 1
+        k -= 1  # k - 1 is the largest rejected T; the bound is the Walsh average just above it (0-based k - 1)
+    else:
+        spread = math.sqrt(n * (n + 1) * (2 * n + 1) / 24)
+        k = math.floor(n * (n + 1) / 4 - NormalDist().inv_cdf(1 - alpha / 2) * spread)
+    lower = min(max(k, 0), total - 1)
+    upper = total - 1 - lower
+    return math.exp(_quantile(walsh, 0.5)), math.exp(walsh[lower]), math.exp(walsh[upper])
+
+
+def compare_paired(
+    old: Sequence[float],
+    new: Sequence[float],
+    *,
+    alpha: float = DEFAULT_ALPHA,
+    min_effect: float = DEFAULT_MIN_EFFECT,
+) -> SampleVerdict:
+    """The verdict on NEW against OLD when sample ``i`` of each side was taken in the same round.
+
+    Side-by-side rounds share the machine's minute, so the per-round ratio NEW ÷ OLD cancels the
+    load both saw; the test is the Wilcoxon signed-rank test of the per-round log ratios, and the
+    ratio reported is the one it tests (:func:`paired_ratio`). The rule is
+    :func:`compare_samples`'s: p < ``alpha`` and a ratio beyond ``min_effect``.
+    """
+    old_values, new_values = _positive(old), _positive(new)
+    if len(old_values) != len(new_values):
+        raise ValueError(f"paired samples need equal counts ({len(old_values)} vs {len(new_values)})")
+    logs = [math.log(n) - math.log(o) for o, n in zip(old_values, new_values, strict=True)]
+    p_value = wilcoxon_signed_rank_p(logs)
+    ratio, low, high = paired_ratio(old_values, new_values, alpha)
+    return _verdict(old_values, new_values, p_value, (ratio, low, high), alpha, min_effect, True,
+                    MIN_PAIRS)
 
 
 @dataclass(frozen=True)

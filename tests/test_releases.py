@@ -18,6 +18,7 @@ from bulkinsert.database import Database
 from bulkinsert.releases.envs import build, release_env
 from bulkinsert.releases.findings import notes_url, read_findings
 from bulkinsert.releases.index import list_releases
+from bulkinsert.releases.sweep import machine_name, sweep_machine
 from bulkinsert.results import load_figures
 
 LIBRARY = "SQLAlchemy"
@@ -133,10 +134,12 @@ def test_sweep_writes_asv_results_that_asv_publish_reads(environments: list, tmp
     results = tmp_path / "results"
     code, out, err = invoke("sweep", "--from", RANGE[0], "--to", RANGE[-1], "--strategies",
                             "core_executemany,copy_upsert", "--rows", ROWS, "--samples", "2",
-                            "--results-dir", str(results), "--json")
+                            "--results-dir", str(results), "--json", "--allow-dirty")
     assert code == 0, err
     data = json.loads(out)
     assert list(data["releases"]) == list(RANGE) and data["environments_built"] == 0
+    assert data["machine"] == sweep_machine(dirty=data["dirty"]) != machine_name()
+    assert [p.name for p in results.iterdir() if p.is_dir()] == [data["machine"]]
     for figures in data["releases"].values():
         assert figures["core_executemany"]["statements"] == 3  # BEGIN, one batched INSERT, COMMIT
         assert figures["copy_upsert"]["statements"] == 5
@@ -147,6 +150,65 @@ def test_sweep_writes_asv_results_that_asv_publish_reads(environments: list, tmp
     timing = [f for f in loaded if f.benchmark.endswith("time_insert")]
     assert all(f.samples and len(f.samples) == 2 for f in timing)
     _asv_publish(results, tmp_path)
+    _compare_never_pairs_sweep_and_matrix(results, loaded_all=load_figures(results))
+
+
+def _compare_never_pairs_sweep_and_matrix(results: Path, loaded_all: list) -> None:
+    """The matrix's own figures of RANGE[1] — the same pins as the sweep's RANGE[1] environment,
+    ten times slower, on ``make bench``'s machine, same commit — next to the sweep: ``bulkinsert
+    compare`` must judge neither a release against itself nor a sweep figure against a matrix one
+    (either would show as a finding with a ratio near 10 or 1/10)."""
+    import dataclasses
+
+    from bulkinsert.results import write_figures
+
+    matrix = [dataclasses.replace(f, machine=machine_name(), env_name=f"matrix-{f.env_name}",
+                                  samples=tuple(10 * s for s in f.samples) if f.samples else None,
+                                  value=10 * f.value if f.value is not None else None)
+              for f in loaded_all if f.versions["SQLAlchemy"] == RANGE[1]]
+    assert matrix
+    write_figures(results, matrix)
+    done = CliRunner().invoke(cli, ["compare", "--results-dir", str(results), "--json", "--verbose"])
+    assert done.exit_code in (0, 1), done.output
+    findings = json.loads(done.stdout)["findings"]
+    assert all(f["old"] != f["new"] for f in findings), findings
+    assert all(f["machine"] == sweep_machine(dirty=True) or f["machine"] == sweep_machine() for f in findings)
+    assert all(0.2 < f["ratio"] < 5 for f in findings), findings
+
+
+def test_a_dirty_work_tree_is_refused_unless_allowed(tmp_path: Path) -> None:
+    import subprocess
+
+    from bulkinsert.releases.sweep import DirtyWorkTree, refuse_dirty
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", "-C", str(tmp_path), *args], check=True, capture_output=True)
+
+    git("init", "-q")
+    (tmp_path / "code.py").write_text("x = 1\n")
+    git("add", "code.py")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "one")
+    (tmp_path / "untracked.txt").write_text("not code\n")
+    assert refuse_dirty(False, tmp_path) is False  # untracked files do not make it dirty
+    (tmp_path / "code.py").write_text("x = 2\n")
+    with pytest.raises(DirtyWorkTree, match="uncommitted changes.*--allow-dirty"):
+        refuse_dirty(False, tmp_path)
+    assert refuse_dirty(True, tmp_path) is True
+
+
+def test_a_held_context_gets_its_own_environment() -> None:
+    from bulkinsert.releases.envs import parse_held
+
+    default = release_env(LIBRARY, RANGE[0])
+    held = release_env(LIBRARY, RANGE[0], held=parse_held(["psycopg2==2.9.10"]))
+    assert dict(held.requirements)["psycopg2-binary"] == "2.9.10" and held.path != default.path
+    assert held.path.name == f"SQLAlchemy-{RANGE[0]}+psycopg2-binary-2.9.10"
+    assert held.context() == {"psycopg2-binary": "2.9.10"} and default.context() == {"psycopg2-binary": "2.9.13"}
+    assert release_env(LIBRARY, RANGE[0], held={"psycopg2-binary": "2.9.13"}).path == default.path
+    for bad, message in ((["psycopg2-binary"], "NAME==VERSION"), (["nosuch==1.0"], "not a requirement"),
+                         (["SQLAlchemy==2.0.1"], "whose releases vary")):
+        with pytest.raises(ValueError, match=message):
+            release_env(LIBRARY, RANGE[0], held=parse_held(bad))
 
 
 def _asv_publish(results: Path, tmp_path: Path) -> None:
@@ -157,8 +219,12 @@ def _asv_publish(results: Path, tmp_path: Path) -> None:
 
     checkout = Path(__file__).resolve().parents[1]
     conf = load_json(str(checkout / "asv.conf.json"), js_comments=True)
+    # asv publishes the commits of its branches: the checkout's own branch holds the sweep's commit.
+    branch = subprocess.run(["git", "-C", str(checkout), "rev-parse", "--abbrev-ref", "HEAD"],
+                            capture_output=True, text=True, check=True).stdout.strip()
     conf.update(repo=str(checkout), results_dir=str(results), html_dir=str(tmp_path / "html"),
-                env_dir=str(tmp_path / "env"), benchmark_dir=str(checkout / "benchmarks"), plugins=[])
+                env_dir=str(tmp_path / "env"), benchmark_dir=str(checkout / "benchmarks"), plugins=[],
+                branches=[branch] if branch != "HEAD" else conf.get("branches", ["main"]))
     config = tmp_path / "asv.conf.json"
     config.write_text(json.dumps(conf))
     asv = Path(sys.executable).parent / "asv"
@@ -184,14 +250,16 @@ def test_bisect_on_statements_builds_at_most_log2_plus_two(environments: list, o
 
 
 def test_compare_a_release_with_itself_is_same(environments: list, own_findings: Path) -> None:
-    code, out, err = invoke("compare", "copy_upsert", RANGE[1], RANGE[1], "--rounds", "6", "--rows", ROWS, "--json")
+    code, out, err = invoke("compare", "copy_upsert", RANGE[1], RANGE[1], "--rounds", "8", "--rows", ROWS, "--json")
     assert code == 0, err
     data = json.loads(out)
-    assert data["verdict"] == "same"
-    assert len(data["old_samples"]) == len(data["new_samples"]) == 6
+    assert data["verdict"] == "same" and data["test"].startswith("wilcoxon signed-rank")
+    assert len(data["old_samples"]) == len(data["new_samples"]) == 8
+    assert data["context"] == {"psycopg2-binary": "2.9.13"}
     assert 0 <= data["p_value"] <= 1 and data["ratio_ci"][0] <= data["ratio"] <= data["ratio_ci"][1]
     finding = read_findings(own_findings)[-1]
     assert finding["kind"] == "compare" and finding["old"] == finding["new"] == RANGE[1]
+    assert finding["context"] == {"psycopg2-binary": "2.9.13"}
 
 
 def test_compare_counts_and_a_planted_slowdown(environments: list) -> None:
@@ -276,3 +344,19 @@ def test_sweep_marks_a_release_that_loses_data_broken(
     marks, problems = read_site_findings(own_findings)
     assert not problems and [(m.broken, m.release, m.strategy) for m in marks] == [
         (True, RANGE[-1], "drops_first_character")]
+
+
+def test_compare_holds_the_context_it_is_given(environments: list, own_findings: Path) -> None:
+    """A re-run of a finding measured with psycopg2-binary 2.9.10 runs with 2.9.10, and says so."""
+    code, out, err = invoke("compare", "core_executemany", RANGE[0], RANGE[1], "--metric", "statements",
+                            "--rows", ROWS, "--with", "psycopg2-binary==2.9.10", "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["context"] == {"psycopg2-binary": "2.9.10"} and data["verdict"] == "same"
+    assert read_findings(own_findings)[-1]["context"] == {"psycopg2-binary": "2.9.10"}
+    import subprocess
+
+    held = release_env(LIBRARY, RANGE[1], held={"psycopg2-binary": "2.9.10"})
+    found = subprocess.run([str(held.python), "-c", "import psycopg2; print(psycopg2.__version__)"],
+                           capture_output=True, text=True, check=True).stdout
+    assert found.startswith("2.9.10")

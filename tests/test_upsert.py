@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
+from click.testing import CliRunner
 from conftest import BAD_NAMES, assert_statements_counted
 
 from bulkinsert import InsertError, default_names, run_insert
+from bulkinsert.cli import cli
 from bulkinsert.database import Database
 from bulkinsert.registry import Strategy, load
 from bulkinsert.runner import before_timer
@@ -73,18 +78,27 @@ def test_every_name_already_there_changes_nothing(strategy: Strategy, db: Databa
 
 
 @pytest.mark.parametrize("strategy", UPSERTS, ids=IDS)
-def test_a_repeated_name_in_the_input_is_kept_once_or_refused_cleanly(strategy: Strategy, db: Database) -> None:
-    """DO NOTHING collapses a repeat; DO UPDATE may be refused by the server when one statement
-    would update the same row twice — then nothing is written."""
+def test_a_repeated_name_in_the_input_is_refused_before_writing(strategy: Strategy, db: Database) -> None:
+    """One documented outcome in every release: refused with one line, the table untouched."""
     _skip_if_unsupported(strategy)
     run_insert("copy_text_fast", ["kept"], db=db)
-    try:
-        _upsert_on_top(strategy, db, ["a", "b", "a", "kept"])
-    except Exception as exc:  # noqa: BLE001 - only DO UPDATE may refuse, and it must be clean
-        assert strategy.name == "core_upsert_do_update", exc
-        assert db.fetch_names() == ["kept"]
-        return
-    assert db.fetch_names() == ["kept", "a", "b"]
+    with pytest.raises(InsertError, match=r"^name #2 'a' repeats name #0: .*nothing was inserted$"):
+        run_insert(strategy, ["a", "b", "a"], db=db, reset=False)
+    with pytest.raises(InsertError, match="repeats name #0"):
+        _upsert_on_top(strategy, db, ["kept", "c", "kept"])
+    assert db.fetch_names() == ["kept"]
+
+
+@pytest.mark.parametrize("strategy", UPSERTS, ids=IDS)
+def test_the_cli_refuses_repeated_names_with_one_line(strategy: Strategy, db: Database, tmp_path: Path) -> None:
+    _skip_if_unsupported(strategy)
+    run_insert("copy_text_fast", ["kept"], db=db)
+    given = tmp_path / "names.json"
+    given.write_text(json.dumps(["a", "b", "a"]))
+    result = CliRunner().invoke(cli, ["run", strategy.name, "--names-json", str(given)])
+    assert result.exit_code == 1, result.output
+    assert result.stderr.count("\n") == 1 and "repeats name #0" in result.stderr
+    assert db.fetch_names() == ["kept"]
 
 
 @pytest.mark.parametrize("strategy", UPSERTS, ids=IDS)

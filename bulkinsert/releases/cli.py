@@ -15,6 +15,8 @@ import click
 
 from ..errors import BulkInsertError
 from ..server import scrub
+from .report import print_sweep
+from .sidebyside import DEFAULT_ROUNDS, MIN_ROUNDS
 from .sweep import DEFAULT_ROWS as DEFAULT_SWEEP_ROWS
 
 DEFAULT_SWEEP_STRATEGIES = (
@@ -32,6 +34,21 @@ sweep_rows_option = click.option("--rows", type=click.IntRange(1), default=DEFAU
                                       "as at 10,000, at a tenth of the cost).")
 pre_option = click.option("--pre", is_flag=True, help="Include pre-releases (alpha, beta, rc, dev).")
 json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+with_option = click.option(
+    "--with", "held", multiple=True, metavar="NAME==VERSION",
+    help="Hold another matrix requirement at this release instead of the matrix's newest "
+         "(the context of a finding, e.g. psycopg2-binary==2.9.10); repeatable.",
+)
+rounds_option = click.option("--rounds", type=click.IntRange(MIN_ROUNDS), default=DEFAULT_ROUNDS, show_default=True,
+                             help=f"Rounds per side, alternating old,new / new,old ({MIN_ROUNDS} at least: fewer "
+                                  "can never reach p < 0.01 in the paired test).")
+
+
+def _dirty_mark() -> dict[str, bool]:
+    """``{"dirty": True}`` when the checkout has uncommitted changes: the figures are not the commit's."""
+    from .sweep import work_tree_dirty
+
+    return {"dirty": True} if work_tree_dirty() else {}
 
 
 def guarded(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -158,16 +175,20 @@ def list_command(library: str, low: str | None, high: str | None, pre: bool, as_
               help="Timed inserts per strategy and release, after one under cProfile (0: statements and calls only).")
 @click.option("--results-dir", type=click.Path(path_type=Path), default=None,
               help="asv results directory (default: the suite's, .asv/results).")
+@click.option("--allow-dirty", is_flag=True,
+              help="Measure a checkout with uncommitted changes; its results are stored on the machine "
+                   "'<machine>-releases-dirty', apart from every clean figure.")
 @pre_option
 @json_option
 @guarded
 def sweep_command(library: str, low: str, high: str, strategies: str, rows: int, samples: int,
-                  results_dir: Path | None, pre: bool, as_json: bool) -> None:
-    """Measure strategies on every release from --from to --to; store asv results."""
+                  results_dir: Path | None, allow_dirty: bool, pre: bool, as_json: bool) -> None:
+    """Measure strategies on every release from --from to --to; store asv results (their own machine)."""
     from ..registry import get
     from .envs import distribution_name
-    from .sweep import DEFAULT_RESULTS_DIR, sweep
+    from .sweep import DEFAULT_RESULTS_DIR, refuse_dirty, sweep
 
+    refuse_dirty(allow_dirty)
     library = distribution_name(library)
     names = [s.strip() for s in strategies.split(",") if s.strip()]
     for name in names:
@@ -186,57 +207,13 @@ def sweep_command(library: str, low: str, high: str, strategies: str, rows: int,
             update(steps["done"], f"{library} {version} ({index + 1}/{total}): {what}")
 
         result = sweep(library, versions, names, rows=rows, samples=samples,
-                       results_dir=results_dir or DEFAULT_RESULTS_DIR, progress=tell)
+                       results_dir=results_dir or DEFAULT_RESULTS_DIR, progress=tell, allow_dirty=allow_dirty)
     if as_json:
         click.echo(json.dumps(result.as_dict(), indent=2))
     else:
-        _print_sweep(result, names)
+        print_sweep(result, names)
     if not result.releases:
         sys.exit(1)
-
-
-def _print_sweep(result: Any, names: list[str]) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    from .findings import notes_url
-
-    table = Table(title=f"{result.library}, {result.rows:,} rows", caption="statements / function calls / median ms")
-    table.add_column("release")
-    for name in names:
-        table.add_column(name, justify="right")
-    previous: dict[str, tuple] = {}
-    changes: list[str] = []
-    broken: list[str] = []
-    for release in result.releases:
-        cells = []
-        for name in names:
-            figures = release.strategies[name]
-            if figures.broken:
-                broken.append(f"BROKEN: {result.library} {release.version} {name}: {figures.broken}")
-            if figures.unsupported or figures.error:
-                cells.append("n/a" if figures.unsupported else "failed")
-                continue
-            key = (figures.statements, figures.function_calls)
-            ms = f"{1000 * sorted(figures.seconds)[len(figures.seconds) // 2]:.1f}" if figures.seconds else "-"
-            mark = " *" if name in previous and previous[name] != key else ""
-            if mark:
-                changes.append(f"{name}: {previous[name][0]}/{previous[name][1]} -> {key[0]}/{key[1]} "
-                               f"in {release.version} {notes_url(result.library, release.version) or ''}")
-            previous[name] = key
-            cells.append(f"{key[0]} / {key[1]:,} / {ms}{mark}" + (" BROKEN" if figures.broken else ""))
-        table.add_row(release.version, *cells)
-    console = Console(width=max(120, 24 * (len(names) + 1)))
-    console.print(table)
-    for change in changes:
-        console.print(f"changed: {change}", markup=False, highlight=False)
-    for line in broken:
-        console.print(line, markup=False, highlight=False)
-    for version, reason in result.failed.items():
-        console.print(f"not measured {version}: {reason}", markup=False, highlight=False)
-    built = result.environments_built
-    console.print(f"{len(result.releases)} releases in {result.seconds:.0f} s, {built} environments built; "
-                  f"results: {len(result.written)} asv result files", markup=False, highlight=False)
 
 
 @releases_group.command("bisect")
@@ -246,21 +223,22 @@ def _print_sweep(result: Any, names: list[str]) -> None:
 @click.option("--to", "high", required=True, help="NEW: the newest release to search.")
 @click.option("--metric", type=click.Choice(["statements", "calls", "time"]), default="statements", show_default=True)
 @rows_option
-@click.option("--rounds", type=click.IntRange(5), default=15, show_default=True,
-              help="Rounds per side-by-side step (--metric time).")
+@rounds_option
+@with_option
 @pre_option
 @json_option
 @guarded
 def bisect_command(strategy: str, library: str, low: str, high: str, metric: str, rows: int, rounds: int,
-                   pre: bool, as_json: bool) -> None:
+                   held: tuple[str, ...], pre: bool, as_json: bool) -> None:
     """Find the first release in (--from, --to] whose figure differs from --from's."""
     from ..registry import get
     from .bisection import SEVERAL_CHANGES_HINT, bisect_releases
-    from .envs import distribution_name
+    from .envs import distribution_name, parse_held, release_env
     from .findings import record
 
     library = distribution_name(library)
     get(strategy)
+    pinned = parse_held(held)
     _, versions = resolve_range(library, low, high, pre)
     if len(versions) < 2:
         raise ValueError("--from must be older than --to")
@@ -273,11 +251,14 @@ def bisect_command(strategy: str, library: str, low: str, high: str, metric: str
                 seen.append(version)
             update(len(seen), f"{library} {version}: {what}")
 
-        result = bisect_releases(library, versions, strategy, metric=metric, rows=rows, rounds=rounds, progress=tell)
+        result = bisect_releases(library, versions, strategy, metric=metric, rows=rows, rounds=rounds,
+                                 held=pinned, progress=tell)
     data = result.as_dict()
-    record({"kind": "bisect", **{k: data[k] for k in (
+    data["context"] = release_env(library, versions[0], held=pinned).context()
+    record({"kind": "bisect", **_dirty_mark(), **{k: data[k] for k in (
         "strategy", "library", "metric", "rows", "first_changed", "last_unchanged", "values", "notes_url",
-        "verdict", "ratio", "environments_built", "environments_used", "from", "to")}})
+        "verdict", "ratio", "ratio_against", "ratio_ci", "p_value", "skipped", "untested_between", "context",
+        "environments_built", "environments_used", "from", "to")}})
     if as_json:
         click.echo(json.dumps(data, indent=2))
         return
@@ -287,10 +268,18 @@ def bisect_command(strategy: str, library: str, low: str, high: str, metric: str
         before, after = data["values"].get(result.last_unchanged), data["values"].get(result.first_changed)
         click.echo(f"{strategy} {metric} first changed in {library} {result.first_changed} "
                    f"({before} in {result.last_unchanged} -> {after})")
+        if data["p_value"] is not None:
+            low_ci, high_ci = data["ratio_ci"]
+            click.echo(f"  tested side by side with {low}: {data['verdict']} x{data['ratio']:.3f} "
+                       f"(interval {low_ci:.3f}-{high_ci:.3f}, p={data['p_value']:.3g})")
         click.echo(f"release notes: {data['notes_url'] or 'no known link'}")
         click.echo(SEVERAL_CHANGES_HINT)
     else:
         click.echo(f"{strategy} {metric}: no change from {low} to {high}")
+    for version, reason in result.skipped.items():
+        click.echo(f"skipped {version}: {reason}")
+    if result.untested_between:
+        click.echo(f"the change may be in a skipped release: {', '.join(result.untested_between)}")
     click.echo(f"environments: {result.environments_used} used (bound {result.bound}), "
                f"{result.environments_built} built now; {len(versions)} releases in range")
 
@@ -301,26 +290,28 @@ def bisect_command(strategy: str, library: str, low: str, high: str, metric: str
 @click.argument("new")
 @library_option
 @click.option("--metric", type=click.Choice(["time", "cpu", "statements", "calls"]), default="time", show_default=True)
-@click.option("--rounds", type=click.IntRange(5), default=15, show_default=True, help="Interleaved rounds per side.")
+@rounds_option
 @rows_option
+@with_option
 @click.option("--plant-slowdown", type=click.FloatRange(1.0), default=None, hidden=True,
               help="Test hook: NEW's inserts of STRATEGY take this factor longer.")
 @pre_option
 @json_option
 @guarded
 def compare_command(strategy: str, old: str, new: str, library: str, metric: str, rounds: int, rows: int,
-                    plant_slowdown: float | None, pre: bool, as_json: bool) -> None:
+                    held: tuple[str, ...], plant_slowdown: float | None, pre: bool, as_json: bool) -> None:
     """Measure STRATEGY on releases OLD and NEW side by side, interleaved; verdict on NEW."""
     from ..registry import get
-    from .envs import build, distribution_name, release_env
+    from .envs import build, distribution_name, parse_held, release_env
     from .findings import notes_url, record
     from .sidebyside import measure_side_by_side
 
     library = distribution_name(library)
     get(strategy)
+    pinned = parse_held(held)
     resolve_range(library, old, old, pre)
     resolve_range(library, new, new, pre)
-    old_env, new_env = release_env(library, old), release_env(library, new)
+    old_env, new_env = release_env(library, old, held=pinned), release_env(library, new, held=pinned)
     with progress_display(rounds, f"compare {strategy}") as update:
         update(0, f"{library} {old}: environment")
         build(old_env)
@@ -332,10 +323,12 @@ def compare_command(strategy: str, old: str, new: str, library: str, metric: str
             step=lambda done, total: update(done, f"{old} vs {new}: round {done + 1}/{total}"),
         )
     data = {"strategy": strategy, "library": library, "old": old, "new": new, "rows": rows,
-            "rounds": len(outcome.old_samples), **outcome.as_dict(), "notes_url": notes_url(library, new)}
+            "rounds": len(outcome.old_samples), **outcome.as_dict(), "notes_url": notes_url(library, new),
+            "context": new_env.context()}
     if plant:
         data["planted_slowdown"] = plant_slowdown
-    finding = {"kind": "compare", **{k: v for k, v in data.items() if k not in ("old_samples", "new_samples")},
+    kept = {k: v for k, v in data.items() if k not in ("old_samples", "new_samples")}
+    finding = {"kind": "compare", **_dirty_mark(), **kept,
                "values": {f"old:{old}": outcome.old_samples, f"new:{new}": outcome.new_samples}}
     if not plant:
         record(finding)
@@ -348,7 +341,9 @@ def compare_command(strategy: str, old: str, new: str, library: str, metric: str
                    f"(x{data['ratio']:.3f}, interval {low:.3f}-{high:.3f}, p={data['p_value']:.3g}; {data['reason']})")
         medians = data["old_summary"]["median"], data["new_summary"]["median"]
         click.echo(f"  {old}: median {medians[0]:.6g}  {new}: median {medians[1]:.6g} "
-                   f"({len(outcome.old_samples)} interleaved rounds each)")
+                   f"({len(outcome.old_samples)} rounds each, order alternating; paired test)")
+        if data["context"]:
+            click.echo(f"  with {', '.join(f'{k} {v}' for k, v in data['context'].items())}")
     else:
         click.echo(f"{strategy} {metric}, {library} {new} vs {old}: {outcome.verdict} "
                    f"({data['old_value']:g} -> {data['new_value']:g})")

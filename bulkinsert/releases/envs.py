@@ -6,6 +6,10 @@ every release is measured against the same project code. An environment is cache
 ``.asv/release-envs/<library>-<version>/`` with a stamp of what it was built for; a second
 sweep finds the stamp and installs nothing. uv's cache lives beside the environments (same
 file system, so files are hard-linked, not copied).
+
+An environment holds the measuring core only (``pyproject.toml``'s ``dependencies``, plus the
+peer drivers the matrix pins): the analysis stack (asv, uv, rich, click) never runs in
+the measuring process, and leaving it out makes each environment smaller and faster to build.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,7 +33,7 @@ from .index import pip_indexes
 CHECKOUT = Path(__file__).resolve().parents[2]
 ENV_ROOT_VARIABLE = "BULKINSERT_RELEASE_ENVS"
 STAMP = "bulkinsert-release-env.json"
-STAMP_VERSION = 1
+STAMP_VERSION = 2  # 2: records the project dependencies (the measuring core) it installed
 BUILD_TIMEOUT_SECONDS = 900
 # The distributions the project's code imports under other names than the matrix uses.
 LIBRARY_ALIASES = {"psycopg2": "psycopg2-binary"}
@@ -60,6 +65,15 @@ def matrix_pins(conf_path: Path | None = None) -> dict[str, str]:
     return pins
 
 
+def matrix_varying(conf_path: Path | None = None) -> set[str]:
+    """The matrix's requirements listed at more than one version: what a finding's context names."""
+    from asv.util import load_json
+
+    conf = load_json(str(conf_path or CHECKOUT / "asv.conf.json"), js_comments=True)
+    matrix = conf.get("matrix", {}).get("req") or conf.get("matrix", {})
+    return {name for name, versions in matrix.items() if isinstance(versions, list) and len(set(versions)) > 1}
+
+
 @dataclass(frozen=True)
 class ReleaseEnv:
     """A release's environment: where it is and what it pins."""
@@ -80,12 +94,18 @@ class ReleaseEnv:
         pins = "-".join(f"{k}{v}" for k, v in sorted(self.requirements, key=lambda kv: kv[0].lower()))
         return f"release-py{python}-{pins}"
 
+    def context(self) -> dict[str, str]:
+        """The other varying matrix libraries at this environment's pins: the context it measures in."""
+        varying = {canonicalize_name(n) for n in matrix_varying()}
+        return {k: v for k, v in self.requirements if k != self.library and canonicalize_name(k) in varying}
+
     def stamp(self) -> dict:
         return {
             "stamp": STAMP_VERSION,
             "python": sys.version.split()[0],
             "base_python": str(Path(sys.base_prefix)),
             "requirements": dict(self.requirements),
+            "dependencies": project_dependencies(),
             "project": str(CHECKOUT),
         }
 
@@ -98,17 +118,47 @@ class ReleaseEnv:
             return False
 
 
-def release_env(library: str, version: str, *, pins: dict[str, str] | None = None) -> ReleaseEnv:
-    """The environment of one release (not built yet): the matrix's newest pins, ``library`` at ``version``."""
+def release_env(
+    library: str, version: str, *, pins: dict[str, str] | None = None, held: dict[str, str] | None = None
+) -> ReleaseEnv:
+    """The environment of one release (not built yet): the matrix's newest pins, ``library`` at ``version``.
+
+    ``held`` pins other distributions to other releases (``{"psycopg2-binary": "2.9.10"}``: the
+    context a finding of ``bulkinsert compare`` was measured in); such an environment has its
+    own directory, named after what it holds differently, so it never replaces the default one.
+    """
     library = distribution_name(library)
     pinned = dict(pins if pins is not None else matrix_pins())
+    differs: list[str] = []
+    for name, held_version in (held or {}).items():
+        name = distribution_name(name)
+        if canonicalize_name(name) == canonicalize_name(library):
+            raise ValueError(f"--with {name}: that is the library whose releases vary")
+        known = next((k for k in pinned if canonicalize_name(k) == canonicalize_name(name)), None)
+        if known is None:
+            raise ValueError(f"--with {name}: not a requirement of the asv matrix ({', '.join(sorted(pinned))})")
+        if pinned[known] != held_version:
+            pinned[known] = held_version
+            differs.append(f"{known}-{held_version}")
     for name in list(pinned):
         if canonicalize_name(name) == canonicalize_name(library):
             library = name
             del pinned[name]
     pinned[library] = version
     requirements = tuple(sorted(pinned.items(), key=lambda kv: kv[0].lower()))
-    return ReleaseEnv(library, version, requirements, env_root() / f"{library}-{version}")
+    directory = "+".join([f"{library}-{version}", *sorted(differs)])
+    return ReleaseEnv(library, version, requirements, env_root() / directory)
+
+
+def parse_held(specs: Sequence[str]) -> dict[str, str]:
+    """``["psycopg2-binary==2.9.10"]`` -> ``{"psycopg2-binary": "2.9.10"}`` (one-line error otherwise)."""
+    held: dict[str, str] = {}
+    for spec in specs:
+        name, sep, version = spec.partition("==")
+        if not sep or not name.strip() or not version.strip():
+            raise ValueError(f"--with {spec!r}: expected NAME==VERSION, e.g. psycopg2-binary==2.9.10")
+        held[distribution_name(name.strip())] = version.strip()
+    return held
 
 
 def _uv() -> str:
@@ -153,7 +203,10 @@ def _run(command: list[str], what: str) -> None:
 
 
 def project_dependencies() -> list[str]:
-    """The project's own requirements (``pyproject.toml``), installed around the pins."""
+    """The project's measuring core (``pyproject.toml``'s ``dependencies``, no extras), installed around the pins.
+
+    Recorded in the stamp: an environment built before a core dependency was added is rebuilt.
+    """
     import tomllib
 
     with open(CHECKOUT / "pyproject.toml", "rb") as handle:

@@ -1,29 +1,34 @@
 """Two releases measured side by side: ``asv continuous`` for releases instead of commits.
 
-One measuring process per release stays alive for the whole comparison, and the rounds
-alternate (OLD, NEW, OLD, NEW, …), so both sides see the same machine at the same minutes and
-every sample is a warm insert. Timing verdicts come from :func:`bulkinsert.stats.compare_samples`
-(rank test plus minimum effect); statements and calls from :func:`bulkinsert.stats.compare_counts`.
-A release compared with itself runs two separate processes of the same environment.
+One measuring process per release stays alive for the whole comparison. Each round measures
+both sides, and the order within a round alternates (OLD, NEW / NEW, OLD / …: ABBA), so neither
+side always runs second, in the minute the other just warmed or loaded; every sample is a warm
+insert. Round ``i`` of each side shares the machine's load, so timing verdicts come from the
+paired test, :func:`bulkinsert.stats.compare_paired` (Wilcoxon signed-rank on the per-round
+log ratios, plus the minimum effect); statements and calls by the one count rule,
+:func:`bulkinsert.metrics.count_verdict` (as ``compare`` and the site judge them). A release
+compared with itself runs two separate processes of the same environment.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
-from ..stats import compare_counts, compare_samples
+from ..metrics import count_verdict
+from ..stats import MIN_PAIRS, compare_paired
 from .envs import ReleaseEnv
 from .workers import Unmeasurable, Worker
 
+T = TypeVar("T")
 SAMPLED = {"time": "seconds", "cpu": "cpu_seconds"}
 COUNTED = {"statements": "statements", "calls": "function_calls"}
 METRICS = tuple(SAMPLED) + tuple(COUNTED)
 DEFAULT_ROUNDS = 15
-# Python function calls of one warm insert are exact in every release measured so far; a
-# fixed allowance would hide a per-row change in a small insert, so there is none.
-CALLS_TOLERANCE = 0
+# The fewest rounds with which the paired test can reach p < 0.01 (stats.MIN_PAIRS).
+MIN_ROUNDS = MIN_PAIRS
+PAIRED_TEST = "wilcoxon signed-rank on per-round log ratios (rounds alternate old,new / new,old)"
 
 
 @dataclass
@@ -81,18 +86,24 @@ def measure_side_by_side(
         for number in range(total):
             if step is not None:
                 step(number, total)
-            for worker, samples in ((old, old_samples), (new, new_samples)):
+            for worker, samples in round_order(number, (old, old_samples), (new, new_samples)):
                 answer = worker.measure(strategy, rows, calls=metric == "calls")
                 samples.append(_figure(answer, metric))
     if counted:
-        tolerance = CALLS_TOLERANCE if metric == "calls" else 0
-        verdict = compare_counts(old_samples[0], new_samples[0], tolerance=tolerance)
+        verdict = count_verdict(metric, old_samples[0], new_samples[0], rows)
         repeat = len(set(old_samples)) == 1 and len(set(new_samples)) == 1
         detail = _renamed(verdict.as_dict(), "value")
         detail["repeatable"] = repeat
         return SideBySide(metric, verdict.verdict, old_samples, new_samples, detail)
-    judged = compare_samples(old_samples, new_samples)
-    return SideBySide(metric, judged.verdict, old_samples, new_samples, _renamed(judged.as_dict(), "summary"))
+    judged = compare_paired(old_samples, new_samples)
+    detail = _renamed(judged.as_dict(), "summary")
+    detail["test"] = PAIRED_TEST
+    return SideBySide(metric, judged.verdict, old_samples, new_samples, detail)
+
+
+def round_order(number: int, old: T, new: T) -> tuple[T, T]:
+    """Round ``number``'s order: OLD first in even rounds, NEW first in odd ones (ABBA)."""
+    return (old, new) if number % 2 == 0 else (new, old)
 
 
 def _renamed(verdict: dict[str, Any], suffix: str) -> dict[str, Any]:

@@ -9,9 +9,16 @@ tests' own exactness check (:func:`bulkinsert.exact.check_exact`); a release tha
 wrongly gets a ``broken`` reason and a ``{"kind": "broken", …}`` record in the findings file the
 releases page reads (:mod:`.findings`). The figures are
 written with :func:`bulkinsert.results.write_figures` under the suite's own benchmark names
-and parameters, one asv environment per release, the machine ``make bench`` uses and the
-checkout's commit — so ``asv publish``, ``bulkinsert compare`` and the site read them with
-everything else.
+and parameters, one asv environment per release and the checkout's commit, so ``asv publish``
+and the site's releases page read them — but on a machine of their own,
+``<machine>-releases`` (:func:`sweep_machine`): warm in-process samples of a sweep are not asv's
+samples, and a release environment whose pins equal a matrix environment's must not become its
+replicate. ``bulkinsert compare`` never pairs figures of different machines, so a sweep figure is
+never judged against a matrix figure.
+
+A checkout with uncommitted changes is refused (its figures would be filed under a commit whose
+code was not measured); ``allow_dirty`` measures it anyway and files the results on
+``<machine>-releases-dirty``, apart from every clean figure.
 """
 
 from __future__ import annotations
@@ -28,6 +35,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .. import status as status_
+from ..errors import BulkInsertError
+from ..results import DIRTY_MACHINE_SUFFIX
 from .envs import CHECKOUT, EnvironmentError_, ReleaseEnv, build, release_env
 from .findings import record
 from .workers import Unmeasurable, Worker, WorkerError
@@ -35,12 +45,18 @@ from .workers import Unmeasurable, Worker, WorkerError
 TIME_BENCHMARK = "insert_time.InsertTime.time_insert"
 STATEMENTS_BENCHMARK = "server_statements.ServerStatements.track_statements"
 CALLS_BENCHMARK = "code_path.CodePath.track_function_calls"
+_SWEEP_BENCHMARKS = ((TIME_BENCHMARK, "seconds"), (STATEMENTS_BENCHMARK, "statements"), (CALLS_BENCHMARK, "calls"))
 # A release sweep records statements and calls at the quick suite's TRACK_ROWS: a per-row path
 # shows at 1,000 rows as plainly as at 10,000 (1,002 statements against 3), at a tenth of the
 # inserts' cost, which is what a sweep over dozens of releases spends its time on.
 DEFAULT_ROWS = 1_000
 DEFAULT_SAMPLES = 3
 DEFAULT_RESULTS_DIR = CHECKOUT / ".asv" / "results"
+SWEEP_MACHINE_SUFFIX = "-releases"
+
+
+class DirtyWorkTree(BulkInsertError):
+    """The checkout has uncommitted changes and the sweep was not told to measure it anyway."""
 
 
 @dataclass
@@ -84,6 +100,8 @@ class SweepResult:
     failed: dict[str, str] = field(default_factory=dict)  # version -> why it could not be measured
     written: list[Path] = field(default_factory=list)
     seconds: float = 0.0
+    dirty: bool = False
+    machine: str = ""
 
     @property
     def environments_built(self) -> int:
@@ -99,6 +117,8 @@ class SweepResult:
                 r.version: {name: figures.as_dict() for name, figures in r.strategies.items()} for r in self.releases
             },
             "failed": self.failed,
+            "machine": self.machine,
+            "dirty": self.dirty,
             "results": [str(p) for p in self.written],
         }
 
@@ -106,6 +126,32 @@ class SweepResult:
 def machine_name() -> str:
     """The machine ``make bench`` records: ``$ASV_MACHINE``, else the host name."""
     return os.environ.get("ASV_MACHINE") or socket.gethostname()
+
+
+def sweep_machine(*, dirty: bool = False) -> str:
+    """The machine a sweep's results are filed on: ``make bench``'s with ``-releases`` (``-dirty``) added."""
+    base = machine_name()
+    name = base if base.endswith(SWEEP_MACHINE_SUFFIX) else base + SWEEP_MACHINE_SUFFIX
+    return name + DIRTY_MACHINE_SUFFIX if dirty else name
+
+
+def work_tree_dirty(checkout: Path = CHECKOUT) -> bool:
+    """Whether tracked files of the checkout differ from its commit (untracked files do not count)."""
+    done = subprocess.run(["git", "-C", str(checkout), "status", "--porcelain", "--untracked-files=no"],
+                          capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise DirtyWorkTree(f"cannot tell whether {checkout} has uncommitted changes: "
+                            f"{(done.stderr.strip().splitlines() or ['git status failed'])[0]}")
+    return bool(done.stdout.strip())
+
+
+def refuse_dirty(allow_dirty: bool, checkout: Path = CHECKOUT) -> bool:
+    """Raise :class:`DirtyWorkTree` for uncommitted changes unless allowed; returns whether the tree is dirty."""
+    dirty = work_tree_dirty(checkout)
+    if dirty and not allow_dirty:
+        raise DirtyWorkTree(f"{checkout} has uncommitted changes: a sweep files its figures under the commit; "
+                            "commit first, or pass --allow-dirty (results go to the '-releases-dirty' machine)")
+    return dirty
 
 
 def project_commit() -> tuple[str, int]:
@@ -153,7 +199,7 @@ def measure_release(
 def record_broken(env: ReleaseEnv, strategy: str, rows: int, error: str) -> None:
     """The releases page's broken mark: this release loaded the strategy's rows wrongly."""
     record({"kind": "broken", "library": env.library, "release": env.version, "strategy": strategy,
-            "error": error, "rows": rows, "workload": "users"})
+            "error": error, "rows": rows, "workload": "users", **({"dirty": True} if work_tree_dirty() else {})})
 
 
 def sweep(
@@ -165,14 +211,18 @@ def sweep(
     samples: int = DEFAULT_SAMPLES,
     results_dir: Path | None = DEFAULT_RESULTS_DIR,
     progress: Callable[[str, int, int, str], None] | None = None,
+    allow_dirty: bool = False,
 ) -> SweepResult:
     """Measure ``strategies`` on each of ``versions`` and write asv results (unless ``results_dir`` is None).
 
     ``progress(version, index, total, what)`` is told where the sweep is. A release that does
     not install, or whose process fails, is recorded in ``failed`` and the sweep goes on.
+    Raises :class:`DirtyWorkTree` before measuring when the checkout has uncommitted changes and
+    ``allow_dirty`` is false.
     """
     started = time.monotonic()
-    result = SweepResult(library, rows)
+    dirty = refuse_dirty(allow_dirty)
+    result = SweepResult(library, rows, dirty=dirty, machine=sweep_machine(dirty=dirty))
     tell = progress or (lambda *_: None)
     envs = [release_env(library, v) for v in versions]
     with ThreadPoolExecutor(max_workers=1) as builder:
@@ -219,7 +269,12 @@ def figures_of_sweep(result: SweepResult, *, machine: str, commit: str, date: in
             params = (("strategy", name), ("rows", str(result.rows)))
             common = dict(machine=machine, env_name=release.env.name, commit=commit, date=date,
                           params=params, requirements=requirements)
-            if measured.seconds or measured.unsupported or measured.error:  # --samples 0: no time figure
+            failure = _failure(measured)
+            if failure is not None:  # a path that fails or loads the wrong rows is a status, not a figure
+                figures += [Figure(benchmark=benchmark, value=None, unit=unit, status=failure[0], reason=failure[1],
+                                   **common) for benchmark, unit in _SWEEP_BENCHMARKS]
+                continue
+            if measured.seconds or measured.unsupported:  # --samples 0: no time figure
                 median = statistics.median(measured.seconds) if measured.seconds else None
                 figures.append(Figure(benchmark=TIME_BENCHMARK, value=median, samples=tuple(measured.seconds) or None,
                                       number=1, unit="seconds", **common))
@@ -228,6 +283,15 @@ def figures_of_sweep(result: SweepResult, *, machine: str, commit: str, date: in
                 Figure(benchmark=CALLS_BENCHMARK, value=_number(measured.function_calls), unit="calls", **common),
             ]
     return figures
+
+
+def _failure(measured: StrategyFigures) -> tuple[str, str] | None:
+    """``(status, reason)`` of a strategy that raised or loaded the wrong rows in a release."""
+    if measured.error:
+        return status_.FAILED, measured.error
+    if measured.broken:
+        return status_.BROKEN, measured.broken
+    return None
 
 
 def _number(value: int | None) -> float | None:
@@ -242,9 +306,8 @@ def write_results(result: SweepResult, results_dir: Path) -> list[Path]:
 
     ensure_benchmarks_json(results_dir)
     commit, date = project_commit()
-    machine = machine_name()
     info = {k: str(v) for k, v in Machine.get_defaults().items() if k != "machine"}
-    figures = figures_of_sweep(result, machine=machine, commit=commit, date=date)
+    figures = figures_of_sweep(result, machine=result.machine or sweep_machine(), commit=commit, date=date)
     return write_figures(results_dir, figures, machine_info=info)
 
 
