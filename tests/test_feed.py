@@ -44,7 +44,8 @@ def _rebuild(published: Path, target: Path, extra_records: list[dict] = ()) -> P
 def test_feed_has_the_planted_regression_with_links(published: Path) -> None:  # noqa: F811
     parsed = _parse(published)
     assert (published / "regressions.xml").is_file()  # asv's own feed beside ours
-    planted = [e for e in parsed.entries if e.title.startswith(f"SQLAlchemy {PLANTED_RELEASE}: {PLANTED_STRATEGY} time")]
+    title = f"SQLAlchemy {PLANTED_RELEASE}: {PLANTED_STRATEGY} time"
+    planted = [e for e in parsed.entries if e.title.startswith(title)]
     assert len(planted) == 1, [e.title for e in parsed.entries]
     entry = planted[0]
     assert re.search(r"ms → [\d.]+ ms \(×1\.9\d\)", entry.title), entry.title

@@ -15,6 +15,7 @@ from typing import Any
 
 from packaging.utils import canonicalize_name
 
+from .. import registry
 from ..findingtypes import RUN, Finding
 from ..metrics import STATUS
 from ..releases.findings import RecordedFinding, notes_url
@@ -195,3 +196,67 @@ def sort_headlines(found: Iterable[Headline]) -> list[Headline]:
     ordered = sorted(found, key=lambda h: (order.get(h.verdict, 5), h.strategy, h.metric, h.machine))
     ordered = sorted(ordered, key=lambda h: version_key(h.release), reverse=True)
     return sorted(ordered, key=lambda h: h.library.lower())
+
+
+def _paths(found: Sequence[Headline]) -> str:
+    """``execute_values``, ``3 upsert paths`` or ``4 paths``."""
+    names = sorted({h.strategy for h in found})
+    if len(names) == 1:
+        return names[0]
+    known = registry.load()
+    families = {known[n].family if n in known else "" for n in names}
+    family = f"{families.pop()} " if len(families) == 1 and "" not in families else ""
+    return f"{len(names)} {family}paths"
+
+
+def summarise(found: Sequence[Headline]) -> str:
+    """One line for one release: broken paths first, then timings by size, then each count's step."""
+    parts: list[str] = []
+    groups: dict[tuple, list[Headline]] = {}
+    for headline in found:
+        if headline.broken or headline.verdict == "fixed":
+            key: tuple = (0 if headline.broken else 1, headline.verdict)
+        elif headline.metric in COUNTS and headline.old is not None and headline.new is not None:
+            key = (3, headline.metric, headline.old, headline.new, headline.rows)
+        else:
+            key = (2, headline.metric, headline.verdict)
+        groups.setdefault(key, []).append(headline)
+    for key in sorted(groups, key=lambda k: (k[0], str(k[1:]))):
+        members = groups[key]
+        if key[0] == 0:
+            parts.append(f"✗ {_paths(members)} {key[1]}")
+        elif key[0] == 1:
+            parts.append(f"✓ {_paths(members)} works again")
+        elif key[0] == 2:
+            ratios = sorted(h.ratio for h in members if h.ratio)
+            size = ""
+            if ratios:
+                size = f" ×{ratios[0]:.3g}" if ratios[0] == ratios[-1] else \
+                    f" ×{ratios[0]:.3g}–{ratios[-1]:.3g}"
+            word = {"regression": "slower", "improvement": "faster"}.get(key[2], key[2])
+            parts.append(f"{_paths(members)}{size} {word}{'' if key[1] == 'time' else f' ({key[1]})'}")
+        else:
+            parts.append(f"{members[0].change_text()} ({_paths(members)})")
+    return "; ".join(parts)
+
+
+def release_verdicts(found: Sequence[Headline], unconfirmed: dict[tuple[str, str], int],
+                     library: str) -> list[dict[str, Any]]:
+    """The releases of ``library`` with findings, newest first: summary line, headlines, unconfirmed count."""
+    name = str(canonicalize_name(library))
+    releases: dict[str, list[Headline]] = {}
+    for headline in found:
+        if canonicalize_name(headline.library) == name:
+            releases.setdefault(headline.release, []).append(headline)
+    for lib, release in unconfirmed:
+        if lib == name:
+            releases.setdefault(release, [])
+    shown = []
+    for release in sorted(releases, key=version_key, reverse=True):
+        members = sort_headlines(releases[release])
+        before = sorted({h.before for h in members if h.before}, key=version_key)
+        shown.append({"release": release, "anchor": release_anchor(library, release), "headlines": members,
+                      "summary": summarise(members), "unconfirmed": unconfirmed.get((name, release), 0),
+                      "before": before, "notes_url": notes_url(library, release),
+                      "broken": any(h.broken for h in members)})
+    return shown
