@@ -142,7 +142,7 @@ def test_releases_page_renders_charts_and_findings(browser: Any, server: str) ->
     page = visit.open(f"{server}/releases.html")
     sqlalchemy = page.locator("section#SQLAlchemy")
     assert sqlalchemy.locator("figure.release-chart svg.chart").count() >= 3
-    assert sqlalchemy.locator("svg g.marker.change").count() >= 1
+    assert sqlalchemy.locator("svg g.mark.finding").count() >= 1
     assert sqlalchemy.locator("table.findings a", has_text="release notes").count() >= 1
     assert page.locator("section#psycopg2-binary svg g.marker.broken").count() >= 1
     assert page.locator("section#psycopg2-binary p.broken").inner_text().endswith("2.9.13")

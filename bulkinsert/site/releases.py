@@ -33,6 +33,7 @@ from .release_charts import sweep_charts
 from .render import render
 
 FINDINGS_FILE = Path("releases") / "findings.jsonl"  # next to asv's results directory
+AXES = ("sqlalchemy", "psycopg2", "psycopg2-binary")  # the project's libraries: always named when held equal
 
 
 def _same_library(a: str, b: str) -> bool:
@@ -171,7 +172,7 @@ def releases_page(site: SiteData, findings_path: Path | None) -> str:
             rows = _rows_of(sweep, site.rows)
             if rows is None:
                 continue
-            held = [(k, v) for k, v in sweep.context if k in site.libraries]
+            held = [(k, v) for k, v in sweep.context if k in site.libraries or canonicalize_name(k) in AXES]
             mine = [f for f in findings if _same_library(f.library, library) and f.broken]
             charts, changes = sweep_charts(sweep, rows, order, found, mine, held)
             sweeps.append({"sweep": sweep, "rows": rows, "charts": charts, "changes": changes, "held": held,
