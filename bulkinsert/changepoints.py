@@ -39,7 +39,6 @@ class Split:
     """A timing change point: ``index`` is the first point after the change."""
 
     index: int
-    statistic: float
     p_value: float
 
 
@@ -152,7 +151,7 @@ def e_divisive(
         p_value = (1 + reached) / (1 + permutations)
         if p_value > alpha:
             return found
-        found.append(Split(where, q, p_value))
+        found.append(Split(where, p_value))
         found.sort(key=lambda s: s.index)
         bounds = sorted([*bounds, where])
 
