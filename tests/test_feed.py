@@ -101,3 +101,18 @@ def test_side_by_side_records_count_only_when_they_found_a_change(verdict: str, 
                                         "metric": "statements", "old": "2.9.5", "new": "2.9.13", "verdict": verdict})
     found, unconfirmed = headlines([], [record])
     assert bool(found) is kept and unconfirmed == {}
+
+
+def test_any_tools_record_of_a_change_is_a_headline_and_noise_is_not() -> None:
+    def make(**fields: object) -> RecordedFinding:
+        return RecordedFinding.from_dict({"library": "SQLAlchemy", "strategy": "core_upsert", **fields})
+
+    watch = make(kind="watch", metric="statements", old="2.0.46", new="2.0.47", verdict="more", rows=1000)
+    timing_bisect = make(kind="bisect", metric="time", first_changed="2.0.47", last_unchanged="2.0.46",
+                         values={"2.0.46": 0.1, "2.0.47": 0.2}, verdict="same")
+    count_bisect = make(kind="bisect", metric="statements", first_changed="2.0.47", last_unchanged="2.0.46",
+                        values={"2.0.46": 3, "2.0.47": 1002}, rows=1000, machine="m")
+    found, _ = headlines([], [watch, timing_bisect, count_bisect])
+    assert sorted((h.source, h.verdict) for h in found) == [("bisect", "regression"), ("watch", "regression")]
+    bisect = next(h for h in found if h.source == "bisect")
+    assert bisect.title() == "SQLAlchemy 2.0.47: core_upsert statements 3 → 1,002 per 1,000 rows"

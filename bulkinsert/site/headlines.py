@@ -26,6 +26,10 @@ from .profiles import safe_name
 COUNTS = ("statements", "calls", "function_calls")
 TIMINGS = ("time", "cpu")
 EPOCH = datetime.datetime(2000, 1, 1, tzinfo=datetime.UTC)  # a finding whose time is unknown
+# a recorded verdict that reports a change, and what it is on the page
+CHANGE_WORDS = {"slower": "regression", "more": "regression", "regression": "regression", "faster": "improvement",
+                "fewer": "improvement", "improvement": "improvement", "failed": "failed", "broken": "broken",
+                "fixed": "fixed"}
 
 
 @dataclass
@@ -142,24 +146,36 @@ def _from_record(record: RecordedFinding) -> Headline | None:
         return Headline(release=release, before=None, metric=STATUS, verdict="broken", old=None, new=None,
                         ratio=None, reason=str(extra.get("error") or ""), source="broken", **common)
     if record.kind == "bisect":
-        first, last = extra.get("first_changed"), extra.get("last_unchanged")
-        if not first:
-            return None
-        values = extra.get("values") if isinstance(extra.get("values"), dict) else {}
-        old, new = values.get(last), values.get(first)
-        numeric = all(isinstance(v, int | float) and not isinstance(v, bool) for v in (old, new))
-        up = numeric and new > old  # type: ignore[operator]
-        return Headline(release=str(first), before=str(last) if last else None, metric=record.metric or "?",
-                        verdict="regression" if up else ("improvement" if numeric else "changed"),
-                        old=float(old) if numeric else None, new=float(new) if numeric else None,
-                        ratio=record.ratio, reason=f"bisect: first changed in {first}", source="bisect", **common)
-    if record.kind == "compare" and record.new and record.verdict in ("slower", "faster", "more", "fewer"):
-        verdict = "regression" if record.verdict in ("slower", "more") else "improvement"
+        return _from_bisect(record, common)
+    # side by side ("compare"), or any other tool's record of a change (e.g. a watch)
+    release = record.new or extra.get("release") or extra.get("first_changed")
+    if release and record.verdict in CHANGE_WORDS:
+        verdict = CHANGE_WORDS[record.verdict]
         detail = f", p={record.p_value:.2g}" if record.p_value is not None else ""
-        return Headline(release=record.new, before=record.old, metric=record.metric or "?", verdict=verdict,
-                        old=None, new=None, ratio=record.ratio, reason=f"side by side: {record.verdict}{detail}",
-                        source="side by side", **common)
+        source = "side by side" if record.kind == "compare" else record.kind
+        return Headline(release=str(release), before=record.old or extra.get("last_unchanged"),
+                        metric=STATUS if verdict in ("broken", "failed", "fixed") else record.metric or "?",
+                        verdict=verdict, old=None, new=None, ratio=record.ratio,
+                        reason=str(extra.get("error") or f"{source}: {record.verdict}{detail}"), source=source,
+                        **common)
     return None
+
+
+def _from_bisect(record: RecordedFinding, common: dict[str, Any]) -> Headline | None:
+    """Bisect's first changed release; a timing only when its side-by-side test found the change."""
+    extra = record.extra
+    first, last = extra.get("first_changed"), extra.get("last_unchanged")
+    timing = record.metric in TIMINGS
+    if not first or (timing and record.verdict not in ("slower", "faster")):
+        return None
+    values = extra.get("values") if isinstance(extra.get("values"), dict) else {}
+    old, new = values.get(last), values.get(first)
+    numeric = all(isinstance(v, int | float) and not isinstance(v, bool) for v in (old, new))
+    up = record.verdict == "slower" if timing else numeric and new > old  # type: ignore[operator]
+    return Headline(release=str(first), before=str(last) if last else None, metric=record.metric or "?",
+                    verdict="regression" if up else ("improvement" if numeric or timing else "changed"),
+                    old=float(old) if numeric else None, new=float(new) if numeric else None,
+                    ratio=record.ratio, reason=f"bisect: first changed in {first}", source="bisect", **common)
 
 
 def headlines(findings: Sequence[Finding], records: Sequence[RecordedFinding],
