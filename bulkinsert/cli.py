@@ -328,12 +328,13 @@ def ladder_command(
             r.strategy, f"{r.seconds:.4f}", f"{r.cpu_seconds:.4f}", _fmt(r.statements, ","),
             _fmt(r.speedup, ".1f"), f"{r.rows_per_second:,.0f}", _fmt(r.floor_ratio, ".2f"),
             _fmt(r.instrumented_seconds, ".4f"), _fmt(r.dbapi_seconds, ".4f"), _fmt(r.encode_seconds, ".4f"),
-            _fmt(r.dbapi_share, ".0%"), _fmt(r.profiled_seconds, ".4f"), _fmt(r.profiler_overhead, ".2f"),
+            _fmt(r.dbapi_share, ".0%"), _fmt(r.profiled_seconds, ".4f"), r.overhead_text or "–",
         )
     table.caption = (
         f"{GC_REGIME}. total/CPU/statements: plain runs; instr./DB-API/encode/DB-API %: runs with "
         "the driver's calls wrapped (DB-API % = DB-API s ÷ instr. s, same samples); cProfile s and "
-        f"overhead (÷ total s): profiled runs. CPU placement: {_placement_line()}."
+        "overhead (÷ total s): profiled runs, \"within noise\" when it does not clear the spread of the "
+        f"plain samples. CPU placement: {_placement_line()}."
     )
     out = Console() if sys.stdout.isatty() else Console(width=220)
     out.print(table)
