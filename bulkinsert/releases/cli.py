@@ -20,6 +20,7 @@ from ..server import scrub
 from .report import print_sweep
 from .sidebyside import DEFAULT_ROUNDS, MIN_ROUNDS
 from .sweep import DEFAULT_ROWS as DEFAULT_SWEEP_ROWS
+from .watchcli import watch_command
 
 DEFAULT_SWEEP_STRATEGIES = registry.with_role("sweep_default")
 library_option = click.option(
@@ -364,3 +365,6 @@ def envs_command(as_json: bool) -> None:
         pins = " ".join(f"{k}=={v}" for k, v in env.get("requirements", {}).items())
         click.echo(f"{Path(env['path']).name}: {pins}")
     click.echo(f"{len(found)} environments in {env_root()}", err=True)
+
+
+releases_group.add_command(watch_command)
