@@ -15,8 +15,7 @@ from .errors import Unsupported
 if TYPE_CHECKING:
     from .database import Database
 
-__all__ = ["FAMILIES", "REGISTRY", "ROLES", "Strategy", "Unsupported", "get", "load", "one_with_role", "strategy",
-           "with_role"]
+__all__ = ["FAMILIES", "REGISTRY", "Strategy", "Unsupported", "get", "load", "strategy"]
 
 FAMILIES = ("orm", "core", "dbapi", "copy", "upsert", "peer", "reference")
 
@@ -40,6 +39,14 @@ FAMILY_ROLES = {
 }
 
 
+def declared_roles(family: str, roles: Sequence[str]) -> frozenset[str]:
+    """``roles`` (``@strategy(roles=...)``, what else a strategy is for) with its family's; a typo is an error."""
+    unknown = sorted(set(roles) - set(ROLES))
+    if unknown:
+        raise ValueError(f"unknown role {unknown[0]!r}; expected one of {tuple(ROLES)}")
+    return frozenset(roles) | FAMILY_ROLES.get(family, frozenset())
+
+
 InsertFunction = Callable[["Database", Sequence[str]], None]
 
 
@@ -55,7 +62,6 @@ class Strategy:
     engine_options: Callable[[], dict] | None = field(default=None, repr=False, compare=False)
     setup: Callable[[Database, Sequence[str]], None] | None = field(default=None, repr=False, compare=False)
     talk_step: int | None = None
-    roles: frozenset[str] = frozenset()
 
     def unsupported_reason(self) -> str | None:
         """Why this strategy cannot run here, or None when it can."""
@@ -84,6 +90,9 @@ class Strategy:
         """``INSERT … ON CONFLICT``: a name already in the table is kept once, not refused."""
         return self.family == "upsert"
 
+    # What else the strategy is for (:data:`ROLES`): declared with ``@strategy(roles=...)``.
+    roles: frozenset[str] = frozenset()
+
 
 REGISTRY: dict[str, Strategy] = {}
 
@@ -107,14 +116,10 @@ def strategy(
     :class:`Unsupported` too); ``setup(db, names)`` does, outside the timed region, whatever
     the insert needs first (open a connection, write a server-side file; may raise
     :class:`Unsupported`);
-    ``requires`` names optional driver modules; ``talk_step`` orders the talk's five steps;
-    ``roles`` names what else the strategy is for (:data:`ROLES`; its family's are added).
+    ``requires`` names optional driver modules; ``talk_step`` orders the talk's five steps.
     """
     if family not in FAMILIES:
         raise ValueError(f"unknown family {family!r}; expected one of {FAMILIES}")
-    unknown = sorted(set(roles) - set(ROLES))
-    if unknown:
-        raise ValueError(f"unknown role {unknown[0]!r}; expected one of {tuple(ROLES)}")
 
     def register(function: InsertFunction) -> InsertFunction:
         doc = (function.__doc__ or "").strip().splitlines()
@@ -132,7 +137,7 @@ def strategy(
             engine_options=engine_options,
             setup=setup,
             talk_step=talk_step,
-            roles=frozenset(roles) | FAMILY_ROLES.get(family, frozenset()),
+            roles=declared_roles(family, roles),
         )
         return function
 
@@ -148,6 +153,15 @@ def load() -> dict[str, Strategy]:
     return REGISTRY
 
 
+def get(name: str) -> Strategy:
+    registry = load()
+    try:
+        return registry[name]
+    except KeyError:
+        known = ", ".join(sorted(registry))
+        raise KeyError(f"unknown strategy {name!r}; known: {known}") from None
+
+
 def with_role(role: str) -> tuple[str, ...]:
     """The names of the strategies with ``role``, in registry order (a typo is an error, not nothing)."""
     if role not in ROLES:
@@ -161,12 +175,3 @@ def one_with_role(role: str) -> str:
     if len(names) != 1:
         raise ValueError(f"role {role!r} needs exactly one strategy, found {len(names)}: {names}")
     return names[0]
-
-
-def get(name: str) -> Strategy:
-    registry = load()
-    try:
-        return registry[name]
-    except KeyError:
-        known = ", ".join(sorted(registry))
-        raise KeyError(f"unknown strategy {name!r}; known: {known}") from None
