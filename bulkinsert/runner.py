@@ -162,7 +162,7 @@ def _warm_up(strategy: Strategy, db: Database, workload: Workload) -> None:
     if strategy.setup is not None:
         strategy.setup(db, names)
     try:
-        strategy.function(db, names)
+        db.call(strategy.function, names)
     except Exception as exc:
         if not is_database_error(exc):
             raise
@@ -204,7 +204,7 @@ def before_timer(
             refuse_repeated_names(names)
     else:
         validate_rows(workload, names)
-    db.use_engine(strategy.engine_options() if strategy.engine_options is not None else {})
+    db.use_engine(strategy.engine_kwargs(), strategy.engine_driver)
     if reset:
         if warm_up:
             _warm_up(strategy, db, workload)
@@ -215,6 +215,13 @@ def before_timer(
     if collect_garbage:  # False: the caller collects itself, last thing before its timer
         gc.collect()
     return strategy
+
+
+def _versions(driver: str) -> dict[str, str]:
+    versions = compat.library_versions()
+    if driver not in versions:
+        versions[driver] = compat.driver_version(driver) or "unknown"
+    return versions
 
 
 def run_insert(
@@ -252,9 +259,9 @@ def run_insert(
                 with timed() as timing:
                     if profile_path is not None or count_calls:
                         with profiled(profile_path) as profile:
-                            strategy.function(db, names)
+                            db.call(strategy.function, names)
                     else:
-                        strategy.function(db, names)
+                        db.call(strategy.function, names)
             except Exception as exc:
                 if not is_database_error(exc):
                     raise
@@ -279,7 +286,8 @@ def run_insert(
                 encode_seconds=timing.encode_seconds if db.instrument else 0.0,
                 instrumented=db.instrument,
                 statements=None if before is None or after is None else after - before,
-                versions=compat.library_versions(),
+                driver=strategy.driver,
+                versions=_versions(strategy.engine_driver),
                 profile_path=str(profile_path) if profile_path is not None else None,
                 function_calls=function_calls(profile) if profile is not None else None,
             )
