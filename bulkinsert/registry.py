@@ -111,8 +111,8 @@ def strategy(
     strategy; ``engine_options(driver)`` gives the ``create_engine`` arguments it needs on that
     driver (and may raise :class:`Unsupported` too); ``drivers`` lists the drivers a SQLAlchemy
     path runs on (``driver``, default its first or psycopg2, is the one it runs on unless
-    asked); ``setup(db, names)`` does, outside the timed region, whatever the insert needs first (open a connection, write a server-side file; may raise
-    :class:`Unsupported`);
+    asked); ``setup(db, names)`` does, outside the timed region, whatever the insert needs
+    first (open a connection, write a server-side file; may raise :class:`Unsupported`);
     ``requires`` names optional driver modules; ``talk_step`` orders the talk's five steps.
     """
     if family not in FAMILIES:
