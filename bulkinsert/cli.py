@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from . import registry
+from .driver_options import driver_option, drivers_of, on_driver
 from .registry import Unsupported
 from .server import DatabaseUnavailable, scrub
 from .workload_options import selected_workload, workload_options
@@ -59,6 +60,7 @@ def _strategy_info(strategy: registry.Strategy) -> dict[str, Any]:
         "name": strategy.name,
         "family": strategy.family,
         "driver": strategy.driver,
+        "drivers": list(strategy.drivers),
         "description": strategy.description,
         "talk_step": strategy.talk_step,
         "supported": reason is None,
@@ -68,11 +70,12 @@ def _strategy_info(strategy: registry.Strategy) -> dict[str, Any]:
 
 @cli.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array of objects.")
-def list_command(as_json: bool) -> None:
-    """List the registered strategies and whether each runs with the installed versions."""
+@driver_option
+def list_command(as_json: bool, driver: str | None) -> None:
+    """List the registered strategies, the drivers each runs on and whether it runs here."""
     from .compat import library_versions
 
-    infos = [_strategy_info(s) for s in registry.load().values()]
+    infos = [_strategy_info(on_driver(s, driver)) for s in registry.load().values()]
     if as_json:
         click.echo(json.dumps(infos, indent=2))
         return
@@ -82,12 +85,12 @@ def list_command(as_json: bool) -> None:
 
     versions = ", ".join(f"{k} {v}" for k, v in library_versions().items())
     table = Table(title=f"bulkinsert strategies ({versions})")
-    for column in ("strategy", "family", "driver", "runs here", "description"):
+    for column in ("strategy", "family", "driver", "drivers", "runs here", "description"):
         table.add_column(column, overflow="fold")
     for info in infos:
         status = "yes" if info["supported"] else f"no: {info['reason']}"
-        table.add_row(*(escape(cell) for cell in (info["name"], info["family"], info["driver"], status,
-                                                   info["description"])))
+        table.add_row(*(escape(cell) for cell in (info["name"], info["family"], info["driver"],
+                                                   ", ".join(info["drivers"]), status, info["description"])))
     (Console() if sys.stdout.isatty() else Console(width=200)).print(table)
 
 
@@ -122,6 +125,7 @@ def _load_names(rows: int | None, names_json: Path | None, workload: Any, seed: 
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @workload_options
 @click.option("--check", is_flag=True, help="Afterwards, compare the table with the expected rows in the server.")
+@driver_option
 def run_command(
     strategy_name: str,
     rows: int | None,
@@ -133,6 +137,7 @@ def run_command(
     present: int | None,
     seed: int,
     check: bool,
+    driver: str | None,
 ) -> None:
     """Reset the table, insert with STRATEGY and report what it cost.
 
@@ -150,7 +155,7 @@ def run_command(
 
     if rows is not None and names_json is not None:
         raise click.UsageError("give --rows or --names-json, not both")
-    strategy = registry.get(strategy_name)
+    strategy = on_driver(registry.get(strategy_name), driver)
     workload = selected_workload(workload_name, present)
     names = _load_names(rows, names_json, workload, seed)
     # Refusals first: an unsupported strategy or bad input never waits for the server's turn.
@@ -192,8 +197,9 @@ def run_command(
         click.echo(json.dumps(data))
     else:
         statements = "n/a" if result.statements is None else f"{result.statements:,}"
+        on = "" if result.driver == "psycopg2" else f" (driver {result.driver})"
         click.echo(
-            f"{result.strategy}: {result.rows:,} rows in {result.seconds:.4f} s "
+            f"{result.strategy}{on}: {result.rows:,} rows in {result.seconds:.4f} s "
             f"(client CPU {result.cpu_seconds:.4f} s); server statements: {statements}"
         )
         click.echo(
@@ -235,6 +241,7 @@ def _fmt(value: float | None, pattern: str) -> str:
 @click.option("--dsn", help="PostgreSQL URL or DSN (default: $BULKINSERT_DSN or the embedded server).")
 @click.option("--json", "as_json", is_flag=True, help="Print the scoresheet as JSON.")
 @workload_options
+@driver_option
 def ladder_command(
     workload_name: str,
     present: int | None,
@@ -247,6 +254,7 @@ def ladder_command(
     profile_dir: Path | None,
     dsn: str | None,
     as_json: bool,
+    driver: str | None,
 ) -> None:
     """The talk's scoresheets for every strategy, measured side by side in one run.
 
@@ -262,7 +270,7 @@ def ladder_command(
     from .measure import GC_REGIME
     from .turns import describe_process
 
-    strategies = _select_strategies(spec)
+    strategies = [on_driver(s, name) for s in _select_strategies(spec) for name in drivers_of(driver)]
     workload = selected_workload(workload_name, present)
     describe_process(f"bulkinsert ladder --rows {rows} --workload {workload.name}")
     runnable = sum(1 for s in strategies if s.supported)
@@ -286,6 +294,7 @@ def ladder_command(
     if as_json:
         click.echo(json.dumps({
             "rows": rows, "workload": workload.name, "present": workload.present, "repeat": repeat,
+            "drivers": drivers_of(driver),
             "statistic": "median", "gc": GC_REGIME,
             "versions": library_versions(),
             "results": [r.as_dict() for r in results], "skipped": skipped,
@@ -293,6 +302,7 @@ def ladder_command(
         return
     versions = ", ".join(f"{k} {v}" for k, v in library_versions().items())
     into = f"workload {workload.name}" + (f", {workload.present:,} rows present" if workload.present else "")
+    into += f", drivers {driver}" if driver else ""
     table = Table(title=f"{rows:,} rows ({into}), median of {repeat} interleaved rounds ({versions})")
     for column in ("strategy", "total s", "CPU s", "statements", "× faster than orm_basic", "rows/s",
                    "× server floor", "instr. s", "DB-API s", "encode s", "DB-API %", "cProfile s",

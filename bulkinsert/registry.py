@@ -47,6 +47,11 @@ class Strategy:
         return self if driver is None or driver == self.driver else replace(self, driver=driver)
 
     @property
+    def label(self) -> str:
+        """The name, with the driver when it is not the strategy's default (``orm_basic+asyncpg``, as in a SQLAlchemy URL)."""
+        return self.name if self.driver == self.drivers[0] else f"{self.name}+{self.driver}"
+
+    @property
     def engine_driver(self) -> str:
         """The driver of the SQLAlchemy engine the strategy's Database gets (peers open their own)."""
         return "psycopg2" if self.family == "peer" else self.driver

@@ -133,7 +133,7 @@ def _resolve(strategy: Strategy | str) -> Strategy:
     strategy = registry.get(strategy) if isinstance(strategy, str) else strategy
     reason = strategy.unsupported_reason()
     if reason is not None:
-        raise Unsupported(f"{strategy.name}: {reason}")
+        raise Unsupported(f"{strategy.label}: {reason}")
     return strategy
 
 
@@ -151,7 +151,7 @@ def _warm_up(strategy: Strategy, db: Database, workload: Workload) -> None:
     Names warm up on the empty ``users`` table (a ``populated`` refill is not needed for it);
     typed rows on their own table, with the strategy's path for them.
     """
-    key = strategy.name if workload.single_column else f"{strategy.name}:{workload.name}"
+    key = strategy.label if workload.single_column else f"{strategy.label}:{workload.name}"
     if key in db.warmed:
         return
     names = default_names(WARM_UP_ROWS) if workload.single_column else workload.rows(WARM_UP_ROWS)
@@ -166,7 +166,7 @@ def _warm_up(strategy: Strategy, db: Database, workload: Workload) -> None:
     except Exception as exc:
         if not is_database_error(exc):
             raise
-        raise InsertError(f"{strategy.name}: warm-up insert failed: {describe_failure(exc)}") from None
+        raise InsertError(f"{strategy.label}: warm-up insert failed: {describe_failure(exc)}") from None
     db.warmed.add(key)
 
 
@@ -267,15 +267,15 @@ def run_insert(
                     raise
                 if _server_gone(db):
                     raise InsertError(
-                        f"{strategy.name}: the PostgreSQL server went away during the insert "
+                        f"{strategy.label}: the PostgreSQL server went away during the insert "
                         f"({describe_failure(exc)}); no result recorded — the next run starts a fresh server"
                     ) from None
-                raise InsertError(f"{strategy.name}: {describe_failure(exc)}") from None
+                raise InsertError(f"{strategy.label}: {describe_failure(exc)}") from None
             after = db.statements_executed()
             inserted = workload.row_count(db) - existing
             if inserted != len(names):
                 raise InsertError(
-                    f"{strategy.name}: {inserted} rows in {workload.table.name} after inserting {len(names)} rows"
+                    f"{strategy.label}: {inserted} rows in {workload.table.name} after inserting {len(names)} rows"
                 )
             return InsertResult(
                 strategy=strategy.name,
@@ -341,10 +341,10 @@ def run_rounds(
     for strategy in strategies:
         reason = strategy.unsupported_reason()
         if reason is not None:
-            result.skipped[strategy.name] = reason
+            result.skipped[strategy.label] = reason
         elif strategy not in active:
             active.append(strategy)
-            result.samples[strategy.name] = {mode.name: [] for mode in modes}
+            result.samples[strategy.label] = {mode.name: [] for mode in modes}
     step = on_step or (lambda _label: None)
     for round_number in range(1, rounds + 1):
         # The modes take turns going first, so no mode always follows the same neighbour.
@@ -352,22 +352,22 @@ def run_rounds(
         ordered = [*modes[shift:], *modes[:shift]]
         for strategy in list(active):
             for mode in ordered:
-                step(f"{strategy.name} ({mode.name} {round_number}/{rounds})")
-                path = mode.profile_path(strategy.name) if mode.profile_path is not None else None
+                step(f"{strategy.label} ({mode.name} {round_number}/{rounds})")
+                path = mode.profile_path(strategy.label) if mode.profile_path is not None else None
                 try:
                     sample = run_insert(
                         strategy, names, db=mode.db, count_calls=mode.count_calls, profile_path=path
                     )
                 except Unsupported as exc:  # found out by the strategy's setup hook
-                    result.skipped[strategy.name] = str(exc)
+                    result.skipped[strategy.label] = str(exc)
                 except Exception as exc:  # noqa: BLE001 - recorded per strategy when asked
                     if not keep_going:
                         raise
-                    result.errors[strategy.name] = f"{type(exc).__name__}: {exc}"
+                    result.errors[strategy.label] = f"{type(exc).__name__}: {exc}"
                 else:
-                    result.samples[strategy.name][mode.name].append(sample)
+                    result.samples[strategy.label][mode.name].append(sample)
                     continue
                 active.remove(strategy)
-                del result.samples[strategy.name]
+                del result.samples[strategy.label]
                 break
     return result
