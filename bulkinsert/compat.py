@@ -232,3 +232,21 @@ def await_in_greenlet(awaitable: Any) -> Any:
 
     await_ = getattr(sqlalchemy.util, "await_", None) or sqlalchemy.util.await_only  # 2.1 renamed it
     return await_(awaitable)
+
+
+def driver_connection(connection: Any) -> Any:
+    """The driver's own connection under a SQLAlchemy Connection (asyncpg's, not the adapter)."""
+    fairy = connection.connection
+    return getattr(fairy, "driver_connection", None) or fairy.connection  # 1.3 has no driver_connection
+
+
+def pg8000_error_field(error: BaseException, key: str) -> str | None:
+    """A server error field of a pg8000 error (C: SQLSTATE, M: message, D: detail, n: constraint).
+
+    pg8000 carries them as a dict in ``args[0]``; psycopg and asyncpg have attributes instead.
+    """
+    args = getattr(error, "args", ())
+    if args and isinstance(args[0], dict):
+        value = args[0].get(key)
+        return None if value is None else str(value)
+    return None

@@ -48,7 +48,7 @@ class Strategy:
 
     @property
     def label(self) -> str:
-        """The name, with the driver when it is not the strategy's default (``orm_basic+asyncpg``, as in a SQLAlchemy URL)."""
+        """The name, plus the driver when not the strategy's default (``orm_basic+asyncpg``, as in a URL)."""
         return self.name if self.driver == self.drivers[0] else f"{self.name}+{self.driver}"
 
     @property

@@ -56,13 +56,13 @@ def validate_names(names: Sequence[Any]) -> None:
         ) from None
 
 
-_DRIVER_MODULES = ("psycopg2", "psycopg", "asyncpg", "adbc_driver", "sqlalchemy")
+_DRIVER_MODULES = ("psycopg2", "psycopg", "asyncpg", "pg8000", "adbc_driver", "sqlalchemy")
 
 
 def sqlstate(exc: BaseException) -> str | None:
     """The SQLSTATE of a driver error from any supported driver (or None)."""
     orig = getattr(exc, "orig", None) or exc
-    return getattr(orig, "pgcode", None) or getattr(orig, "sqlstate", None)
+    return getattr(orig, "pgcode", None) or getattr(orig, "sqlstate", None) or compat.pg8000_error_field(orig, "C")
 
 
 def is_database_error(exc: BaseException) -> bool:
@@ -77,7 +77,8 @@ def constraint_name(exc: BaseException) -> str | None:
     ADBC's ``details`` (libpq's diagnostic fields)."""
     orig = getattr(exc, "orig", None) or exc
     diag = getattr(orig, "diag", None)
-    named = getattr(diag, "constraint_name", None) or getattr(orig, "constraint_name", None)
+    named = (getattr(diag, "constraint_name", None) or getattr(orig, "constraint_name", None)
+             or compat.pg8000_error_field(orig, "n"))
     if named:
         return str(named)
     for key, value in getattr(orig, "details", None) or ():
@@ -95,8 +96,10 @@ def describe_failure(exc: BaseException) -> str:
     orig = getattr(exc, "orig", None) or exc
     pgcode = sqlstate(exc)
     diag = getattr(orig, "diag", None)
-    primary = getattr(diag, "message_primary", None) or (str(orig).strip().split("\n") or [""])[0]
-    detail = getattr(diag, "message_detail", None) or getattr(orig, "detail", None)
+    primary = (getattr(diag, "message_primary", None) or compat.pg8000_error_field(orig, "M")
+               or (str(orig).strip().split("\n") or [""])[0])
+    detail = (getattr(diag, "message_detail", None) or getattr(orig, "detail", None)
+              or compat.pg8000_error_field(orig, "D"))
     detail_text = f" ({detail[:200]}…)" if detail and len(detail) > 200 else f" ({detail})" if detail else ""
     if pgcode == "23505" and constraint_name(exc) == UNIQUE_NAME_CONSTRAINT:
         return f"duplicate name: {primary}{detail_text}; nothing was inserted"
