@@ -250,3 +250,34 @@ def pg8000_error_field(error: BaseException, key: str) -> str | None:
         value = args[0].get(key)
         return None if value is None else str(value)
     return None
+
+
+def loses_negative_zero(dialect: Any) -> bool:
+    """Whether the driver sends a float as a bare literal PostgreSQL reads as numeric (-0.0 -> 0).
+
+    psycopg2 does; psycopg 3, asyncpg and pg8000 send a typed float8 parameter, which keeps the sign.
+    """
+    return getattr(dialect, "driver", "psycopg2") == "psycopg2"
+
+
+def inexact_values_reason(driver: str, rows: Any) -> str | None:
+    """Why ``driver`` would not store these typed rows exactly (None: it would).
+
+    asyncpg's codecs (and so SQLAlchemy's asyncpg dialect) write ``date.min``/``date.max`` and
+    ``datetime.min``/``datetime.max`` as ``-infinity``/``infinity``, silently.
+    """
+    if driver != "asyncpg":
+        return None
+    import datetime
+
+    ends = (datetime.datetime.min, datetime.datetime.max)
+    for index, row in enumerate(rows):
+        for value in row if isinstance(row, tuple) else ():
+            if isinstance(value, datetime.datetime):
+                naive = value.astimezone(datetime.UTC).replace(tzinfo=None) if value.tzinfo else value
+                if naive not in ends:
+                    continue
+            elif not isinstance(value, datetime.date) or value not in (datetime.date.min, datetime.date.max):
+                continue
+            return f"asyncpg writes {value!r} (row #{index}) as ±infinity, not exactly; nothing was inserted"
+    return None

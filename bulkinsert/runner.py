@@ -207,6 +207,9 @@ def before_timer(
             refuse_repeated_names(names)
     else:
         validate_rows(workload, names)
+        inexact = compat.inexact_values_reason(strategy.engine_driver, names)
+        if inexact is not None:
+            raise Unsupported(f"{strategy.label}: workload {workload.name}: {inexact}")
     db.use_engine(strategy.engine_kwargs(), strategy.engine_driver)
     if reset:
         if warm_up:

@@ -25,6 +25,7 @@ import sqlalchemy as sa
 from psycopg2.extensions import AsIs
 from sqlalchemy.dialects import postgresql
 
+from . import compat
 from .schema import RESET_SQL, RESTORE_CONSTRAINT_SQL, Base, GeneratedNames, default_names, users
 from .typedrows import validate_rows
 
@@ -51,7 +52,8 @@ class SignedZeroDouble(sa.types.TypeDecorator):
     cache_ok = True
 
     def process_bind_param(self, value: Any, dialect: Any) -> Any:
-        if value == 0.0 and type(value) is float and math.copysign(1.0, value) < 0:
+        negative_zero = value == 0.0 and type(value) is float and math.copysign(1.0, value) < 0
+        if negative_zero and compat.loses_negative_zero(dialect):
             return NEGATIVE_ZERO
         return value
 
