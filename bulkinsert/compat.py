@@ -118,7 +118,8 @@ _DRIVER_MODULES = {
     "psycopg2": ("psycopg2",), "psycopg": ("psycopg",), "asyncpg": ("asyncpg", "greenlet"), "pg8000": ("pg8000",),
 }
 # The first SQLAlchemy series with the driver's PostgreSQL dialect.
-_DIALECT_SINCE = {"psycopg2": (1, 3), "pg8000": (1, 3), "asyncpg": (1, 4), "psycopg": (2, 0)}
+# (1.3 has a pg8000 dialect, written for pg8000 before 1.16's API: not offered here.)
+_DIALECT_SINCE = {"psycopg2": (1, 3), "pg8000": (1, 4), "asyncpg": (1, 4), "psycopg": (2, 0)}
 _CONNECT_TIMEOUT_ARG = {"psycopg2": "connect_timeout", "psycopg": "connect_timeout", "asyncpg": "timeout",
                         "pg8000": "timeout"}
 
@@ -131,7 +132,8 @@ def driver_unsupported_reason(driver: str) -> str | None:
         return f"unknown driver {driver!r}; SQLAlchemy paths run on {', '.join(SQLALCHEMY_DRIVERS)}"
     since = _DIALECT_SINCE[driver]
     if SQLALCHEMY_VERSION[:2] < since:
-        return (f"SQLAlchemy's postgresql+{driver} dialect arrived in {since[0]}.{since[1]} "
+        what = "for today's pg8000 needs" if driver == "pg8000" else "arrived in"
+        return (f"SQLAlchemy's postgresql+{driver} dialect {what} {since[0]}.{since[1]} "
                 f"(installed: {sqlalchemy.__version__})")
     for module in _DRIVER_MODULES[driver]:
         try:

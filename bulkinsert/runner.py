@@ -77,8 +77,9 @@ def constraint_name(exc: BaseException) -> str | None:
     ADBC's ``details`` (libpq's diagnostic fields)."""
     orig = getattr(exc, "orig", None) or exc
     diag = getattr(orig, "diag", None)
+    # SQLAlchemy's asyncpg adapter raises its own error from asyncpg's, which names the constraint.
     named = (getattr(diag, "constraint_name", None) or getattr(orig, "constraint_name", None)
-             or compat.pg8000_error_field(orig, "n"))
+             or getattr(orig.__cause__, "constraint_name", None) or compat.pg8000_error_field(orig, "n"))
     if named:
         return str(named)
     for key, value in getattr(orig, "details", None) or ():
