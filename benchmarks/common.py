@@ -240,7 +240,7 @@ class InsertBenchmark:
     def insert(self) -> None:
         started = time.perf_counter()
         try:
-            self.strategy.function(self.db, self.names)
+            self.db.call(self.strategy.function, self.names)  # on asyncpg: inside greenlet_spawn
             plant_fault(self.db, self.strategy.name)
         except Exception as exc:
             note_status(self, self.strategy.name, len(self.names), FAILED, f"{type(exc).__name__}: {one_line(exc)}")

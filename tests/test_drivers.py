@@ -165,3 +165,25 @@ def test_cli_ladder_measures_drivers_side_by_side(db: Database) -> None:
     if "asyncpg" in drivers:
         assert ("core_executemany+asyncpg", "asyncpg") in rows
         assert "copy_text+asyncpg" in data["skipped"]
+
+
+@pytest.mark.parametrize("driver", ["asyncpg", "psycopg"])
+def test_the_asv_driver_benchmark_runs_a_path_on_a_driver(driver: str, db: Database) -> None:
+    """asv's sequence for one sample of InsertTimeByDriver: setup, the timed insert, teardown."""
+    from benchmarks import common
+    from benchmarks.insert_time import InsertTimeByDriver
+
+    request_close = common._close_databases  # before this run's database is dropped
+    bench = InsertTimeByDriver()
+    rows = 500
+    try:
+        bench.setup("orm_bulk_insert", rows, driver)
+    except NotImplementedError as exc:
+        pytest.skip(str(exc))
+    bench.time_insert("orm_bulk_insert", rows, driver)
+    bench.teardown("orm_bulk_insert", rows, driver)  # checks the row count
+    assert bench.strategy.driver == driver
+    with pytest.raises(NotImplementedError, match=r"copy_text\+asyncpg: runs on driver psycopg2 only"):
+        bench.setup("copy_text", rows, "asyncpg")
+    assert "copy_text" not in InsertTimeByDriver.params[0] and "orm_basic" in InsertTimeByDriver.params[0]
+    request_close()
