@@ -242,9 +242,11 @@ class Database:
         for engine in self._engines.values():
             if engine not in (a.sync_engine for a in self._async_engines):
                 engine.dispose()
-        for async_engine in self._async_engines:
+        for async_engine in self._async_engines:  # asyncpg's pool closes on its own loop
             self._loop.run_until_complete(async_engine.dispose())
         self._async_engines.clear()
+        self._engines.clear()
+        self._driver_engine = None
         if self._loop is not None:
             self._loop.close()
             self._loop = None

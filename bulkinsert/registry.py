@@ -58,7 +58,16 @@ class Strategy:
 
     def engine_kwargs(self) -> dict:
         """The ``create_engine`` arguments for this strategy on its driver (may raise Unsupported)."""
-        return self.engine_options(self.driver) if self.engine_options is not None else {}
+        if self.engine_options is None:
+            return {}
+        import inspect
+
+        try:
+            takes_driver = bool(inspect.signature(self.engine_options).parameters)
+        except (TypeError, ValueError):  # a builtin without a signature: give it the driver
+            takes_driver = True
+        # ``engine_options()`` without arguments (written before drivers) still works.
+        return self.engine_options(self.driver) if takes_driver else self.engine_options()
 
     def unsupported_reason(self) -> str | None:
         """Why this strategy cannot run here, or None when it can."""

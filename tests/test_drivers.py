@@ -187,3 +187,17 @@ def test_the_asv_driver_benchmark_runs_a_path_on_a_driver(driver: str, db: Datab
         bench.setup("copy_text", rows, "asyncpg")
     assert "copy_text" not in InsertTimeByDriver.params[0] and "orm_basic" in InsertTimeByDriver.params[0]
     request_close()
+
+
+def test_engine_options_get_the_driver_and_old_ones_still_work() -> None:
+    from dataclasses import replace
+
+    seen: list[str] = []
+
+    def per_driver(driver: str) -> dict:
+        seen.append(driver)
+        return {"echo": False}
+
+    core = registry.get("core_executemany").with_driver("pg8000")
+    assert replace(core, engine_options=per_driver).engine_kwargs() == {"echo": False} and seen == ["pg8000"]
+    assert replace(core, engine_options=lambda: {"echo": False}).engine_kwargs() == {"echo": False}
