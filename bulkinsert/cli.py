@@ -164,7 +164,7 @@ def run_command(
     # Refusals first: an unsupported strategy or bad input never waits for the server's turn.
     reason = strategy.unsupported_reason()
     if reason is not None:
-        raise Unsupported(f"{strategy.name}: {reason}")
+        raise Unsupported(f"{strategy.label}: {reason}")
     for_workload(strategy, workload)
     if workload.single_column:
         validate_names(names)

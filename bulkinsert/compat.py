@@ -178,7 +178,7 @@ def _driver_executemany_kwargs(mode: str, driver: str) -> dict[str, Any]:
 
 def driver_url(dsn: str, driver: str) -> Any:
     """The SQLAlchemy URL of ``dsn`` (libpq URL or key=value DSN) for ``driver``'s dialect."""
-    from sqlalchemy.engine import make_url
+    from sqlalchemy.engine.url import make_url
 
     if "://" in dsn:
         url = make_url(dsn)
