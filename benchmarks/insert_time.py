@@ -14,9 +14,6 @@ class InsertTime(InsertBenchmark):
     not timed; ``number = 1`` so each timed insert starts from an empty table.
     """
 
-    # At least 3 samples; more while they fit in 4 s, up to 7 (sized for 2 cores).
-    repeat = (3, 7, 4.0)
-
     def time_insert(self, strategy: str, rows: int) -> None:
         self.insert()
 
@@ -34,7 +31,6 @@ class InsertTimeByDriver(InsertBenchmark):
 
     params = [SQLALCHEMY_PATHS, DRIVER_ROWS, DRIVERS]
     param_names = ["strategy", "rows", "driver"]
-    repeat = (3, 7, 4.0)
 
     def setup(self, strategy: str, rows: int, driver: str) -> None:  # type: ignore[override]
         self.strategy = self.runnable(strategy, rows).with_driver(driver)

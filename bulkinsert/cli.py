@@ -14,7 +14,10 @@ except ImportError as exc:  # the measuring core alone (asv's and release enviro
     raise SystemExit(f"error: the bulkinsert command needs {exc.name}: pip install 'bulkinsert[analysis]'") from None
 
 from . import registry
-from .driver_options import driver_option, drivers_of, on_driver
+from .driver_options import driver_option, drivers_of, on_driver, print_strategy_table, strategy_info
+from .placement import click_option as placement_option
+from .placement import last_applied
+from .placement import select as select_placement
 from .registry import Unsupported
 from .server import DatabaseUnavailable, scrub
 from .workload_options import selected_workload, workload_options
@@ -57,44 +60,16 @@ def cli() -> None:
     """Measure every way to bulk-insert rows into PostgreSQL with SQLAlchemy and psycopg2."""
 
 
-def _strategy_info(strategy: registry.Strategy) -> dict[str, Any]:
-    reason = strategy.unsupported_reason()
-    return {
-        "name": strategy.name,
-        "family": strategy.family,
-        "driver": strategy.driver,
-        "drivers": list(strategy.drivers),
-        "description": strategy.description,
-        "talk_step": strategy.talk_step,
-        "supported": reason is None,
-        "reason": reason,
-    }
-
-
 @cli.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array of objects.")
 @driver_option
 def list_command(as_json: bool, driver: str | None) -> None:
     """List the registered strategies, the drivers each runs on and whether it runs here."""
-    from .compat import library_versions
-
-    infos = [_strategy_info(on_driver(s, driver)) for s in registry.load().values()]
+    infos = [strategy_info(on_driver(s, driver)) for s in registry.load().values()]
     if as_json:
         click.echo(json.dumps(infos, indent=2))
         return
-    from rich.console import Console
-    from rich.markup import escape
-    from rich.table import Table
-
-    versions = ", ".join(f"{k} {v}" for k, v in library_versions().items())
-    table = Table(title=f"bulkinsert strategies ({versions})")
-    for column in ("strategy", "family", "driver", "drivers", "runs here", "description"):
-        table.add_column(column, overflow="fold")
-    for info in infos:
-        status = "yes" if info["supported"] else f"no: {info['reason']}"
-        table.add_row(*(escape(cell) for cell in (info["name"], info["family"], info["driver"],
-                                                   ", ".join(info["drivers"]), status, info["description"])))
-    (Console() if sys.stdout.isatty() else Console(width=200)).print(table)
+    print_strategy_table(infos)
 
 
 def _load_names(rows: int | None, names_json: Path | None, workload: Any, seed: int = 0) -> Sequence[Any]:
@@ -129,6 +104,7 @@ def _load_names(rows: int | None, names_json: Path | None, workload: Any, seed: 
 @workload_options
 @click.option("--check", is_flag=True, help="Afterwards, compare the table with the expected rows in the server.")
 @driver_option
+@placement_option()
 def run_command(
     strategy_name: str,
     rows: int | None,
@@ -141,6 +117,7 @@ def run_command(
     seed: int,
     check: bool,
     driver: str | None,
+    placement: str,
 ) -> None:
     """Reset the table, insert with STRATEGY and report what it cost.
 
@@ -170,6 +147,7 @@ def run_command(
         validate_names(names)
     else:
         validate_rows(workload, names)
+    select_placement(placement)
     describe_process(f"bulkinsert run {strategy.name}")
     with Database(dsn, instrument=False) as db, Database(db.dsn, instrument=True) as driver_db:
         with db.turn:  # the three inserts back to back, nobody else's in between
@@ -210,6 +188,7 @@ def run_command(
             f"DB-API {driver.dbapi_seconds:.4f} s ({driver.dbapi_share:.0%}), "
             f"payload encoding inside them {driver.encode_seconds:.4f} s"
         )
+        click.echo(f"  placement: {_placement_line()}")
         if profiled is not None:
             click.echo(
                 f"profile written to {profile_path} ({profiled.function_calls:,} function calls, "
@@ -217,6 +196,18 @@ def run_command(
             )
     if note:
         click.echo(f"note: {note}", err=True)
+
+
+def _placement_dict() -> dict[str, Any] | None:
+    applied = last_applied()
+    return applied.as_dict() if applied is not None else None
+
+
+def _placement_line() -> str:
+    from .placement import last_applied
+
+    applied = last_applied()
+    return applied.describe() if applied is not None else "n/a"
 
 
 def _select_strategies(spec: str | None) -> list[registry.Strategy]:
@@ -245,6 +236,7 @@ def _fmt(value: float | None, pattern: str) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print the scoresheet as JSON.")
 @workload_options
 @driver_option
+@placement_option()
 def ladder_command(
     workload_name: str,
     present: int | None,
@@ -258,6 +250,7 @@ def ladder_command(
     dsn: str | None,
     as_json: bool,
     driver: str | None,
+    placement: str,
 ) -> None:
     """The talk's scoresheets for every strategy, measured side by side in one run.
 
@@ -275,6 +268,7 @@ def ladder_command(
 
     strategies = [on_driver(s, name) for s in _select_strategies(spec) for name in drivers_of(driver)]
     workload = selected_workload(workload_name, present)
+    select_placement(placement)
     describe_process(f"bulkinsert ladder --rows {rows} --workload {workload.name}")
     runnable = sum(1 for s in strategies if s.supported)
     steps = runnable * repeat * (1 + (0 if no_dbapi else 1) + (0 if no_profile else 1))
@@ -299,7 +293,7 @@ def ladder_command(
             "rows": rows, "workload": workload.name, "present": workload.present, "repeat": repeat,
             "drivers": drivers_of(driver),
             "statistic": "median", "gc": GC_REGIME,
-            "versions": library_versions(),
+            "versions": library_versions(), "placement": _placement_dict(),
             "results": [r.as_dict() for r in results], "skipped": skipped,
         }, indent=2))
         return
@@ -316,12 +310,13 @@ def ladder_command(
             r.strategy, f"{r.seconds:.4f}", f"{r.cpu_seconds:.4f}", _fmt(r.statements, ","),
             _fmt(r.speedup, ".1f"), f"{r.rows_per_second:,.0f}", _fmt(r.floor_ratio, ".2f"),
             _fmt(r.instrumented_seconds, ".4f"), _fmt(r.dbapi_seconds, ".4f"), _fmt(r.encode_seconds, ".4f"),
-            _fmt(r.dbapi_share, ".0%"), _fmt(r.profiled_seconds, ".4f"), _fmt(r.profiler_overhead, ".2f"),
+            _fmt(r.dbapi_share, ".0%"), _fmt(r.profiled_seconds, ".4f"), r.overhead_text or "–",
         )
     table.caption = (
         f"{GC_REGIME}. total/CPU/statements: plain runs; instr./DB-API/encode/DB-API %: runs with "
         "the driver's calls wrapped (DB-API % = DB-API s ÷ instr. s, same samples); cProfile s and "
-        "overhead (÷ total s): profiled runs."
+        "overhead (÷ total s): profiled runs, \"within noise\" when it does not clear the spread of the "
+        f"plain samples. CPU placement: {_placement_line()}."
     )
     out = Console() if sys.stdout.isatty() else Console(width=220)
     out.print(table)

@@ -1,7 +1,9 @@
-"""``--driver``: which DB-API driver the SQLAlchemy paths run on (``run``, ``ladder``, ``list``)."""
+"""``--driver``: which DB-API driver the SQLAlchemy paths run on (``run``, ``ladder``, ``list``),
+and ``list``'s description of each strategy with the drivers it runs on."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -38,3 +40,37 @@ def on_driver(strategy: registry.Strategy, driver: str | None) -> registry.Strat
         raise KeyError(f"give one driver here, not {driver!r}")
     drivers_of(driver)
     return strategy.with_driver(driver)
+
+
+def strategy_info(strategy: registry.Strategy) -> dict[str, Any]:
+    """One strategy as ``list --json`` gives it: on its chosen driver, and the drivers it has."""
+    reason = strategy.unsupported_reason()
+    return {
+        "name": strategy.name,
+        "family": strategy.family,
+        "driver": strategy.driver,
+        "drivers": list(strategy.drivers),
+        "description": strategy.description,
+        "talk_step": strategy.talk_step,
+        "supported": reason is None,
+        "reason": reason,
+    }
+
+
+def print_strategy_table(infos: list[dict[str, Any]]) -> None:
+    """``list``'s table: each strategy, its drivers and whether it runs here."""
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    from .compat import library_versions
+
+    versions = ", ".join(f"{k} {v}" for k, v in library_versions().items())
+    table = Table(title=f"bulkinsert strategies ({versions})")
+    for column in ("strategy", "family", "driver", "drivers", "runs here", "description"):
+        table.add_column(column, overflow="fold")
+    for info in infos:
+        status = "yes" if info["supported"] else f"no: {info['reason']}"
+        table.add_row(*(escape(cell) for cell in (info["name"], info["family"], info["driver"],
+                                                   ", ".join(info["drivers"]), status, info["description"])))
+    (Console() if sys.stdout.isatty() else Console(width=200)).print(table)
