@@ -250,7 +250,10 @@ class InsertBenchmark:
     def insert(self) -> None:
         started = time.perf_counter()
         try:
-            self.db.call(self.strategy.function, self.names)  # on asyncpg: inside greenlet_spawn
+            if hasattr(self.db, "call"):  # the strategy's driver (asyncpg: inside greenlet_spawn)
+                self.db.call(self.strategy.function, self.names)
+            else:  # an older commit's package: psycopg2 only
+                self.strategy.function(self.db, self.names)
             plant_fault(self.db, self.strategy.name)
         except Exception as exc:
             note_status(self, self.strategy.name, len(self.names), FAILED, f"{type(exc).__name__}: {one_line(exc)}")
