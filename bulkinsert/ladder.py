@@ -51,7 +51,6 @@ def overhead_text(overhead: float | None, noise: float | None) -> str | None:
 class LadderRow:
     strategy: str  # the strategy's label: its name, with the driver when not its default
     family: str
-    driver: str
     rows: int
     seconds: float  # median wall time of the plain samples
     cpu_seconds: float
@@ -65,6 +64,7 @@ class LadderRow:
     samples: list[float] = field(default_factory=list)
     speedup: float | None = None
     floor_ratio: float | None = None
+    driver: str = "psycopg2"  # the DB-API driver the path ran on
 
     @property
     def rows_per_second(self) -> float:
