@@ -13,6 +13,7 @@ import click
 from . import registry
 from .registry import Unsupported
 from .server import DatabaseUnavailable, scrub
+from .user_strategies import EXIT_BAD_INPUT, UserStrategiesError, strategies_from_option
 from .workload_options import selected_workload, workload_options
 
 EXIT_FAILURE = 1
@@ -35,6 +36,8 @@ class Guarded(click.Group):
             return super().invoke(ctx)
         except Unsupported as exc:
             fail(f"unsupported: {exc}", EXIT_UNSUPPORTED)
+        except UserStrategiesError as exc:  # $BULKINSERT_STRATEGIES_FROM names a bad file
+            fail(str(exc), EXIT_BAD_INPUT)
         except (DatabaseUnavailable, InsertError) as exc:
             fail(str(exc))
         except KeyError as exc:
@@ -54,6 +57,8 @@ def cli() -> None:
 
 
 def _strategy_info(strategy: registry.Strategy) -> dict[str, Any]:
+    from .user_strategies import user_strategy_names
+
     reason = strategy.unsupported_reason()
     return {
         "name": strategy.name,
@@ -63,11 +68,13 @@ def _strategy_info(strategy: registry.Strategy) -> dict[str, Any]:
         "talk_step": strategy.talk_step,
         "supported": reason is None,
         "reason": reason,
+        "from_file": strategy.name in user_strategy_names(),
     }
 
 
 @cli.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array of objects.")
+@strategies_from_option
 def list_command(as_json: bool) -> None:
     """List the registered strategies and whether each runs with the installed versions."""
     from .compat import library_versions
@@ -121,6 +128,7 @@ def _load_names(rows: int | None, names_json: Path | None, workload: Any, seed: 
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @workload_options
+@strategies_from_option
 @click.option("--check", is_flag=True, help="Afterwards, compare the table with the expected rows in the server.")
 def run_command(
     strategy_name: str,
@@ -151,7 +159,7 @@ def run_command(
     if rows is not None and names_json is not None:
         raise click.UsageError("give --rows or --names-json, not both")
     strategy = registry.get(strategy_name)
-    workload = selected_workload(workload_name, present)
+    workload = _own_workload([strategy]) or selected_workload(workload_name, present)
     names = _load_names(rows, names_json, workload, seed)
     # Refusals first: an unsupported strategy or bad input never waits for the server's turn.
     reason = strategy.unsupported_reason()
@@ -218,6 +226,16 @@ def _select_strategies(spec: str | None) -> list[registry.Strategy]:
     return [registry.get(name) for name in wanted]
 
 
+def _own_workload(strategies: Sequence[registry.Strategy]) -> Any:
+    """Without ``--workload``: the workload the strategies were written for, when they share one."""
+    from .workloads import workload_for
+
+    if click.get_current_context().get_parameter_source("workload_name") != click.core.ParameterSource.DEFAULT:
+        return None
+    own = {workload_for(s.name) for s in strategies}
+    return own.pop() if len(own) == 1 else None
+
+
 def _fmt(value: float | None, pattern: str) -> str:
     return "–" if value is None else format(value, pattern)
 
@@ -235,6 +253,7 @@ def _fmt(value: float | None, pattern: str) -> str:
 @click.option("--dsn", help="PostgreSQL URL or DSN (default: $BULKINSERT_DSN or the embedded server).")
 @click.option("--json", "as_json", is_flag=True, help="Print the scoresheet as JSON.")
 @workload_options
+@strategies_from_option
 def ladder_command(
     workload_name: str,
     present: int | None,
@@ -263,7 +282,7 @@ def ladder_command(
     from .turns import describe_process
 
     strategies = _select_strategies(spec)
-    workload = selected_workload(workload_name, present)
+    workload = _own_workload(strategies) or selected_workload(workload_name, present)
     describe_process(f"bulkinsert ladder --rows {rows} --workload {workload.name}")
     runnable = sum(1 for s in strategies if s.supported)
     steps = runnable * repeat * (1 + (0 if no_dbapi else 1) + (0 if no_profile else 1))

@@ -15,6 +15,7 @@ import click
 
 from ..errors import BulkInsertError
 from ..server import scrub
+from ..user_strategies import strategies_from_option
 from .report import print_sweep
 from .sidebyside import DEFAULT_ROUNDS, MIN_ROUNDS
 from .sweep import DEFAULT_ROWS as DEFAULT_SWEEP_ROWS
@@ -25,7 +26,8 @@ DEFAULT_SWEEP_STRATEGIES = (
 )
 library_option = click.option(
     "--library", "-l", default="SQLAlchemy", show_default=True,
-    help="Distribution whose releases vary (SQLAlchemy, psycopg2-binary; psycopg2 means psycopg2-binary).",
+    help="Distribution whose releases vary: SQLAlchemy, psycopg2-binary (or psycopg2), psycopg (psycopg and "
+         "psycopg-binary at the same release), asyncpg.",
 )
 rows_option = click.option("--rows", type=click.IntRange(1), default=10_000, show_default=True,
                            help="Names per insert (the full suite records statements and calls at 10,000).")
@@ -168,8 +170,9 @@ def list_command(library: str, low: str | None, high: str | None, pre: bool, as_
 @library_option
 @click.option("--from", "low", required=True, help="Oldest release to measure.")
 @click.option("--to", "high", required=True, help="Newest release to measure.")
-@click.option("--strategies", default=",".join(DEFAULT_SWEEP_STRATEGIES), show_default=True,
-              help="Comma-separated strategy names.")
+@click.option("--strategies", default=None,
+              help="Comma-separated strategy names [SQLAlchemy, psycopg2: "
+                   f"{','.join(DEFAULT_SWEEP_STRATEGIES)}; psycopg, asyncpg: the strategies that use it].")
 @sweep_rows_option
 @click.option("--samples", type=click.IntRange(0), default=3, show_default=True,
               help="Timed inserts per strategy and release, after one under cProfile (0: statements and calls only).")
@@ -180,17 +183,18 @@ def list_command(library: str, low: str | None, high: str | None, pre: bool, as_
                    "'<machine>-releases-dirty', apart from every clean figure.")
 @pre_option
 @json_option
+@strategies_from_option
 @guarded
-def sweep_command(library: str, low: str, high: str, strategies: str, rows: int, samples: int,
+def sweep_command(library: str, low: str, high: str, strategies: str | None, rows: int, samples: int,
                   results_dir: Path | None, allow_dirty: bool, pre: bool, as_json: bool) -> None:
     """Measure strategies on every release from --from to --to; store asv results (their own machine)."""
     from ..registry import get
-    from .envs import distribution_name
+    from .envs import default_strategies, distribution_name
     from .sweep import DEFAULT_RESULTS_DIR, refuse_dirty, sweep
 
     refuse_dirty(allow_dirty)
     library = distribution_name(library)
-    names = [s.strip() for s in strategies.split(",") if s.strip()]
+    names = [s.strip() for s in (strategies or ",".join(default_strategies(library))).split(",") if s.strip()]
     for name in names:
         get(name)  # unknown names fail before anything is built
     listing, versions = resolve_range(library, low, high, pre, strict=False)
@@ -227,6 +231,7 @@ def sweep_command(library: str, low: str, high: str, strategies: str, rows: int,
 @with_option
 @pre_option
 @json_option
+@strategies_from_option
 @guarded
 def bisect_command(strategy: str, library: str, low: str, high: str, metric: str, rows: int, rounds: int,
                    held: tuple[str, ...], pre: bool, as_json: bool) -> None:
@@ -297,6 +302,7 @@ def bisect_command(strategy: str, library: str, low: str, high: str, metric: str
               help="Test hook: NEW's inserts of STRATEGY take this factor longer.")
 @pre_option
 @json_option
+@strategies_from_option
 @guarded
 def compare_command(strategy: str, old: str, new: str, library: str, metric: str, rounds: int, rows: int,
                     held: tuple[str, ...], plant_slowdown: float | None, pre: bool, as_json: bool) -> None:

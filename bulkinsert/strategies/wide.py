@@ -93,6 +93,13 @@ def wide_path(*names: str, setup: Callable[[Database, Rows], None] | None = None
 
 def for_workload(strategy: Strategy, workload: Workload) -> Strategy:
     """``strategy`` as it runs ``workload``: its own function for names, its wide path for typed rows."""
+    from ..workloads import workload_for
+
+    own = workload_for(strategy.name)  # a user's strategy written for a workload of its own
+    if own is not None:
+        if own.name != workload.name:
+            raise Unsupported(f"{strategy.name}: written for workload {own.name}, not {workload.name}")
+        return strategy
     if workload.single_column:
         return strategy
     path = WIDE_PATHS.get(strategy.name)
