@@ -334,6 +334,8 @@ def register_workload(
         raise ValueError(f"workload {name!r}: key {key!r} is not one of its columns")
     if len(declared) < 2:
         raise ValueError(f"workload {name!r}: list at least two columns (one text column is the users workload)")
+    if isinstance(strategies, str) or not strategies:
+        raise ValueError(f"workload {name!r}: name the strategies written for it (strategies=(...))")
     try:
         inspect.signature(rows).bind(0, 0)
     except TypeError:

@@ -89,7 +89,7 @@ def test_register_workload_refuses_what_it_cannot_check() -> None:
     def rows(count: int, seed: int) -> list[tuple]:
         return [(i, str(i)) for i in range(count)]
 
-    good = {"key": "id", "rows": rows}
+    good = {"key": "id", "rows": rows, "strategies": ("mine_insert",)}
     cases = [
         (("users", table, [("id", "int8"), ("doc", "text")]), good, "already registered"),
         (("mine", table, [("id", "int8"), ("nope", "text")]), good, "has no column 'nope'"),
@@ -97,6 +97,7 @@ def test_register_workload_refuses_what_it_cannot_check() -> None:
         (("mine", table, [("id", "int8"), ("doc", "text")]), {**good, "key": "doc2"}, "key 'doc2'"),
         (("mine", table, [("id", "int8"), ("doc", "text")]), {**good, "rows": lambda n: []}, "rows(count, seed)"),
         (("mine", "mine", [("id", "int8"), ("doc", "text")]), good, "sqlalchemy Table"),
+        (("mine", table, [("id", "int8"), ("doc", "text")]), {**good, "strategies": ()}, "name the strategies"),
     ]
     for args, options, expected in cases:
         with pytest.raises(ValueError, match=expected.replace("(", r"\(").replace(")", r"\)")):
@@ -137,6 +138,11 @@ def test_the_files_strategies_run_their_own_workload_only() -> None:
     assert code == 2 and "written for workload app_orders, not users" in err
     code, _, err = invoke("run", "copy_text", "--strategies-from", str(EXAMPLE), "--rows", "10")
     assert code == 0, err  # a built-in strategy still inserts the talk's names
+    from bulkinsert.errors import Unsupported
+    from bulkinsert.strategies.wide import for_workload
+
+    with pytest.raises(Unsupported, match="inserted by app_orders_insert, app_orders_upsert only"):
+        for_workload(REGISTRY["copy_text"], workloads.get("app_orders"))  # its wide path would misread the rows
 
 
 def test_the_worker_loads_the_file_from_the_variable(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -100,6 +100,9 @@ def for_workload(strategy: Strategy, workload: Workload) -> Strategy:
         if own.name != workload.name:
             raise Unsupported(f"{strategy.name}: written for workload {own.name}, not {workload.name}")
         return strategy
+    if workload.strategies:  # a user's workload: only the strategies written for it insert its rows
+        raise Unsupported(f"{strategy.name}: workload {workload.name} is inserted by "
+                          f"{', '.join(workload.strategies)} only")
     if workload.single_column:
         return strategy
     path = WIDE_PATHS.get(strategy.name)
