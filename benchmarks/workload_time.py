@@ -21,7 +21,7 @@ from bulkinsert import workloads
 from .common import QUICK, InsertBenchmark, _rows, database, ready, release, runnable
 
 WORKLOAD_ROWS = _rows("BULKINSERT_WORKLOAD_ROWS", [1_000] if QUICK else [10_000])
-USER_WORKLOADS = [name for name, w in workloads.WORKLOADS.items() if w.own_reset is not None]
+USER_WORKLOADS = [name for name, w in workloads.WORKLOADS.items() if getattr(w, "strategies", ())]
 POPULATED_PRESENT = int(os.environ.get("BULKINSERT_POPULATED_PRESENT", "100000").replace("_", ""))
 
 
