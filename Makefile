@@ -15,12 +15,12 @@ HTML_DIR := .asv/html
 
 .PHONY: venv test lint bench publish site preview ladder clean
 
-# Everything comes from pyproject.toml: the package with its peers and site extras, and the
+# Everything comes from pyproject.toml: the package with its analysis, site and peers extras, and the
 # test, lint and bench tools of its dependency groups (`--group` needs pip >= 25.1).
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade "pip>=25.1"
-	$(BIN)/python -m pip install -q -e ".[peers,site]" --group dev
+	$(BIN)/python -m pip install -q -e ".[analysis,site,peers]" --group dev
 	if [ -n "$(SQLALCHEMY)" ]; then $(BIN)/python -m pip install -q "SQLAlchemy==$(SQLALCHEMY)"; fi
 	touch $@
 

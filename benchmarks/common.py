@@ -26,9 +26,11 @@ os.environ.setdefault("BULKINSERT_DATABASE", "bulkinsert_asv")
 
 from bulkinsert import compat, registry  # noqa: E402
 from bulkinsert.database import Database  # noqa: E402
+from bulkinsert.planted import PlantedError, planted_from_environment  # noqa: E402
 from bulkinsert.registry import Strategy, Unsupported  # noqa: E402
 from bulkinsert.runner import before_timer  # noqa: E402
 from bulkinsert.schema import default_names  # noqa: E402
+from bulkinsert.status import BROKEN, FAILED, installed_versions, one_line, record_note  # noqa: E402
 from bulkinsert.turns import describe_process  # noqa: E402
 
 describe_process(f"asv {os.environ.get('ASV_ENV_NAME', 'benchmarks')}")  # shown to whoever waits
@@ -177,20 +179,36 @@ def check_inserted(db: Database, rows: int, name: str) -> None:
         raise AssertionError(f"{name}: {found} rows in users after inserting {rows}")
 
 
-def _planted(text: str) -> dict[str, float]:
-    """``copy_text:1.3,orm_basic:1.1`` -> {strategy: factor} (``BULKINSERT_PLANT_SLOWDOWN``)."""
-    planted = {}
-    for part in filter(None, (p.strip() for p in text.split(","))):
-        name, _, factor = part.partition(":")
-        planted[name.strip()] = float(factor)
-        if planted[name.strip()] < 1:
-            raise ValueError(f"BULKINSERT_PLANT_SLOWDOWN: factor of {name} must be >= 1, got {factor}")
-    return planted
+# Measuring how often `bulkinsert compare` is wrong, and that it speaks when a path breaks
+# (docs/benchmarks.md): a strategy's timed insert is stretched by a factor (a sleep proportional
+# to its own measured time), or made to raise or to load one row too few. One parser for both
+# hooks, the release worker's too: bulkinsert.planted.
+PLANTED = planted_from_environment()
+PLANTED_SLOWDOWN = PLANTED.slowdowns
+# Where the suite notes why a benchmark failed or broke (asv keeps no error text): next to the
+# results asv writes (asv.conf.json's results_dir).
+RESULTS_DIR = Path(os.environ.get("ASV_CONF_DIR", CHECKOUT)) / ".asv" / "results"
 
 
-# Measuring how often `bulkinsert compare` is wrong (docs/benchmarks.md): a strategy's timed
-# insert is stretched by this factor (a sleep proportional to its own measured time).
-PLANTED_SLOWDOWN = _planted(os.environ.get("BULKINSERT_PLANT_SLOWDOWN", ""))
+def note_status(benchmark: object, strategy: str, rows: int, status: str, reason: object) -> None:
+    """Record why this combination has no figure (best effort: a note never fails a benchmark)."""
+    try:
+        record_note(RESULTS_DIR, commit=os.environ.get("ASV_COMMIT", ""), env_name=os.environ.get("ASV_ENV_NAME", ""),
+                    versions=installed_versions(), benchmark_class=type(benchmark).__name__,
+                    params={"strategy": strategy, "rows": str(rows)}, status=status, reason=reason)
+    except OSError:
+        pass
+
+
+def plant_fault(db: Database, name: str) -> None:
+    """The planted fault of a strategy, after its insert: raise, or delete one loaded row."""
+    fault = PLANTED.faults.get(name)
+    if fault == "raise":
+        raise PlantedError(f"{name}: planted fault (BULKINSERT_PLANT_FAULT)")
+    if fault == "wrong-rows":
+        with db.dbapi() as conn, conn.cursor() as cur:
+            cur.execute("DELETE FROM users WHERE id = (SELECT min(id) FROM users)")
+
 
 # Interleaved rounds: asv runs the whole parameter grid once per round, in new processes, so a
 # noisy minute hurts all strategies alike; samples are kept (make bench: --record-samples).
@@ -221,7 +239,12 @@ class InsertBenchmark:
 
     def insert(self) -> None:
         started = time.perf_counter()
-        self.strategy.function(self.db, self.names)
+        try:
+            self.strategy.function(self.db, self.names)
+            plant_fault(self.db, self.strategy.name)
+        except Exception as exc:
+            note_status(self, self.strategy.name, len(self.names), FAILED, f"{type(exc).__name__}: {one_line(exc)}")
+            raise
         factor = PLANTED_SLOWDOWN.get(self.strategy.name)
         if factor:  # a known regression, to check that `bulkinsert compare` confirms it
             time.sleep((factor - 1) * (time.perf_counter() - started))
@@ -230,7 +253,11 @@ class InsertBenchmark:
     def teardown(self, strategy: str, rows: int) -> None:
         try:
             if getattr(self, "inserted", False):
-                check_inserted(self.db, rows, strategy)
+                try:
+                    check_inserted(self.db, rows, strategy)
+                except AssertionError as exc:  # loaded the wrong rows: broken, not merely failed
+                    note_status(self, strategy, rows, BROKEN, exc)
+                    raise
         finally:
             if hasattr(self, "db"):
                 release(self.db)

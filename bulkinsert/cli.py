@@ -8,7 +8,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import click
+try:
+    import click
+except ImportError as exc:  # the measuring core alone (asv's and release environments)
+    raise SystemExit(f"error: the bulkinsert command needs {exc.name}: pip install 'bulkinsert[analysis]'") from None
 
 from . import registry
 from .registry import Unsupported

@@ -7,6 +7,8 @@ and then the findings of :mod:`bulkinsert.verdicts`, grouped per path, confirmed
 With ``--baseline`` it compares each environment with the same environment of another run —
 how the false-alarm rate is measured (docs/benchmarks.md, "How often compare is wrong").
 
+A path that works in the older release and fails or breaks in the newer one is a confirmed
+regression (metric ``status``); its table cell reads ``✗failed``/``✗broken``.
 Exit status: 0 without a confirmed regression (unconfirmed findings included), 1 with one,
 2 when there are no results to compare.
 """
@@ -22,6 +24,7 @@ from pathlib import Path
 import click
 
 from . import stats
+from .metrics import STATUS
 from .results import (
     DEFAULT_RESULTS_DIR,
     Figure,
@@ -31,7 +34,7 @@ from .results import (
     load_figures,
     varying_libraries,
 )
-from .verdicts import DEFAULT_THRESHOLD, RUN, Comparison, Finding, compare_figures
+from .verdicts import DEFAULT_THRESHOLD, RUN, Comparison, Finding, judge_results
 
 EXIT_REGRESSION = 1
 EXIT_NO_RESULTS = 2
@@ -66,6 +69,8 @@ def spread(figure: Figure) -> float | None:
 def cell(figure: Figure | None) -> str:
     if figure is None:
         return "-"
+    if figure.status in ("failed", "broken"):
+        return f"✗{figure.status}"
     text = format_value(figure.value, figure.unit)
     width = spread(figure)
     if width is None:
@@ -122,6 +127,8 @@ def render_tables(figures: Sequence[Figure], findings: Sequence[Finding]) -> str
 
 
 def _describe_metric(finding: Finding) -> str:
+    if finding.metric == STATUS:
+        return f"status {finding.old_status} -> {finding.new_status}: {finding.change} ({finding.reason})"
     if finding.metric in ("statements", "calls"):
         return f"{finding.metric} {finding.old_value:,.0f} -> {finding.new_value:,.0f}"
     text = (
@@ -221,7 +228,7 @@ def step_summary(comparison: Comparison) -> str:
     """Per release step: confirmed and unconfirmed timing differences (where false alarms show)."""
     steps: dict[tuple[str, str, str], list[int]] = {}
     for f in comparison.findings:
-        if f.metric in ("statements", "calls"):
+        if f.metric in ("statements", "calls", STATUS):
             continue
         counts = steps.setdefault((f.library, f.old, f.new), [0, 0, 0])
         if f.verdict == "regression":
@@ -308,9 +315,11 @@ def compare_command(
 
     Adjacent releases of one library are compared with everything else equal, on one machine
     and one commit. Timings need recorded samples (asv run --record-samples), a rank test and a
-    minimum effect, reproduced under every other release held equal; statements flag any
-    increase; calls more than 20 per insert unless the path got faster or sent fewer
-    statements. Everything else is unconfirmed (exit 0). Exit status: 0, 1 regression, 2 no results.
+    minimum effect, reproduced by at least one other release held equal (or a side-by-side
+    re-run); statements flag any increase; calls an increase that scales with the rows
+    unless the path got faster or sent fewer statements; a path that fails or breaks in the
+    newer release is a regression. Everything else is unconfirmed (exit 0). Exit status: 0,
+    1 regression, 2 no results.
     """
     figures = _select(_load(results_dir, machine, commit), benchmark_pattern, strategies, rows)
     before = None
@@ -319,10 +328,8 @@ def compare_command(
     if not figures:
         click.echo(f"error: no matching asv results under {results_dir}", err=True)
         sys.exit(EXIT_NO_RESULTS)
-    from .releases.findings import read_findings
-
-    comparison = compare_figures(figures, baseline=before, threshold=threshold, alpha=alpha, min_effect=min_effect,
-                                 reruns=read_findings(reruns))
+    comparison = judge_results(figures, baseline=before, findings_file=reruns, threshold=threshold, alpha=alpha,
+                               min_effect=min_effect)
     regressions = [f for f in comparison.findings if f.verdict == "regression"]
     if as_json or markdown:
         payload = {

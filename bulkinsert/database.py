@@ -20,7 +20,7 @@ def sqlalchemy_url(dsn: str) -> str:
         return "postgresql+psycopg2://" + dsn.split("://", 1)[1]
     if "://" in dsn:
         return dsn
-    return "postgresql+psycopg2://"  # key=value DSN: handed to psycopg2 through ``dsn=``
+    return "postgresql+psycopg2://"  # key=value DSN: handed to psycopg2 as keyword arguments
 
 
 # Statements executed in this database so far. ``pg_stat_statements(false)`` does not read the
@@ -72,8 +72,8 @@ class Database:
         key = tuple(sorted(options.items()))
         if key not in self._engines:
             connect_args: dict[str, Any] = {"connect_timeout": server.CONNECT_TIMEOUT_SECONDS}
-            if "://" not in self.dsn:
-                connect_args["dsn"] = self.dsn
+            if "://" not in self.dsn:  # key=value: its settings as libpq reads them (SQLAlchemy 2 passes dsn="")
+                connect_args.update(server.parse_dsn(self.dsn))
             if self.instrument:
                 connect_args["connection_factory"] = TimedConnection
             engine = sa.create_engine(

@@ -68,6 +68,8 @@ def load_findings(path: Path) -> dict[str, Any]:
 
 def _values(finding: Mapping[str, Any]) -> str:
     old, new = finding.get("old_value"), finding.get("new_value")
+    if finding.get("metric") == "status":  # a path that stopped (or started) working: no figures to show
+        return f"{finding.get('old_status', '?')} → {finding.get('new_status', '?')}"
     if old is None or new is None:
         return "–"
     unit = finding.get("unit")
@@ -96,7 +98,10 @@ def _folded(confirmed: Sequence[Mapping[str, Any]]) -> list[list[Mapping[str, An
 
 
 def _ratio(group: Sequence[Mapping[str, Any]]) -> str:
-    low, high = (f"{r:.2f}" for r in (min(f["ratio"] for f in group), max(f["ratio"] for f in group)))
+    ratios = [f["ratio"] for f in group if f["ratio"] is not None]
+    if not ratios:  # status findings carry no ratio
+        return "–"
+    low, high = (f"{r:.2f}" for r in (min(ratios), max(ratios)))
     return f"×{low}" if low == high else f"×{low}–{high}"
 
 
@@ -142,7 +147,8 @@ def issue_body(title: str, group: Sequence[Mapping[str, Any]], run_url: str | No
              f"from {first['library']} {first['old']} to {first['new']}:", ""]
     for f in group:
         context = ", ".join(f"{k} {v}" for k, v in sorted((f.get("context") or {}).items())) or "same environment"
-        lines.append(f"- {f['verdict']}: rows={f.get('rows') or '–'}, {_values(f)} ×{f['ratio']:.2f} "
+        size = f" ×{f['ratio']:.2f}" if f["ratio"] is not None else ""
+        lines.append(f"- {f['verdict']}: rows={f.get('rows') or '–'}, {_values(f)}{size} "
                      f"with {context} on {f.get('machine') or '?'} at {str(f.get('commit') or '?')[:8]}"
                      + (f" — {f['reason']}" if f.get("reason") else ""))
     if run_url:

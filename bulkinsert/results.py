@@ -18,16 +18,26 @@ import json
 import math
 import os
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from packaging.version import InvalidVersion, Version
 
+from . import status as status_
+
 DEFAULT_RESULTS_DIR = Path(".asv") / "results"
 # Libraries the matrix varies, in the order tables and keys list them; others follow by name.
 LIBRARY_ORDER = ("SQLAlchemy", "psycopg2-binary", "psycopg2", "psycopg", "asyncpg", "python")
 _UNPARSABLE = Version("0")
+# Results measured from a work tree with uncommitted changes are filed on a machine of this
+# suffix (``releases sweep --allow-dirty``): shown, never judged, since no commit names their code.
+DIRTY_MACHINE_SUFFIX = "-dirty"
+
+
+def from_dirty_tree(figure: Figure) -> bool:
+    """Whether the figure was measured from uncommitted code (kept out of every verdict)."""
+    return figure.machine.endswith(DIRTY_MACHINE_SUFFIX)
 
 
 def version_key(version: str) -> Version:
@@ -53,13 +63,20 @@ class Figure:
     date: int
     params: tuple[tuple[str, str], ...]  # (("strategy", "orm_basic"), ("rows", "10000"))
     requirements: tuple[tuple[str, str], ...]  # every requirement of the environment, plus ("python", "3.11")
-    value: float | None  # None: skipped (n/a) or failed
+    value: float | None  # None: not measured (``status`` says why)
     samples: tuple[float, ...] | None = None  # raw samples (asv run --record-samples)
     ci_99: tuple[float, float] | None = None
     iqr: tuple[float, float] | None = None
     repeat: int | None = None
     number: int | None = None
     unit: str | None = None
+    status: str = status_.OK  # ok, failed, broken or skipped (bulkinsert.status)
+    reason: str | None = None  # why it failed or broke, when the suite noted it
+
+    @property
+    def works(self) -> bool:
+        """Measured: the benchmark ran and its checks passed."""
+        return self.status == status_.OK
 
     @property
     def versions(self) -> dict[str, str]:
@@ -128,6 +145,17 @@ def _number(value: Any) -> float | None:
     return number if math.isfinite(number) else None
 
 
+def _status(value: Any) -> str:
+    """asv's ``null`` is a failed benchmark, ``NaN`` a skipped one (NotImplementedError)."""
+    if value is None or isinstance(value, bool):
+        return status_.FAILED
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return status_.FAILED
+    return status_.SKIPPED if math.isnan(number) else status_.OK
+
+
 def _interval(low: Any, high: Any) -> tuple[float, float] | None:
     a, b = _number(low), _number(high)
     return (a, b) if a is not None and b is not None else None
@@ -176,6 +204,7 @@ def figures_of(result: Any, info: Mapping[str, Mapping[str, Any]] | None = None)
             stat = (stats[index] if stats and index < len(stats) else None) or {}
             sample = samples[index] if samples and index < len(samples) else None
             kept = tuple(float(s) for s in sample if _number(s) is not None) if sample else None
+            raw = values[index] if index < len(values) else None
             figures.append(
                 Figure(
                     machine=machine,
@@ -185,13 +214,14 @@ def figures_of(result: Any, info: Mapping[str, Mapping[str, Any]] | None = None)
                     date=int(result.date or 0),
                     params=tuple((name, _param_text(value)) for name, value in zip(names, combination, strict=False)),
                     requirements=required,
-                    value=_number(values[index]) if index < len(values) else None,
+                    value=_number(raw),
                     samples=kept or None,
                     ci_99=_interval(stat.get("ci_99_a"), stat.get("ci_99_b")),
                     iqr=_interval(stat.get("q_25"), stat.get("q_75")),
                     repeat=int(stat["repeat"]) if _number(stat.get("repeat")) is not None else None,
                     number=int(stat["number"]) if _number(stat.get("number")) is not None else None,
                     unit=info.get(benchmark, {}).get("unit"),
+                    status=_status(raw) if index < len(values) else status_.SKIPPED,
                 )
             )
     return figures
@@ -203,7 +233,8 @@ def load_figures(
     """Every figure under an asv results directory.
 
     Of each (machine, environment) only its newest commit is kept — or, with ``commit`` (a hash
-    prefix), only that commit. Environments are told apart by their full requirements.
+    prefix), only that commit. Environments are told apart by their full requirements. A failed
+    figure takes the status and reason of the suite's status note, if there is one.
     Raises FileNotFoundError when the directory holds no machine's results.
     """
     from asv import results as asv_results
@@ -226,7 +257,18 @@ def load_figures(
     for figure in everything:
         env = (figure.machine, figure.requirements)
         newest[env] = max(newest.get(env, (0, "")), (figure.date, figure.commit))
-    return [f for f in everything if (f.date, f.commit) == newest[(f.machine, f.requirements)]]
+    notes = status_.read_notes(root)
+    kept = []
+    for f in everything:
+        if (f.date, f.commit) != newest[(f.machine, f.requirements)]:
+            continue
+        if notes and f.status == status_.FAILED:
+            note = status_.note_for(notes, benchmark=f.benchmark, params=f.params, commit=f.commit,
+                                    env_name=f.env_name, versions=f.versions)
+            if note is not None:
+                f = replace(f, status=note.status, reason=note.reason)
+        kept.append(f)
+    return kept
 
 
 def by_machine(figures: Iterable[Figure]) -> dict[str, list[Figure]]:
@@ -261,6 +303,13 @@ def _stats_of(figure: Figure | None) -> dict[str, float] | None:
     return stats or None
 
 
+def _written_value(figure: Figure | None) -> float | None:
+    """asv's ``null`` only for a figure that failed or broke; no value otherwise is ``NaN`` (n/a)."""
+    if figure is None or (figure.value is None and figure.status not in status_.NOT_WORKING):
+        return math.nan
+    return figure.value
+
+
 def write_figures(
     results_dir: str | os.PathLike[str],
     figures: Iterable[Figure],
@@ -274,7 +323,9 @@ def write_figures(
     read them with everything else. A figure with samples gets asv's statistics computed from
     them (its value becomes their median); one without keeps its value and has no statistics.
     The benchmark's version is taken from ``benchmarks.json`` when present, so ``asv publish``
-    does not drop the results as stale. Existing results of the same file are replaced.
+    does not drop the results as stale. Existing results of the same file are replaced. A figure
+    without a value is written as asv would: ``NaN`` when skipped, ``null`` when failed or
+    broken (with a status note carrying the status and reason, as the suite writes one).
     """
     import datetime
 
@@ -310,7 +361,12 @@ def write_figures(
                 has_samples = figure is not None and bool(figure.samples)
                 # asv drops the samples of a combination whose value is n/a; the value it keeps is
                 # recomputed from the samples anyway.
-                values.append(figure.samples[0] if has_samples else (figure.value if figure else None))
+                values.append(figure.samples[0] if has_samples else _written_value(figure))
+                if figure is not None and figure.value is None and figure.status in status_.NOT_WORKING:
+                    status_.record_note(root, commit=commit, env_name=env_name,
+                                        benchmark_class=status_.class_of(benchmark),
+                                        params=dict(figure.params), status=figure.status,
+                                        reason=figure.reason or "")
                 samples.append(list(figure.samples) if has_samples else None)
                 numbers.append((figure.number or 1) if has_samples else None)
             result.add_result(

@@ -23,7 +23,7 @@ from typing import Any
 from urllib.parse import quote
 
 from . import embedded, processes
-from .dsn import CONNECT_TIMEOUT_SECONDS, DSN_ENV, dsn_password, mask_dsn, scrub  # noqa: F401  (re-exported)
+from .dsn import CONNECT_TIMEOUT_SECONDS, DSN_ENV, InvalidDsn, mask_dsn, parse_dsn, scrub  # noqa: F401  (re-exported)
 from .errors import DatabaseUnavailable
 from .processes import LINGER_ENV, linger_seconds  # noqa: F401  (re-exported)
 from .run_databases import drop_database, ensure_database, prune_orphan_databases  # noqa: F401  (re-exported)
@@ -291,10 +291,14 @@ def check_reachable(dsn: str) -> None:
     import psycopg2
 
     try:
+        parse_dsn(dsn)
+    except InvalidDsn as exc:
+        raise DatabaseUnavailable(str(exc)) from None
+    try:
         psycopg2.connect(dsn, connect_timeout=CONNECT_TIMEOUT_SECONDS).close()
     except psycopg2.Error as exc:
-        reason = scrub(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__, dsn)
-        raise DatabaseUnavailable(f"cannot connect to {mask_dsn(dsn)}: {reason}") from None
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DatabaseUnavailable(scrub(f"cannot connect to {mask_dsn(dsn)}: {reason}", dsn)) from None
 
 
 @contextmanager

@@ -10,141 +10,47 @@ The rules (docs/benchmarks.md, "Rules of `bulkinsert compare`"):
 
 * Pairs of figures from different commits are never compared (counted and reported instead);
   figures of different machines are never paired.
+* Status is a metric: a path that works (a figure) in OLD and fails or breaks in NEW
+  (:mod:`bulkinsert.status`) is a confirmed regression (metric ``status``); the reverse is an
+  improvement ("fixed"). Skipped (n/a) on either side is not a finding.
 * Timings with recorded samples: :func:`bulkinsert.stats.compare_samples` (rank test at
-  ``alpha`` and a minimum effect). A difference it finds is *confirmed* only when the same step
-  shows the same change under every other held-equal context that was measured (the two
-  psycopg2 releases replicate every SQLAlchemy step, the SQLAlchemy releases every psycopg2
-  step, the environments every baseline step). Everything else beyond ``threshold`` —
-  single samples, single measurements (``track_`` CPU seconds, rows/s, ``peakmem_``), and
-  differences one replicate does not show — is *unconfirmed*, until a side-by-side re-run
-  (``bulkinsert releases compare``, recorded in ``.asv/releases/findings.jsonl``) on the same
-  machine and commit settles it.
-* Server statements: any increase is a regression (exact). Function calls: an increase of more
-  than :data:`CALLS_TOLERANCE` calls per insert is a regression — unless, on the same path and
-  step, the time confirmed-improved or the statement count fell: then the code path changed
-  (verdict ``changed``), which is worth a look but is not a regression.
+  ``alpha`` and a minimum effect). A difference it finds is *confirmed* only with evidence
+  beyond the one test: at least one *tested replicate* (the same step under another held-equal
+  context — the two psycopg2 releases replicate every SQLAlchemy step, the environments every
+  baseline step) shows the same change, and no measured replicate contradicts it — or a
+  side-by-side re-run (``bulkinsert releases compare``, recorded in
+  ``.asv/releases/findings.jsonl``) on the same machine and commit agrees. Otherwise it is
+  *unconfirmed* and says why (e.g. "no replicate: the other release's figure failed"), as are
+  single measurements (``track_`` CPU seconds, rows/s, ``peakmem_``) beyond ``threshold``.
+* Counts: :mod:`bulkinsert.metrics` (one rule for compare, bisect and the site). Statements:
+  any increase is a regression. Calls: an increase that scales with the rows (beyond
+  ``CALLS_PER_ROW`` per row) is — unless, on the same path (suite, workload, strategy, rows)
+  and step, the time confirmed-improved or the statement count fell: then the code path
+  changed (verdict ``changed``), worth a look but not a regression.
 * Only confirmed findings can be regressions; only regressions fail the exit status.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from . import stats
-from .results import Figure, by_machine, environment_key, varying_libraries, version_key
+from . import status as status_
+from .findingtypes import DEFAULT_THRESHOLD, RUN, Comparison, Finding, Pair, finding_of
+from .metrics import STATUS, Metric, count_verdict, describe_count, metric_for
+from .releases.findings import RecordedFinding, read_records
+from .results import Figure, by_machine, environment_key, from_dirty_tree, varying_libraries, version_key
 
-DEFAULT_THRESHOLD = 0.10  # unconfirmed differences smaller than this are not listed
-# A handful of calls per insert (a pool checkout, an event hook) is not a changed code path; a
-# per-row change is at least one call per row (>= 1,000 at the suite's sizes).
-CALLS_TOLERANCE = 20
-RUN = "run"  # the "library" of a baseline comparison
-
-
-@dataclass(frozen=True)
-class Metric:
-    """How one benchmark's figures are judged."""
-
-    name: str  # "time", "cpu", "rows_per_second", "memory", "statements", "calls", or the track name
-    kind: str  # "timing" (samples can be recorded), "single" (one measurement), "count", "info"
-    lower_is_better: bool = True
-    tolerance: float = 0.0
-
-
-def metric_for(benchmark: str) -> Metric:
-    """The judging rule of a benchmark, from its asv method name."""
-    method = benchmark.rsplit(".", 1)[-1]
-    if method.startswith("time_"):
-        return Metric("time", "timing")
-    if method.startswith("peakmem_"):
-        return Metric("memory", "single")
-    if method == "track_statements":
-        return Metric("statements", "count")
-    if method == "track_function_calls":
-        return Metric("calls", "count", tolerance=CALLS_TOLERANCE)
-    if method == "track_cpu_seconds":
-        return Metric("cpu", "single")
-    if method == "track_rows_per_second":
-        return Metric("rows_per_second", "single", lower_is_better=False)
-    return Metric(method.removeprefix("track_"), "info")
-
-
-@dataclass
-class Finding:
-    """One metric of one path, between two environments that differ in one library."""
-
-    machine: str
-    commit: str
-    benchmark: str
-    metric: str
-    strategy: str | None
-    rows: int | None
-    params: dict[str, str]
-    library: str
-    old: str
-    new: str
-    context: dict[str, str]  # the other varying libraries, held equal
-    environment: tuple[tuple[str, str], ...]  # results.environment_key of the NEW environment
-    old_value: float
-    new_value: float
-    ratio: float  # NEW / OLD (Hodges–Lehmann estimate when samples were compared)
-    unit: str | None
-    change: str  # "slower"/"faster" (timings, memory), "more"/"fewer" (counts)
-    verdict: str  # "regression", "improvement", "changed" or "unconfirmed"
-    confirmed: bool
-    reason: str
-    p_value: float | None = None
-    ratio_ci: tuple[float, float] | None = None
-    old_samples: dict[str, float] | None = None  # stats.SampleSummary of each side
-    new_samples: dict[str, float] | None = None
-    replicates: list[dict[str, Any]] = field(default_factory=list)
-    rerun: str | None = None  # the side-by-side command that settles an unconfirmed timing
-
-    @property
-    def step(self) -> tuple[str, str, str]:
-        return (self.library, self.old, self.new)
-
-    def as_dict(self) -> dict[str, Any]:
-        data = {name: getattr(self, name) for name in self.__dataclass_fields__}
-        data["environment"] = dict(self.environment)
-        data["ratio_ci"] = list(self.ratio_ci) if self.ratio_ci else None
-        return data
-
-
-@dataclass
-class Pair:
-    """Two figures to compare, and what the comparison found (change "same" when nothing)."""
-
-    library: str
-    old_label: str
-    new_label: str
-    context: tuple[tuple[str, str], ...]
-    old: Figure
-    new: Figure
-    environment: tuple[tuple[str, str], ...]  # results.environment_key of NEW
-    change: str = "same"
-    tested: bool = False  # the change is established by a test (samples) or is deterministic
-    ratio: float = 1.0
-    reason: str = ""
-    sample_verdict: stats.SampleVerdict | None = None
-
-
-@dataclass
-class Comparison:
-    """Everything a compare run found, plus what it could not compare."""
-
-    findings: list[Finding]
-    skipped_commit_pairs: int  # environment pairs measured at different commits
-    libraries: list[str]
-    pairs: int  # figure pairs compared
-    threshold: float = DEFAULT_THRESHOLD
+STATUS_METRIC = Metric(STATUS, "status")
 
 
 def _series(figures: Iterable[Figure]) -> dict[tuple, list[Figure]]:
+    """Figures per benchmark and parameters; skipped ones (n/a) take no part in any pair."""
     groups: dict[tuple, list[Figure]] = {}
     for figure in figures:
-        if figure.value is not None:
+        if figure.status != status_.SKIPPED:
             groups.setdefault((figure.benchmark, figure.params), []).append(figure)
     return groups
 
@@ -172,11 +78,11 @@ def library_pairs(figures: Sequence[Figure], libraries: Sequence[str], skipped: 
 
 def baseline_pairs(figures: Sequence[Figure], baseline: Sequence[Figure], libraries: Sequence[str], skipped: set):
     """Each figure with the same environment's figure of the baseline run (one machine)."""
-    before = {(f.benchmark, f.params, f.requirements): f for f in baseline if f.value is not None}
+    before = {(f.benchmark, f.params, f.requirements): f for f in baseline if f.status != status_.SKIPPED}
     pairs: list[Pair] = []
     for new in figures:
         old = before.get((new.benchmark, new.params, new.requirements))
-        if old is None or new.value is None:
+        if old is None or new.status == status_.SKIPPED:
             continue
         if old.commit != new.commit:
             skipped.add(frozenset((("baseline", old.env_name), ("current", new.env_name))))
@@ -187,17 +93,19 @@ def baseline_pairs(figures: Sequence[Figure], baseline: Sequence[Figure], librar
 
 
 def judge(pair: Pair, metric: Metric, *, threshold: float, alpha: float, min_effect: float) -> None:
-    """Fill in the pair's change: tested (samples, counts) or only beyond the listing threshold."""
+    """Fill in the pair's change: status, tested (samples, counts) or only beyond the listing threshold."""
     old, new = pair.old, pair.new
+    if not pair.works:
+        judge_status(pair)
+        return
     assert old.value is not None and new.value is not None
     if metric.kind == "info":
         return
     if metric.kind == "count":
-        counted = stats.compare_counts(old.value, new.value, tolerance=metric.tolerance)
+        counted = count_verdict(metric.name, old.value, new.value, new.rows)
         pair.ratio, pair.tested = counted.ratio, True
         if counted.verdict != "same":
-            pair.change = counted.verdict
-            pair.reason = f"deterministic: {counted.delta:+,.0f} (tolerance {metric.tolerance:.0f} per insert)"
+            pair.change, pair.reason = counted.verdict, describe_count(metric.name, counted, new.rows)
         return
     if old.value <= 0 or new.value <= 0:
         return
@@ -218,7 +126,20 @@ def judge(pair: Pair, metric: Metric, *, threshold: float, alpha: float, min_eff
         pair.change = "slower" if worse else "faster"
 
 
-def _rerun_command(pair: Pair, metric: Metric, figure: Figure) -> str | None:
+def judge_status(pair: Pair) -> None:
+    """Works in OLD, fails or breaks in NEW (or the reverse): a change established by the run itself."""
+    old, new = pair.old, pair.new
+    if old.works and new.status in status_.NOT_WORKING:
+        pair.change, pair.tested = new.status, True
+        why = new.reason or "reason not recorded (asv keeps no error text)"
+        pair.reason = f"{new.status} in {pair.new_label}: {why}"
+    elif new.works and old.status in status_.NOT_WORKING:
+        pair.change, pair.tested = "fixed", True
+        why = f": {old.reason}" if old.reason else ""
+        pair.reason = f"{old.status} in {pair.old_label}{why}; works in {pair.new_label}"
+
+
+def rerun_command(pair: Pair, metric: Metric, figure: Figure) -> str | None:
     if pair.library == RUN or metric.name not in ("time", "cpu") or figure.strategy is None:
         return None
     rows = f" --rows {figure.rows}" if figure.rows else ""
@@ -230,41 +151,19 @@ def _rerun_command(pair: Pair, metric: Metric, figure: Figure) -> str | None:
     )
 
 
-def _finding(pair: Pair, metric: Metric, verdict: str, confirmed: bool, reason: str) -> Finding:
-    old, new = pair.old, pair.new
-    assert old.value is not None and new.value is not None
-    sample = pair.sample_verdict
-    return Finding(
-        machine=new.machine,
-        commit=new.commit,
-        benchmark=new.benchmark,
-        metric=metric.name,
-        strategy=new.strategy,
-        rows=new.rows,
-        params=dict(new.params),
-        library=pair.library,
-        old=pair.old_label,
-        new=pair.new_label,
-        context=dict(pair.context) if pair.library != RUN else {},
-        environment=pair.environment,
-        old_value=old.value,
-        new_value=new.value,
-        ratio=pair.ratio,
-        unit=new.unit,
-        change=pair.change,
-        verdict=verdict,
-        confirmed=confirmed,
-        reason=reason,
-        p_value=sample.p_value if sample else None,
-        ratio_ci=sample.ratio_ci if sample else None,
-        old_samples=sample.as_dict()["old"] if sample else None,
-        new_samples=sample.as_dict()["new"] if sample else None,
-        rerun=None if confirmed else _rerun_command(pair, metric, new),
-    )
+def path_of(figure: Figure) -> tuple:
+    """The insert path a figure measures: suite, workload, strategy and rows.
+
+    The main suite's benchmarks (time, statements, calls, ...) measure one path per strategy
+    and rows on the ``users`` workload; a workload benchmark's ``workload`` parameter and the
+    scale suite are other paths, so their timings never excuse a main-suite call count.
+    """
+    suite = "scale" if figure.benchmark.startswith("scale.") else "main"
+    return (suite, figure.param("workload") or "users", figure.strategy, figure.rows)
 
 
 def _path_key(pair: Pair) -> tuple:
-    return (pair.new.strategy, pair.new.rows, pair.library, pair.old_label, pair.new_label, pair.context)
+    return (*path_of(pair.new), pair.library, pair.old_label, pair.new_label, pair.context)
 
 
 def _step_key(pair: Pair) -> tuple:
@@ -272,43 +171,75 @@ def _step_key(pair: Pair) -> tuple:
     return (pair.new.benchmark, pair.new.params, pair.library, pair.old_label, pair.new_label)
 
 
+def _held(pair: Pair) -> str:
+    return ", ".join(f"{k} {v}" for k, v in pair.context) or "the same environment"
+
+
+def _no_replicate(pair: Pair, unusable: Sequence[Pair]) -> str:
+    """Why a tested timing has no replicate to agree with it."""
+    if unusable:
+        return "no replicate: " + "; ".join(
+            f"with {_held(p)} the figure {p.new.status if p.old.works else p.old.status}" for p in unusable)
+    if pair.library == RUN:
+        return "no replicate: only one environment compared with the baseline"
+    return "no replicate: no other held-equal release measured"
+
+
+def _timing_verdict(pair: Pair, others: Sequence[Pair]) -> tuple[bool, str]:
+    """Confirmed only with a tested replicate agreeing and none measured disagreeing."""
+    measured = [p for p in others if p.works]
+    agreeing = [p for p in measured if p.tested and p.change == pair.change]
+    missing = [_held(p) for p in measured if p not in agreeing]
+    if not pair.tested:
+        return False, pair.reason
+    if missing:
+        return False, f"{pair.reason}; not reproduced with {'; '.join(missing)}"
+    if not agreeing:
+        return False, f"{pair.reason}; {_no_replicate(pair, [p for p in others if not p.works])}"
+    return True, f"{pair.reason}; reproduced in {len(agreeing)} replicate(s)"
+
+
+def _replicates(others: Sequence[Pair]) -> list[dict[str, Any]]:
+    return [{"context": dict(p.context), "change": p.change, "tested": p.tested, "ratio": p.ratio if p.works else None,
+             "status": p.new.status if p.old.works else p.old.status,
+             "p_value": p.sample_verdict.p_value if p.sample_verdict else None} for p in others]
+
+
 def verdicts(pairs: Sequence[Pair], metrics: dict[str, Metric]) -> list[Finding]:
-    """Findings from judged pairs: replicates for timings, the path rule for call counts."""
+    """Findings from judged pairs: status changes, replicates for timings, the path rule for counts."""
     steps: dict[tuple, list[Pair]] = {}
     paths: dict[tuple, dict[str, Pair]] = {}
     for pair in pairs:
         steps.setdefault(_step_key(pair), []).append(pair)
-        paths.setdefault(_path_key(pair), {})[metrics[pair.new.benchmark].name] = pair
+        if pair.works:
+            paths.setdefault(_path_key(pair), {})[metrics[pair.new.benchmark].name] = pair
     findings: list[Finding] = []
     confirmed_time: dict[tuple, bool] = {}
     for pair in pairs:
+        if pair.works or pair.change == "same":
+            continue
+        verdict = "improvement" if pair.change == "fixed" else "regression"
+        findings.append(finding_of(pair, STATUS_METRIC, verdict, True, pair.reason))
+    for pair in pairs:
         metric = metrics[pair.new.benchmark]
-        if pair.change == "same" or metric.kind not in ("timing", "single"):
+        if not pair.works or pair.change == "same" or metric.kind not in ("timing", "single"):
             continue
         others = [p for p in steps[_step_key(pair)] if p is not pair]
-        missing = [", ".join(f"{k} {v}" for k, v in p.context) for p in others
-                   if not (p.change == pair.change and p.tested)]
-        confirmed, reason, verdict = pair.tested and not missing, pair.reason, "unconfirmed"
-        if pair.tested and missing:
-            reason += f"; not reproduced with {'; '.join(missing)}"
-        elif confirmed:
-            reason += f"; reproduced in {len(others)} replicate(s)" if others else "; no replicate measured"
+        confirmed, reason = _timing_verdict(pair, others)
+        verdict = "unconfirmed"
+        if confirmed:
             verdict = "regression" if pair.change == "slower" else "improvement"
             if metric.name == "time" and pair.change == "faster":
                 confirmed_time[_path_key(pair)] = True
-        finding = _finding(pair, metric, verdict, confirmed, reason)
-        finding.replicates = [
-            {"context": dict(p.context), "change": p.change, "tested": p.tested, "ratio": p.ratio,
-             "p_value": p.sample_verdict.p_value if p.sample_verdict else None}
-            for p in others
-        ]
+        finding = finding_of(pair, metric, verdict, confirmed, reason, rerun_command(pair, metric, pair.new))
+        finding.replicates = _replicates(others)
         findings.append(finding)
     for pair in pairs:
         metric = metrics[pair.new.benchmark]
-        if pair.change == "same" or metric.kind != "count":
+        if not pair.works or pair.change == "same" or metric.kind != "count":
             continue
         if pair.change == "fewer":
-            findings.append(_finding(pair, metric, "improvement", True, pair.reason))
+            findings.append(finding_of(pair, metric, "improvement", True, pair.reason))
             continue
         verdict, reason = "regression", pair.reason
         if metric.name == "calls":
@@ -321,7 +252,7 @@ def verdicts(pairs: Sequence[Pair], metrics: dict[str, Metric]) -> list[Finding]
                 why.append(f"statements {statements.old.value:,.0f} -> {statements.new.value:,.0f}")
             if why:
                 verdict, reason = "changed", f"{reason}; changed code path: {', '.join(why)}"
-        findings.append(_finding(pair, metric, verdict, True, reason))
+        findings.append(finding_of(pair, metric, verdict, True, reason))
     return findings
 
 
@@ -332,37 +263,53 @@ def _canonical(name: str) -> str:
     return "psycopg2-binary" if name == "psycopg2" else name
 
 
-def apply_reruns(findings: Sequence[Finding], reruns: Iterable[dict[str, Any]]) -> int:
+def _context_key(context: dict[str, str]) -> frozenset[tuple[str, str]]:
+    """A context as a comparable key: canonical library names, the interpreter left out."""
+    return frozenset((_canonical(name), str(version)) for name, version in context.items() if name != "python")
+
+
+def apply_reruns(findings: Sequence[Finding], reruns: Iterable[RecordedFinding | dict[str, Any]]) -> int:
     """Settle unconfirmed timings with recorded side-by-side re-runs; returns how many were settled.
 
-    A re-run (``bulkinsert releases compare``, one line of ``.asv/releases/findings.jsonl``)
-    settles a finding of the same strategy, rows, metric, library step, machine and project
-    commit: ``slower`` confirms it as a regression (``faster`` as an improvement); ``same``
-    leaves it unconfirmed and says so. The newest matching re-run wins.
+    A re-run (``bulkinsert releases compare``, a ``compare`` record of findings.jsonl) settles a
+    finding of the same strategy, rows, metric, library step, machine and project commit, measured
+    in the finding's own context (the other libraries at the releases the finding held equal, as
+    ``releases compare --with`` records them): ``slower`` confirms it as a regression (``faster``
+    as an improvement); ``same`` leaves it unconfirmed and says so. A re-run that recorded no
+    context settles nothing: it cannot say which context it measured. The newest matching re-run wins.
     """
-    newest: dict[tuple, dict[str, Any]] = {}
+    newest: dict[tuple, RecordedFinding] = {}
     for rerun in reruns:
-        if rerun.get("kind") != "compare" or "verdict" not in rerun:
+        if not isinstance(rerun, RecordedFinding):
+            try:
+                rerun = RecordedFinding.from_dict(rerun)
+            except (ValueError, TypeError):
+                continue
+        if rerun.kind != "compare" or rerun.verdict is None:
             continue
-        key = (rerun.get("strategy"), rerun.get("rows"), rerun.get("metric"), _canonical(str(rerun.get("library"))),
-               rerun.get("old"), rerun.get("new"), rerun.get("machine"), rerun.get("commit"))
-        newest[key] = rerun
+        context = rerun.extra.get("context")
+        if not isinstance(context, dict):
+            continue
+        newest[(rerun.strategy, rerun.rows, rerun.metric, _canonical(rerun.library), rerun.old, rerun.new,
+                rerun.machine, rerun.commit, _context_key(context))] = rerun
     settled = 0
     for finding in findings:
         if finding.confirmed or finding.metric not in ("time", "cpu") or finding.library == RUN:
             continue
-        rerun = newest.get((finding.strategy, finding.rows, finding.metric, _canonical(finding.library),
-                            finding.old, finding.new, finding.machine, finding.commit))
-        if rerun is None:
+        found = newest.get((finding.strategy, finding.rows, finding.metric, _canonical(finding.library),
+                            finding.old, finding.new, finding.machine, finding.commit, _context_key(finding.context)))
+        if found is None:
             continue
         settled += 1
-        detail = f"x{rerun['ratio']:.3f}, p={rerun['p_value']:.2g}" if "ratio" in rerun and "p_value" in rerun else ""
-        if rerun["verdict"] == finding.change:
+        detail = ""
+        if found.ratio is not None and found.p_value is not None:
+            detail = f"x{found.ratio:.3f}, p={found.p_value:.2g}"
+        if found.verdict == finding.change:
             finding.confirmed, finding.rerun = True, None
             finding.verdict = "regression" if finding.change == "slower" else "improvement"
             finding.reason += f"; confirmed side by side ({detail})"
         else:
-            finding.reason += f"; side-by-side re-run says {rerun['verdict']} ({detail})"
+            finding.reason += f"; side-by-side re-run says {found.verdict} ({detail})"
     return settled
 
 
@@ -370,7 +317,7 @@ def compare_figures(
     figures: Sequence[Figure],
     *,
     baseline: Sequence[Figure] | None = None,
-    reruns: Iterable[dict[str, Any]] = (),
+    reruns: Iterable[RecordedFinding | dict[str, Any]] = (),
     threshold: float = DEFAULT_THRESHOLD,
     alpha: float = stats.DEFAULT_ALPHA,
     min_effect: float = stats.DEFAULT_MIN_EFFECT,
@@ -379,6 +326,8 @@ def compare_figures(
     findings: list[Finding] = []
     skipped: set = set()
     compared = 0
+    figures = [f for f in figures if not from_dirty_tree(f)]
+    baseline = None if baseline is None else [f for f in baseline if not from_dirty_tree(f)]
     everything = list(figures) + list(baseline or [])
     libraries = varying_libraries(everything)
     baseline_by_machine = by_machine(baseline or [])
@@ -394,6 +343,22 @@ def compare_figures(
         findings.extend(verdicts(pairs, metrics))
     apply_reruns(findings, reruns)
     order = {"regression": 0, "improvement": 1, "changed": 2, "unconfirmed": 3}
+
     findings.sort(key=lambda f: (order[f.verdict], f.machine, f.strategy or "", f.rows or 0, f.library,
                                  version_key(f.old), f.benchmark, sorted(f.context.items())))
     return Comparison(findings, len(skipped), libraries, compared, threshold)
+
+
+def judge_results(
+    figures: Sequence[Figure],
+    *,
+    baseline: Sequence[Figure] | None = None,
+    findings_file: Path | None = None,
+    threshold: float = DEFAULT_THRESHOLD,
+    alpha: float = stats.DEFAULT_ALPHA,
+    min_effect: float = stats.DEFAULT_MIN_EFFECT,
+) -> Comparison:
+    """The one verdict path of ``compare`` and the site: the figures' findings with the recorded
+    side-by-side re-runs (findings.jsonl, default ``.asv/releases/findings.jsonl``) applied."""
+    return compare_figures(figures, baseline=baseline, reruns=read_records(findings_file), threshold=threshold,
+                           alpha=alpha, min_effect=min_effect)

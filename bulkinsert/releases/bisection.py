@@ -29,7 +29,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..stats import compare_counts
+from ..metrics import count_verdict
 from .envs import EnvironmentError_, build, release_env
 from .findings import notes_url
 from .sidebyside import COUNTED, DEFAULT_ROUNDS, SideBySide, measure_side_by_side
@@ -81,7 +81,7 @@ class BisectResult:
             return step["verdict"]
         old, new = self.values.get(self.releases[0]), self.values.get(self.first_changed)
         if isinstance(old, (int, float)) and isinstance(new, (int, float)):
-            return compare_counts(old, new).verdict
+            return count_verdict(self.metric, old, new, self.rows).verdict
         return "changed"
 
     @property
@@ -196,7 +196,7 @@ def bisect_releases(
             if isinstance(value, str) or isinstance(baseline, str):
                 same = value == baseline
             else:
-                same = compare_counts(baseline, value).verdict == "same"
+                same = count_verdict(metric, baseline, value, rows).verdict == "same"
             result.steps.append({"release": version, "value": value, "same_as_old": same})
             return same
     else:

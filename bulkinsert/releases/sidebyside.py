@@ -5,9 +5,9 @@ both sides, and the order within a round alternates (OLD, NEW / NEW, OLD / …: 
 side always runs second, in the minute the other just warmed or loaded; every sample is a warm
 insert. Round ``i`` of each side shares the machine's load, so timing verdicts come from the
 paired test, :func:`bulkinsert.stats.compare_paired` (Wilcoxon signed-rank on the per-round
-log ratios, plus the minimum effect); statements and calls from
-:func:`bulkinsert.stats.compare_counts`. A release compared with itself runs two separate
-processes of the same environment.
+log ratios, plus the minimum effect); statements and calls by the one count rule,
+:func:`bulkinsert.metrics.count_verdict` (as ``compare`` and the site judge them). A release
+compared with itself runs two separate processes of the same environment.
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from ..stats import MIN_PAIRS, compare_counts, compare_paired
+from ..metrics import count_verdict
+from ..stats import MIN_PAIRS, compare_paired
 from .envs import ReleaseEnv
 from .workers import Unmeasurable, Worker
 
@@ -28,9 +29,6 @@ DEFAULT_ROUNDS = 15
 # The fewest rounds with which the paired test can reach p < 0.01 (stats.MIN_PAIRS).
 MIN_ROUNDS = MIN_PAIRS
 PAIRED_TEST = "wilcoxon signed-rank on per-round log ratios (rounds alternate old,new / new,old)"
-# Python function calls of one warm insert are exact in every release measured so far; a
-# fixed allowance would hide a per-row change in a small insert, so there is none.
-CALLS_TOLERANCE = 0
 
 
 @dataclass
@@ -92,8 +90,7 @@ def measure_side_by_side(
                 answer = worker.measure(strategy, rows, calls=metric == "calls")
                 samples.append(_figure(answer, metric))
     if counted:
-        tolerance = CALLS_TOLERANCE if metric == "calls" else 0
-        verdict = compare_counts(old_samples[0], new_samples[0], tolerance=tolerance)
+        verdict = count_verdict(metric, old_samples[0], new_samples[0], rows)
         repeat = len(set(old_samples)) == 1 and len(set(new_samples)) == 1
         detail = _renamed(verdict.as_dict(), "value")
         detail["repeatable"] = repeat

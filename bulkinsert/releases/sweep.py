@@ -35,7 +35,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .. import status as status_
 from ..errors import BulkInsertError
+from ..results import DIRTY_MACHINE_SUFFIX
 from .envs import CHECKOUT, EnvironmentError_, ReleaseEnv, build, release_env
 from .findings import record
 from .workers import Unmeasurable, Worker, WorkerError
@@ -43,6 +45,7 @@ from .workers import Unmeasurable, Worker, WorkerError
 TIME_BENCHMARK = "insert_time.InsertTime.time_insert"
 STATEMENTS_BENCHMARK = "server_statements.ServerStatements.track_statements"
 CALLS_BENCHMARK = "code_path.CodePath.track_function_calls"
+_SWEEP_BENCHMARKS = ((TIME_BENCHMARK, "seconds"), (STATEMENTS_BENCHMARK, "statements"), (CALLS_BENCHMARK, "calls"))
 # A release sweep records statements and calls at the quick suite's TRACK_ROWS: a per-row path
 # shows at 1,000 rows as plainly as at 10,000 (1,002 statements against 3), at a tenth of the
 # inserts' cost, which is what a sweep over dozens of releases spends its time on.
@@ -50,7 +53,6 @@ DEFAULT_ROWS = 1_000
 DEFAULT_SAMPLES = 3
 DEFAULT_RESULTS_DIR = CHECKOUT / ".asv" / "results"
 SWEEP_MACHINE_SUFFIX = "-releases"
-DIRTY_SUFFIX = "-dirty"
 
 
 class DirtyWorkTree(BulkInsertError):
@@ -130,7 +132,7 @@ def sweep_machine(*, dirty: bool = False) -> str:
     """The machine a sweep's results are filed on: ``make bench``'s with ``-releases`` (``-dirty``) added."""
     base = machine_name()
     name = base if base.endswith(SWEEP_MACHINE_SUFFIX) else base + SWEEP_MACHINE_SUFFIX
-    return name + DIRTY_SUFFIX if dirty else name
+    return name + DIRTY_MACHINE_SUFFIX if dirty else name
 
 
 def work_tree_dirty(checkout: Path = CHECKOUT) -> bool:
@@ -267,7 +269,12 @@ def figures_of_sweep(result: SweepResult, *, machine: str, commit: str, date: in
             params = (("strategy", name), ("rows", str(result.rows)))
             common = dict(machine=machine, env_name=release.env.name, commit=commit, date=date,
                           params=params, requirements=requirements)
-            if measured.seconds or measured.unsupported or measured.error:  # --samples 0: no time figure
+            failure = _failure(measured)
+            if failure is not None:  # a path that fails or loads the wrong rows is a status, not a figure
+                figures += [Figure(benchmark=benchmark, value=None, unit=unit, status=failure[0], reason=failure[1],
+                                   **common) for benchmark, unit in _SWEEP_BENCHMARKS]
+                continue
+            if measured.seconds or measured.unsupported:  # --samples 0: no time figure
                 median = statistics.median(measured.seconds) if measured.seconds else None
                 figures.append(Figure(benchmark=TIME_BENCHMARK, value=median, samples=tuple(measured.seconds) or None,
                                       number=1, unit="seconds", **common))
@@ -276,6 +283,15 @@ def figures_of_sweep(result: SweepResult, *, machine: str, commit: str, date: in
                 Figure(benchmark=CALLS_BENCHMARK, value=_number(measured.function_calls), unit="calls", **common),
             ]
     return figures
+
+
+def _failure(measured: StrategyFigures) -> tuple[str, str] | None:
+    """``(status, reason)`` of a strategy that raised or loaded the wrong rows in a release."""
+    if measured.error:
+        return status_.FAILED, measured.error
+    if measured.broken:
+        return status_.BROKEN, measured.broken
+    return None
 
 
 def _number(value: int | None) -> float | None:

@@ -17,7 +17,8 @@ Test hook: ``BULKINSERT_PLANT_SLOWDOWN=STRATEGY:FACTOR[,…]`` (e.g. ``core_exec
 the asv suite reads the same variable) makes every timed insert of that strategy in this
 process take FACTOR times as long, by busy-waiting inside the timed region after the insert
 (wall and client CPU time alike, where the suite sleeps; never under cProfile, so call counts
-stay true). It exists to measure how small a slowdown ``releases compare`` detects.
+stay true). It exists to measure how small a slowdown ``releases compare`` detects. The
+variable is parsed by :mod:`bulkinsert.planted`, the asv suite's parser too.
 """
 
 from __future__ import annotations
@@ -33,12 +34,10 @@ PLANT_VARIABLE = "BULKINSERT_PLANT_SLOWDOWN"
 
 
 def planted_slowdown() -> dict[str, float]:
-    """``copy_text:1.3,core_executemany:1.1`` -> {strategy: factor}, as the asv suite reads it."""
-    planted = {}
-    for part in filter(None, (p.strip() for p in os.environ.get(PLANT_VARIABLE, "").split(","))):
-        name, _, factor = part.partition(":")
-        planted[name.strip()] = float(factor)
-    return planted
+    """``copy_text:1.3,core_executemany:1.1`` -> {strategy: factor}: the asv suite's parser."""
+    from ..planted import parse_planted
+
+    return parse_planted(os.environ.get(PLANT_VARIABLE, "")).slowdowns
 
 
 def _slowed(function: Any, factor: float) -> Any:

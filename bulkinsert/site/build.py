@@ -96,16 +96,18 @@ def profiles_index_page(site: SiteData) -> str:
 
 def _scrub_tree(html_dir: Path) -> None:
     """A DSN password in asv's own output (e.g. recorded env vars) must not be published either."""
-    from ..dsn import DSN_ENV, dsn_password
+    from ..dsn import DSN_ENV, MASK, dsn_secrets
 
-    password = dsn_password(os.environ.get(DSN_ENV, ""))
-    if not password:
+    secrets = dsn_secrets(os.environ.get(DSN_ENV, ""))
+    if not secrets:
         return
     for path in html_dir.rglob("*"):
         if path.suffix in (".json", ".html", ".js", ".xml", ".txt") and path.is_file():
             text = path.read_text(encoding="utf-8", errors="replace")
-            if password in text:
-                path.write_text(text.replace(password, "***"), encoding="utf-8")
+            if any(secret in text for secret in secrets):
+                for secret in secrets:  # longest first: a quoted spelling before its unquoted value
+                    text = text.replace(secret, MASK)
+                path.write_text(text, encoding="utf-8")
 
 
 def build_site(
@@ -127,13 +129,13 @@ def build_site(
     step = on_step or (lambda _text: None)
     html_dir.mkdir(parents=True, exist_ok=True)
     step("reading results")
-    site = load_site_data(results_dir, rows=rows, matrix=matrix)
+    findings = findings_file if findings_file is not None else default_findings_file(results_dir)
+    site = load_site_data(results_dir, rows=rows, matrix=matrix, findings_file=findings)
     _copy_assets(html_dir)
     dirs = default_profile_dirs(results_dir) if profile_dirs is None else list(profile_dirs)
     captures = find_captures(dirs, [env.env_name for env in site.environments], rows)
     _publish_profiles(site, html_dir, captures, machine_roots(roots), step)
     step("pages")
-    findings = findings_file if findings_file is not None else default_findings_file(results_dir)
     write(html_dir / "scoresheet.html", scoresheet_page(site))
     write(html_dir / "versions.html", versions_page(site))
     write(html_dir / "releases.html", releases_page(site, findings))

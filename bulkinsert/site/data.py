@@ -10,10 +10,13 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from .. import results
+from ..metrics import STATUS
 from ..results import Figure
+from ..status import NOT_WORKING
 from .profiles import Capture, safe_name
 
 # asv benchmark method -> the metric it measures on the pages.
@@ -94,6 +97,11 @@ class Environment:
         figure = self.figures.get((metric, strategy, rows))
         return figure if figure is not None and figure.value is not None else None
 
+    def failure(self, metric: str, strategy: str, rows: int) -> Figure | None:
+        """The figure of a metric that failed or broke (shown as ✗ with its reason), else None."""
+        figure = self.figures.get((metric, strategy, rows))
+        return figure if figure is not None and figure.status in NOT_WORKING else None
+
     def value(self, metric: str, strategy: str, rows: int) -> float | None:
         figure = self.figure(metric, strategy, rows)
         return None if figure is None or not math.isfinite(figure.value or math.nan) else figure.value
@@ -150,6 +158,8 @@ class Mark:
 
     @property
     def symbol(self) -> str:
+        if self.metric == STATUS:
+            return "✗" if self.verdict == "regression" else "✓"
         if not self.confirmed:
             return "△" if self.slower else "▽"
         return {"regression": "▲", "improvement": "▼"}.get(self.verdict, "◆")
@@ -165,11 +175,12 @@ def marks_from_findings(findings: Iterable[Any]) -> dict[tuple[str, tuple, str],
     for finding in findings:
         if finding.strategy is None:
             continue
-        text = (f"{finding.metric} {finding.change} ×{finding.ratio:.2f}: {finding.library} {finding.old} → "
+        size = f" ×{finding.ratio:.2f}" if finding.ratio is not None else ""
+        text = (f"{finding.metric} {finding.change}{size}: {finding.library} {finding.old} → "
                 f"{finding.new} — {finding.verdict}"
                 f"{': ' + finding.reason if finding.reason else ''}")
         mark = Mark(finding.metric, finding.strategy, finding.rows, finding.verdict, bool(finding.confirmed),
-                    finding.change in ("slower", "more"), text)
+                    finding.change in ("slower", "more", *NOT_WORKING), text)
         marks.setdefault((finding.machine, tuple(finding.environment), finding.strategy), []).append(mark)
     return marks
 
@@ -218,8 +229,13 @@ class SiteData:
         return self.captures.get((env.env_name, strategy))
 
 
-def load_site_data(results_dir: Any, *, rows: int, matrix: Mapping[str, Sequence[str]] | None = None) -> SiteData:
-    """Figures of every machine's newest commit per environment; an empty site when there are none."""
+def load_site_data(results_dir: Any, *, rows: int, matrix: Mapping[str, Sequence[str]] | None = None,
+                   findings_file: Path | None = None) -> SiteData:
+    """Figures of every machine's newest commit per environment; an empty site when there are none.
+
+    The marks are ``compare``'s findings through the same function (``verdicts.judge_results``)
+    with the same side-by-side re-runs (``findings_file``), so the pages and ``compare`` agree.
+    """
     try:
         figures = results.load_figures(results_dir)
     except FileNotFoundError:
@@ -227,9 +243,9 @@ def load_site_data(results_dir: Any, *, rows: int, matrix: Mapping[str, Sequence
     libraries = results.varying_libraries(figures)
     site = SiteData(group_environments(figures, libraries), libraries, rows, dict(matrix or {}), figures=figures)
     if figures:
-        from ..verdicts import compare_figures
+        from ..verdicts import judge_results
 
-        comparison = compare_figures(figures)
+        comparison = judge_results(figures, findings_file=findings_file)
         if comparison.libraries != libraries:  # keys would not match: say so rather than drop marks silently
             site.notes.append(f"compare varied {comparison.libraries}, the site {libraries}: marks may be missing")
         site.marks = marks_from_findings(comparison.findings)

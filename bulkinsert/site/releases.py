@@ -15,7 +15,6 @@ Two sources, both optional:
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +22,7 @@ from typing import Any
 
 from packaging.utils import canonicalize_name
 
-from ..releases.findings import notes_url
+from ..releases.findings import notes_url, read_records
 from ..results import Figure, version_key
 from .charts import Datum, fmt_count, fmt_count_short, fmt_seconds, fmt_seconds_short, line_chart
 from .data import METRIC_OF_METHOD, SUPPLEMENTARY_MODULES, SiteData, spread_of
@@ -85,20 +84,14 @@ def _values(values: Any) -> tuple[tuple[str, str], ...]:
 
 
 def read_findings(path: Path) -> tuple[list[ReleaseFinding], list[str]]:
-    """The findings file's records; malformed lines are skipped and reported, never fatal."""
-    if not path.is_file():
-        return [], []
-    findings, problems = [], []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-            if not isinstance(record, dict) or not record.get("library"):
-                raise ValueError("not an object with a library")
-        except ValueError as exc:
-            problems.append(f"{path.name} line {number} skipped: {exc}")
-            continue
+    """The findings file's records (its one reader, ``releases.findings.read_records``), for the page.
+
+    Malformed lines are skipped and reported, never fatal.
+    """
+    problems: list[str] = []
+    findings = []
+    for typed in read_records(path, problems):
+        record = typed.to_dict()
         kind = _text(record.get("kind"))
         broken = kind == "broken" or bool(record.get("broken"))
         release = record.get("first_changed") or record.get("new") or record.get("release")

@@ -25,7 +25,8 @@ def _cell(site: SiteData, env: Environment, name: str) -> dict[str, Any]:
     state = next((state for verdict, state in (("regression", "slower"), ("improvement", "faster"),
                                                ("changed", "changed")) if verdict in verdicts), "")
     spread = spread_of(figure)
-    return {"env": env, "value": figure.value if figure is not None else None,
+    failure = env.failure("seconds", name, rows)
+    return {"env": env, "value": figure.value if figure is not None else None, "failure": failure,
             "spread": spread, "samples": sample_count(figure),
             "marks": marks, "state": state, "capture": site.capture(env, name)}
 
@@ -65,7 +66,7 @@ def versions_page(site: SiteData) -> str:
     table = []
     for name in site.strategy_order():
         cells = [_cell(site, env, name) for env in environments]
-        if any(c["value"] is not None or c["capture"] is not None for c in cells):
+        if any(c["value"] is not None or c["failure"] or c["capture"] is not None for c in cells):
             table.append({"name": name, "cells": cells})
     marks = [(env, name, m) for env in environments for name in site.strategy_order()
              for m in site.marks_for(env, name)]
