@@ -28,7 +28,7 @@ from .errors import BulkInsertError
 ENV_VARIABLE = "BULKINSERT_STRATEGIES_FROM"
 EXIT_BAD_INPUT = 2
 
-# spec as given -> the names it registered (loading the same spec again is a no-op)
+# absolute path of a loaded file -> the names it registered (loading it again is a no-op)
 _LOADED: dict[str, tuple[str, ...]] = {}
 
 
@@ -83,10 +83,10 @@ def load(spec: str) -> tuple[str, ...]:
     from . import workloads
     from .registry import REGISTRY
 
-    if spec in _LOADED:
-        return _LOADED[spec]
     path = resolve(spec)
     where = str(path)
+    if where in _LOADED:  # the same file, however it was named
+        return _LOADED[where]
     importlib.import_module(f"{__package__}.strategies")  # the built-ins, before any user name
     before, workloads_before = set(REGISTRY), set(workloads.WORKLOADS)
     module_name = f"bulkinsert_user_{path.stem}_{zlib.crc32(where.encode()):08x}"
@@ -120,7 +120,7 @@ def load(spec: str) -> tuple[str, ...]:
             del workloads.WORKLOADS[name]
         sys.modules.pop(module_name, None)
         raise
-    _LOADED[spec] = added
+    _LOADED[where] = added
     return added
 
 

@@ -82,6 +82,11 @@ def test_a_sweep_of_a_driver_measures_the_strategies_that_use_it() -> None:
     assert {"psycopg3_copy_text", "psycopg3_copy_binary"} <= set(default_strategies("psycopg"))
     assert default_strategies("asyncpg") == ["asyncpg_copy_records"]
     assert "copy_text" not in default_strategies("psycopg") and default_strategies("SQLAlchemy") == []
+    from bulkinsert.releases.cli import DEFAULT_SWEEP_STRATEGIES, sweep_strategy_names
+
+    assert sweep_strategy_names("psycopg", None) == default_strategies("psycopg")
+    assert sweep_strategy_names("SQLAlchemy", None) == list(DEFAULT_SWEEP_STRATEGIES)
+    assert sweep_strategy_names("asyncpg", "copy_text, orm_basic") == ["copy_text", "orm_basic"]
     assert notes_url("psycopg", "3.1.5").endswith("news.html#psycopg-3-1-5")
     assert notes_url("asyncpg", "0.30.0").endswith("/releases/tag/v0.30.0")
 

@@ -169,3 +169,11 @@ def test_compare_the_files_path_with_itself_in_a_release_environment(db: Databas
     assert code == 0, err
     data = json.loads(out)
     assert data["verdict"] == "same" and data["old_value"] == data["new_value"] >= 3
+
+
+def test_the_same_file_under_two_names_is_loaded_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(EXAMPLE.parents[1])
+    first = user_strategies.load("examples/app_orders.py")
+    assert user_strategies.load(str(EXAMPLE)) == first == ("app_orders_insert", "app_orders_upsert")
+    monkeypatch.setenv(ENV_VARIABLE, "./examples/app_orders.py")
+    assert set(first) <= set(load())  # the variable names it a third way: no clash, nothing twice

@@ -46,6 +46,14 @@ rounds_option = click.option("--rounds", type=click.IntRange(MIN_ROUNDS), defaul
                                   "can never reach p < 0.01 in the paired test).")
 
 
+def sweep_strategy_names(library: str, strategies: str | None) -> list[str]:
+    """``--strategies``, or by default the strategies using ``library`` (psycopg, asyncpg) or the upserts."""
+    from .envs import default_strategies
+
+    chosen = strategies or ",".join(default_strategies(library) or DEFAULT_SWEEP_STRATEGIES)
+    return [s.strip() for s in chosen.split(",") if s.strip()]
+
+
 def _dirty_mark() -> dict[str, bool]:
     """``{"dirty": True}`` when the checkout has uncommitted changes: the figures are not the commit's."""
     from .sweep import work_tree_dirty
@@ -189,12 +197,12 @@ def sweep_command(library: str, low: str, high: str, strategies: str | None, row
                   results_dir: Path | None, allow_dirty: bool, pre: bool, as_json: bool) -> None:
     """Measure strategies on every release from --from to --to; store asv results (their own machine)."""
     from ..registry import get
-    from .envs import default_strategies, distribution_name
+    from .envs import distribution_name
     from .sweep import DEFAULT_RESULTS_DIR, refuse_dirty, sweep
 
     refuse_dirty(allow_dirty)
     library = distribution_name(library)
-    names = [s.strip() for s in (strategies or ",".join(default_strategies(library))).split(",") if s.strip()]
+    names = sweep_strategy_names(library, strategies)
     for name in names:
         get(name)  # unknown names fail before anything is built
     listing, versions = resolve_range(library, low, high, pre, strict=False)
