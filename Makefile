@@ -1,6 +1,8 @@
 # Two commands do everything on a fresh machine with python3:
 #   make test   - virtualenv in the checkout, install, run the tests on the embedded PostgreSQL
 #   make bench  - the asv suite over the SQLAlchemy x psycopg2 matrix, then the published site
+#   (make bench-scale, make bench-workloads: the 1,000,000-row scale suite and the typed and
+#   populated workloads, kept out of make bench's budget)
 PYTHON ?= python3
 SQLALCHEMY ?=
 ASV_ARGS ?=
@@ -13,7 +15,7 @@ endif
 BIN := $(VENV)/bin
 HTML_DIR := .asv/html
 
-.PHONY: venv test lint bench publish site preview ladder clean
+.PHONY: venv test lint bench bench-scale bench-workloads publish site preview ladder clean placement-check
 
 # Everything comes from pyproject.toml: the package with its analysis, site and peers extras, and the
 # test, lint and bench tools of its dependency groups (`--group` needs pip >= 25.1).
@@ -39,19 +41,49 @@ lint: venv
 	$(BIN)/python .ci/bench-shards >/dev/null
 
 # One embedded server for the whole run (held by `server hold`, reaped after it); environments
-# are built two at a time; every sample is recorded (--record-samples: compare's rank tests and
-# the site's spread need them); the site is published even when a benchmark failed, then the
-# exit status of asv run is passed on (kept in a file so `make -n bench` does not run asv).
-# `--quick` in ASV_ARGS also sets BULKINSERT_QUICK=1: timings at 10,000 rows, track metrics at
-# 1,000 rows, no peak memory or scale suite (benchmarks/common.py): the 15-minute budget.
+# are built two at a time (asv's --parallel builds in parallel, never benchmarks); rounds are
+# interleaved (--interleave-rounds: every environment's round 1, then every environment's
+# round 2, so a drift of the machine lands in both); every sample is recorded (--record-samples:
+# compare's rank tests and the site's spread need them); the site is published even when a
+# benchmark failed, then the exit status of asv run is passed on (kept in a file so `make -n
+# bench` does not run asv).
+# `--quick` in ASV_ARGS is not passed to asv (asv's --quick forces one sample per figure): it
+# sets BULKINSERT_QUICK=1 instead — every figure at 1,000 rows, 6 to 10 samples per timing, no
+# peak memory (benchmarks/common.py).
+# ASV_RANGE: the commits to benchmark, by default the checkout's HEAD (asv alone would take the
+# head of "main", asv.conf.json). BENCH_SELECT: the default run leaves out the 1,000,000-row
+# scale suite (make bench-scale runs it) and, in full runs, the workloads (make
+# bench-workloads); a -b/--bench of your own in ASV_ARGS replaces it.
 # Extra asv run arguments: make bench ASV_ARGS="--quick -E ...".
-BENCH_QUICK := $(if $(findstring --quick,$(ASV_ARGS)),1,0)
+ASV_RANGE ?= HEAD^!
+BENCH_QUICK := $(if $(filter --quick -q,$(ASV_ARGS)),1,0)
+# The quick run keeps its small `wide` workload; a full run leaves the workloads (wide at 10,000
+# rows in every environment, populated) to make bench-workloads.
+BENCH_SELECT ?= $(if $(filter 1,$(BENCH_QUICK)),-b '^(?!scale\.)',-b '^(?!(scale|workload_time)\.)')
+BENCH_ARGS := $(filter-out --quick -q,$(ASV_ARGS)) $(if $(findstring -b,$(ASV_ARGS)),,$(BENCH_SELECT))
+# asv refuses --interleave-rounds with an existing environment or --dry-run: left out then.
+INTERLEAVE := $(if $(or $(findstring existing,$(ASV_ARGS)),$(findstring --dry-run,$(ASV_ARGS))),,--interleave-rounds)
 bench: venv
 	$(BIN)/asv machine --yes --machine "$${ASV_MACHINE:-$$(hostname)}" >/dev/null
 	@mkdir -p .asv
-	BULKINSERT_QUICK=$(BENCH_QUICK) $(BIN)/bulkinsert server hold --own-database -- $(BIN)/asv run --parallel 2 --record-samples --machine "$${ASV_MACHINE:-$$(hostname)}" $(ASV_ARGS); echo $$? > .asv/bench-status
+	BULKINSERT_QUICK=$(BENCH_QUICK) $(BIN)/bulkinsert server hold --own-database -- $(BIN)/asv run --parallel 2 $(INTERLEAVE) --record-samples --machine "$${ASV_MACHINE:-$$(hostname)}" $(BENCH_ARGS) $(ASV_RANGE); echo $$? > .asv/bench-status
 	$(MAKE) publish
 	@exit $$(cat .asv/bench-status 2>/dev/null || echo 0)
+
+# The scale suite (benchmarks/scale.py: up to 1,000,000 rows per insert, newest environment
+# only), on its own: its results join the same commit's results of make bench.
+bench-scale:
+	$(MAKE) bench BENCH_SELECT="-b '^scale\.'"
+
+# The workloads beyond the talk's table (benchmarks/workload_time.py: wide in every environment,
+# populated in the newest), full size, on their own; results join make bench's like bench-scale's.
+bench-workloads:
+	$(MAKE) bench BENCH_SELECT="-b '^workload_time\.'"
+
+# Ten back-to-back `bulkinsert run`s of the per-row paths and COPY under each CPU placement:
+# the spread (max/min) of wall and client CPU time (docs/benchmarks.md, "CPU placement").
+placement-check: venv
+	$(BIN)/python -m bulkinsert.placement_check --runs 10 --rows 10000
 
 # asv publish writes asv's pages and, through the plugin in asv.conf.json, the project's own.
 publish: venv

@@ -15,7 +15,7 @@ class InsertMemory(InsertBenchmark):
     params = [STRATEGIES, MEMORY_ROWS]
 
     def setup(self, strategy: str, rows: int) -> None:
-        if QUICK:  # a fresh 100,000-row insert per strategy: left out of the 15-minute quick run
+        if QUICK:  # a fresh 100,000-row insert per strategy: left out of the quick run
             raise NotImplementedError("peak memory is measured in full runs (BULKINSERT_QUICK=1)")
         super().setup(strategy, rows)
 

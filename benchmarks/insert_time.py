@@ -12,8 +12,5 @@ class InsertTime(InsertBenchmark):
     not timed; ``number = 1`` so each timed insert starts from an empty table.
     """
 
-    # At least 3 samples; more while they fit in 4 s, up to 7 (sized for 2 cores).
-    repeat = (3, 7, 4.0)
-
     def time_insert(self, strategy: str, rows: int) -> None:
         self.insert()

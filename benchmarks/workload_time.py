@@ -7,8 +7,9 @@ SQLAlchemy's and psycopg2's type handling is what differs between releases. ``po
 in the newest environment only (what it shows is the server's index work, not the libraries').
 
 Sized for the budgets: the quick run (``BULKINSERT_QUICK=1``) measures ``wide`` at one row
-count, 1,000, in the newest environment only, and skips ``populated``; a full run measures both
-at 10,000 rows. ``BULKINSERT_WORKLOAD_ROWS`` and ``BULKINSERT_POPULATED_PRESENT`` widen them.
+count, 1,000, in the newest environment only, and skips ``populated``; ``make bench-workloads``
+(not the full ``make bench``: its budget) measures both at 10,000 rows.
+``BULKINSERT_WORKLOAD_ROWS`` and ``BULKINSERT_POPULATED_PRESENT`` widen them.
 """
 
 from __future__ import annotations
@@ -42,7 +43,6 @@ class WorkloadInsertTime(InsertBenchmark):
     params = [InsertBenchmark.params[0], (["wide"] if QUICK else ["wide", "populated"]) + USER_WORKLOADS,
               WORKLOAD_ROWS]
     param_names = ["strategy", "workload", "rows"]
-    repeat = (3, 7, 4.0)
 
     def setup(self, strategy: str, workload: str, rows: int) -> None:  # type: ignore[override]
         from bulkinsert import workloads

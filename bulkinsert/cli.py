@@ -14,6 +14,9 @@ except ImportError as exc:  # the measuring core alone (asv's and release enviro
     raise SystemExit(f"error: the bulkinsert command needs {exc.name}: pip install 'bulkinsert[analysis]'") from None
 
 from . import registry
+from .placement import click_option as placement_option
+from .placement import last_applied
+from .placement import select as select_placement
 from .registry import Unsupported
 from .server import DatabaseUnavailable, scrub
 from .user_strategies import EXIT_BAD_INPUT, UserStrategiesError, strategies_from_option
@@ -133,6 +136,7 @@ def _load_names(rows: int | None, names_json: Path | None, workload: Any, seed: 
 @workload_options
 @strategies_from_option
 @click.option("--check", is_flag=True, help="Afterwards, compare the table with the expected rows in the server.")
+@placement_option()
 def run_command(
     strategy_name: str,
     rows: int | None,
@@ -144,6 +148,7 @@ def run_command(
     present: int | None,
     seed: int,
     check: bool,
+    placement: str,
 ) -> None:
     """Reset the table, insert with STRATEGY and report what it cost.
 
@@ -173,6 +178,7 @@ def run_command(
         validate_names(names)
     else:
         validate_rows(workload, names)
+    select_placement(placement)
     describe_process(f"bulkinsert run {strategy.name}")
     with Database(dsn, instrument=False) as db, Database(db.dsn, instrument=True) as driver_db:
         with db.turn:  # the three inserts back to back, nobody else's in between
@@ -212,6 +218,7 @@ def run_command(
             f"DB-API {driver.dbapi_seconds:.4f} s ({driver.dbapi_share:.0%}), "
             f"payload encoding inside them {driver.encode_seconds:.4f} s"
         )
+        click.echo(f"  placement: {_placement_line()}")
         if profiled is not None:
             click.echo(
                 f"profile written to {profile_path} ({profiled.function_calls:,} function calls, "
@@ -219,6 +226,18 @@ def run_command(
             )
     if note:
         click.echo(f"note: {note}", err=True)
+
+
+def _placement_dict() -> dict[str, Any] | None:
+    applied = last_applied()
+    return applied.as_dict() if applied is not None else None
+
+
+def _placement_line() -> str:
+    from .placement import last_applied
+
+    applied = last_applied()
+    return applied.describe() if applied is not None else "n/a"
 
 
 def _select_strategies(spec: str | None) -> list[registry.Strategy]:
@@ -256,6 +275,7 @@ def _fmt(value: float | None, pattern: str) -> str:
 @click.option("--dsn", help="PostgreSQL URL or DSN (default: $BULKINSERT_DSN or the embedded server).")
 @click.option("--json", "as_json", is_flag=True, help="Print the scoresheet as JSON.")
 @workload_options
+@placement_option()
 @strategies_from_option
 def ladder_command(
     workload_name: str,
@@ -269,6 +289,7 @@ def ladder_command(
     profile_dir: Path | None,
     dsn: str | None,
     as_json: bool,
+    placement: str,
 ) -> None:
     """The talk's scoresheets for every strategy, measured side by side in one run.
 
@@ -286,6 +307,7 @@ def ladder_command(
 
     strategies = _select_strategies(spec)
     workload = _own_workload(strategies) or selected_workload(workload_name, present)
+    select_placement(placement)
     describe_process(f"bulkinsert ladder --rows {rows} --workload {workload.name}")
     runnable = sum(1 for s in strategies if s.supported)
     steps = runnable * repeat * (1 + (0 if no_dbapi else 1) + (0 if no_profile else 1))
@@ -309,7 +331,7 @@ def ladder_command(
         click.echo(json.dumps({
             "rows": rows, "workload": workload.name, "present": workload.present, "repeat": repeat,
             "statistic": "median", "gc": GC_REGIME,
-            "versions": library_versions(),
+            "versions": library_versions(), "placement": _placement_dict(),
             "results": [r.as_dict() for r in results], "skipped": skipped,
         }, indent=2))
         return
@@ -325,12 +347,13 @@ def ladder_command(
             r.strategy, f"{r.seconds:.4f}", f"{r.cpu_seconds:.4f}", _fmt(r.statements, ","),
             _fmt(r.speedup, ".1f"), f"{r.rows_per_second:,.0f}", _fmt(r.floor_ratio, ".2f"),
             _fmt(r.instrumented_seconds, ".4f"), _fmt(r.dbapi_seconds, ".4f"), _fmt(r.encode_seconds, ".4f"),
-            _fmt(r.dbapi_share, ".0%"), _fmt(r.profiled_seconds, ".4f"), _fmt(r.profiler_overhead, ".2f"),
+            _fmt(r.dbapi_share, ".0%"), _fmt(r.profiled_seconds, ".4f"), r.overhead_text or "–",
         )
     table.caption = (
         f"{GC_REGIME}. total/CPU/statements: plain runs; instr./DB-API/encode/DB-API %: runs with "
         "the driver's calls wrapped (DB-API % = DB-API s ÷ instr. s, same samples); cProfile s and "
-        "overhead (÷ total s): profiled runs."
+        "overhead (÷ total s): profiled runs, \"within noise\" when it does not clear the spread of the "
+        f"plain samples. CPU placement: {_placement_line()}."
     )
     out = Console() if sys.stdout.isatty() else Console(width=220)
     out.print(table)

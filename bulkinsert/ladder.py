@@ -33,6 +33,20 @@ def _median(results: Sequence[InsertResult], attribute: str) -> float:
     return median(getattr(result, attribute) for result in results)
 
 
+def overhead_text(overhead: float | None, noise: float | None) -> str | None:
+    """The profiler overhead as a page or the console shows it; None when not measured.
+
+    A profiler cannot make an insert faster, so a ratio that does not clear the plain timing's
+    own relative spread (``noise``, e.g. 0.08 for 8 %; 0 when unknown) — in particular any
+    ratio at or below 1 — is noise of two timings, not a figure: "within noise".
+    """
+    if overhead is None:
+        return None
+    if overhead <= 1.0 + max(noise or 0.0, 0.0):
+        return "within noise"
+    return f"{overhead:.2f}×" + (f" (noise ±{noise:.0%})" if noise else "")
+
+
 @dataclass
 class LadderRow:
     strategy: str
@@ -61,6 +75,12 @@ class LadderRow:
         if self.profiled_seconds is None or self.seconds <= 0:
             return None
         return self.profiled_seconds / self.seconds
+
+    @property
+    def overhead_text(self) -> str | None:
+        """The overhead against the spread of the plain samples (max − min over the median)."""
+        noise = (max(self.samples) - min(self.samples)) / self.seconds if self.samples and self.seconds > 0 else None
+        return overhead_text(self.profiler_overhead, noise)
 
     def as_dict(self) -> dict[str, Any]:
         data = dict(self.__dict__)

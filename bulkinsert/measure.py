@@ -232,6 +232,7 @@ class InsertResult:
     versions: dict[str, str] = field(default_factory=dict)
     profile_path: str | None = None
     function_calls: int | None = None
+    placement: dict[str, Any] | None = None  # bulkinsert.placement.Placement.as_dict() of the insert
 
     @property
     def dbapi_share(self) -> float:

@@ -12,13 +12,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import compat, registry
+from . import compat, placement, registry
 from .database import Database
 from .errors import InsertError, Unsupported
 from .measure import InsertResult, function_calls, profiled, timed
 from .registry import Strategy
 from .schema import UNIQUE_NAME_CONSTRAINT, default_names
-from .server import scrub
+from .server import embedded_postmaster, scrub
 from .typedrows import encodable
 from .workloads import Workload, validate_rows, workload_of
 
@@ -183,9 +183,11 @@ def before_timer(
 
     In order: refuse an unsupported strategy or invalid names (:class:`Unsupported`,
     :class:`InsertError`, nothing written); switch ``db`` to the engine the strategy asks
-    for (connected now); warm up (``warm_up``, once per strategy and Database, needs
-    ``reset``); empty ``users`` and CHECKPOINT (``reset``); the strategy's own ``setup`` hook
-    (which may raise :class:`Unsupported`); a full garbage collection. The caller starts its
+    for (connected now); pin client and embedded server to the CPU placement
+    (:mod:`bulkinsert.placement`: ``--placement`` or ``$BULKINSERT_PLACEMENT``); warm up
+    (``warm_up``, once per strategy and Database, needs ``reset``); empty ``users`` and
+    CHECKPOINT (``reset``); the strategy's own ``setup`` hook (which may raise
+    :class:`Unsupported`); a full garbage collection. The caller starts its
     timer right after, with the collector disabled (:data:`~bulkinsert.measure.GC_REGIME`).
 
     The rows' workload (:func:`~bulkinsert.workloads.workload_of`; plain names are ``users``)
@@ -205,6 +207,8 @@ def before_timer(
     else:
         validate_rows(workload, names)
     db.use_engine(strategy.engine_options() if strategy.engine_options is not None else {})
+    # Client and server on the chosen CPUs before the warm-up, so warm-up and sample share them.
+    placement.apply(embedded_postmaster(db.dsn))
     if reset:
         if warm_up:
             _warm_up(strategy, db, workload)
@@ -243,6 +247,7 @@ def run_insert(
             strategy = before_timer(
                 strategy, names, db, reset=reset, warm_up=warm_up and reset, collect_garbage=False
             )
+            applied = placement.last_applied()
             workload = workload_of(names)
             existing = workload.row_count(db)
             before = db.statements_executed()
@@ -282,6 +287,7 @@ def run_insert(
                 versions=compat.library_versions(),
                 profile_path=str(profile_path) if profile_path is not None else None,
                 function_calls=function_calls(profile) if profile is not None else None,
+                placement=applied.as_dict() if applied is not None else None,
             )
     finally:
         if own_db:

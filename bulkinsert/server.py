@@ -286,6 +286,21 @@ def resolve_dsn(dsn: str | None = None) -> str:
     return _with_database(server.dsn("postgres"), database)
 
 
+def embedded_postmaster(dsn: str) -> int | None:
+    """The postmaster pid when ``dsn`` points at the running embedded server (None: external).
+
+    Compared by the server's own address, so a DSN naming another database of it counts too.
+    """
+    info = embedded.read_postmaster(data_dir())
+    if info is None or not processes.pid_alive(info.pid):
+        return None
+    try:
+        same = _with_database(dsn, "postgres") == info.uri("postgres")
+    except DatabaseUnavailable:
+        return None
+    return info.pid if same else None
+
+
 def check_reachable(dsn: str) -> None:
     """Connect once, failing within seconds with a one-line, password-free message."""
     import psycopg2

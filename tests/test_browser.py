@@ -17,7 +17,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_site import PLANTED_RELEASE, PLANTED_STRATEGY, PROFILED, published  # noqa: F401 - the fixture
+from test_site import (  # noqa: F401 - the fixtures
+    PLANTED_RELEASE,
+    PLANTED_STRATEGY,
+    PROFILED,
+    planted_sweep,
+    published,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -35,7 +41,16 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def server(published: Path) -> Iterator[str]:  # noqa: F811 - the imported fixture
-    handler = functools.partial(_QuietHandler, directory=str(published))
+    yield from _serve(published)
+
+
+@pytest.fixture(scope="module")
+def sweep_server(planted_sweep: Path) -> Iterator[str]:  # noqa: F811 - the imported fixture
+    yield from _serve(planted_sweep)
+
+
+def _serve(directory: Path) -> Iterator[str]:
+    handler = functools.partial(_QuietHandler, directory=str(directory))
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
@@ -142,7 +157,7 @@ def test_releases_page_renders_charts_and_findings(browser: Any, server: str) ->
     page = visit.open(f"{server}/releases.html")
     sqlalchemy = page.locator("section#SQLAlchemy")
     assert sqlalchemy.locator("figure.release-chart svg.chart").count() >= 3
-    assert sqlalchemy.locator("svg g.marker.change").count() >= 1
+    assert sqlalchemy.locator("svg g.mark.finding").count() >= 1
     assert sqlalchemy.locator("table.findings a", has_text="release notes").count() >= 1
     assert page.locator("section#psycopg2-binary svg g.marker.broken").count() >= 1
     assert page.locator("section#psycopg2-binary p.broken").inner_text().endswith("2.9.13")
@@ -177,4 +192,42 @@ def test_profile_viewer_draws_its_map(browser: Any, server: str, published: Path
     page.locator("#functions tbody tr td.fn a").first.click()
     assert page.locator("details[open]").count() == 1
     visit.shot("profile-table")
+    visit.close()
+
+
+def test_releases_page_links_its_feed_and_the_link_works(browser: Any, server: str) -> None:
+    visit = Visit(browser, server)
+    page = visit.open(f"{server}/releases.html")
+    head = page.locator('head link[rel="alternate"][type="application/atom+xml"]')
+    assert head.count() == 1
+    link = page.locator("p.feed-link a")
+    href = link.get_attribute("href")
+    assert href == head.get_attribute("href") == "releases.xml"
+    with page.expect_response(lambda r: r.url.endswith("/releases.xml")) as answer:
+        link.click()
+    response = answer.value
+    assert response.ok and "<feed" in response.text() and f"{PLANTED_STRATEGY} time" in response.text()
+    visit.close()
+
+
+def test_release_charts_have_few_lines_and_marks_sit_on_their_strategy(browser: Any, sweep_server: str) -> None:
+    visit = Visit(browser, sweep_server)
+    page = visit.open(f"{sweep_server}/releases.html")
+    lines = page.eval_on_selector_all("figure.release-chart svg", "svgs => svgs.map(s => s.querySelectorAll("
+                                      "'g.series').length)")
+    assert len(lines) >= 6 and max(lines) <= 8, lines
+    # every mark (a finding or a change point) has a dot of its own strategy's line at its x and y
+    placed = page.eval_on_selector_all("svg g.mark", """marks => marks.map(m => {
+        const svg = m.ownerSVGElement, x = m.dataset.x, y = m.dataset.y;
+        const line = [...svg.querySelectorAll('g.series')].find(g => g.dataset.series === m.dataset.series);
+        const dot = line && [...line.querySelectorAll('circle')].find(
+            c => c.getAttribute('cx') === x && c.getAttribute('cy') === y);
+        return [m.dataset.series, m.getAttribute('class'), Boolean(dot)];
+    })""")
+    kinds = {(series, kind) for series, kind, _ in placed}
+    assert ("execute_values", "mark changepoint candidate up") in kinds
+    assert ("core_executemany", "mark finding regression") in kinds
+    assert all(on_line for _, _, on_line in placed), [p for p in placed if not p[2]]
+    assert page.locator("section.verdicts li.release-verdict").first.get_attribute("id") == "release-sqlalchemy-2.0.14"
+    visit.shot("release-changepoints")
     visit.close()

@@ -12,17 +12,19 @@ from __future__ import annotations
 import json
 import marshal
 import os
+import random
 import re
 import shutil
 import subprocess
 import sys
+from dataclasses import replace as dc_replace
 from pathlib import Path
 
 import pytest
 
 from bulkinsert import registry
 from bulkinsert.capture import capture_now
-from bulkinsert.results import Figure, load_figures
+from bulkinsert.results import Figure, load_figures, version_key, write_figures
 from bulkinsert.site import build, data, releases
 from bulkinsert.site.charts import Datum, line_chart
 from bulkinsert.site.command import read_asv_conf
@@ -147,7 +149,9 @@ def test_releases_page_draws_every_release_and_lists_findings(published: Path) -
     assert re.search(r'<section id="SQLAlchemy"', html) and re.search(r'<section id="psycopg2-binary"', html)
     assert html.count('class="release-chart"') >= 3
     assert "https://docs.sqlalchemy.org/en/21/changelog/changelog_21.html#change-2.1.9" in html
-    assert 'class="marker change"' in html and 'class="marker broken"' in html
+    # the planted regression sits on execute_values' line; the broken release is a rule of its own
+    assert f'<g class="mark finding regression" data-series="{PLANTED_STRATEGY}"' in html
+    assert 'class="marker broken"' in html
     assert "line 4 skipped" in html  # the malformed line is reported, not fatal
     assert '<span>2.0.58: 12</span> · <span class="changed">2.1.9: 13</span>' in html  # bisect's values, in order
     assert HOSTILE not in html and "&lt;script&gt;" in html  # autoescaped
@@ -249,3 +253,71 @@ def test_bulkinsert_site_builds_the_same_pages_and_publishes_no_password(
     for page in build.PAGES:
         assert (html_dir / page).is_file(), page
     assert not [p for p in html_dir.rglob("*") if p.is_file() and b"s3cret-pw" in p.read_bytes()]
+
+
+# 20 releases: a level of a handful of medians needs about that many around it to be significant.
+SWEEP_RELEASES = [f"2.0.{i}" for i in range(20)]
+SLOW_RELEASES = SWEEP_RELEASES[6:12]  # execute_values x1.6 here, then back: two timing change points
+MORE_STATEMENTS_FROM = "2.0.14"  # core_executemany +1,000 statements from here on: one count change point
+
+
+def _planted(figure: Figure, release: str, rng: random.Random) -> Figure:
+    """One release of the planted sweep: the recorded figure with the planted changes and 2% noise."""
+    factor = 1 + rng.gauss(0, 0.02) if figure.method == "time_insert" else 1.0
+    if figure.method == "time_insert" and figure.strategy == "execute_values" and release in SLOW_RELEASES:
+        factor *= 1.6
+    value = figure.value
+    if value is not None and figure.method == "track_statements" and figure.strategy == "core_executemany" \
+            and version_key(release) >= version_key(MORE_STATEMENTS_FROM):
+        value += 1000
+    samples = tuple(s * factor for s in figure.samples) if figure.samples else None
+    return dc_replace(figure, machine="bench-2core-releases", env_name=f"sweep-sqlalchemy-{release}",
+                      requirements=tuple((k, release if k == "SQLAlchemy" else v) for k, v in figure.requirements),
+                      value=None if value is None else value * factor, samples=samples, iqr=None, ci_99=None)
+
+
+@pytest.fixture(scope="session")
+def planted_sweep(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``bulkinsert site`` on a planted sweep of 12 SQLAlchemy releases (one recorded environment cloned)."""
+    base = tmp_path_factory.mktemp("sweep")
+    results = base / "results"
+    results.mkdir()
+    shutil.copy(RECORDED / "benchmarks.json", results / "benchmarks.json")
+    source = [f for f in load_figures(RECORDED) if f.versions["SQLAlchemy"] == PLANTED_RELEASE
+              and f.versions["psycopg2-binary"] == "2.9.5"]
+    rng = random.Random(7)
+    write_figures(results, [_planted(f, release, rng) for release in SWEEP_RELEASES for f in source])
+    build.build_site(base / "html", results, profile_dirs=[], findings_file=base / "none.jsonl")
+    return base / "html"
+
+
+def test_every_change_point_of_a_sweep_is_marked_on_its_line(planted_sweep: Path) -> None:
+    html = (planted_sweep / "releases.html").read_text()
+    marks = re.findall(r'<g class="mark changepoint (\w+) (\w+)" data-series="(\w+)"', html)
+    assert sorted(set(marks)) == [("candidate", "down", "execute_values"), ("candidate", "up", "execute_values"),
+                                  ("exact", "up", "core_executemany")]
+    rows = re.findall(r'<tr class="(exact|candidate)"><td class="fn">(\w+)</td><td>([^<]+)</td><td>([^<]+)</td>'
+                      r'\s*<td>([^<]+)</td>', html)
+    assert {(r[0], r[1], r[3], r[4]) for r in rows} == {
+        ("candidate", "execute_values", "2.0.5", "2.0.6"), ("candidate", "execute_values", "2.0.11", "2.0.12"),
+        ("exact", "core_executemany", "2.0.13", "2.0.14")}
+    assert "candidate, confirm with: <code>bulkinsert releases compare execute_values 2.0.5 2.0.6 " \
+           "--library SQLAlchemy --metric time --rows 10000 --with psycopg2-binary==2.9.5" in html
+
+
+def test_the_page_opens_with_the_confirmed_verdict_and_counts_the_rest(planted_sweep: Path) -> None:
+    html = (planted_sweep / "releases.html").read_text()
+    first = re.search(r'<li id="release-sqlalchemy-([\d.]+)" class="release-verdict">', html)
+    assert first is not None and first.group(1) == MORE_STATEMENTS_FROM  # the one release with a confirmed finding
+    verdict = html[first.start():html.index("</li>\n", first.start())]
+    assert "statements 12 → 1,012 per 10,000 rows (core_executemany)" in verdict
+    assert html.index('class="verdicts"') < html.index('class="release-chart"')
+    assert re.search(r'id="release-sqlalchemy-2\.0\.6" class="release-verdict"><b>2\.0\.6</b>.*?no confirmed finding'
+                     r'</span> <small class="unconfirmed">\(\d+ unconfirmed\)', html, flags=re.S)
+
+
+def test_no_chart_draws_more_than_eight_lines(planted_sweep: Path) -> None:
+    html = (planted_sweep / "releases.html").read_text()
+    charts = re.findall(r'<figure class="release-chart".*?</figure>', html, flags=re.S)
+    counts = [chart.count('<g class="series"') for chart in charts]
+    assert len(charts) >= 6 and max(counts) <= 8 and sum(counts) > 8

@@ -3,7 +3,8 @@
 Started once per environment and kept alive, so every insert after the first is measured warm
 (imports, mapper configuration and connections are paid once, outside the samples). Each
 request line is ``{"strategy": ..., "rows": ..., "calls": bool, "check": bool}``; each answer line is
-``{"ok": true, "seconds", "cpu_seconds", "statements", "function_calls", "versions"}``, or
+``{"ok": true, "seconds", "cpu_seconds", "statements", "function_calls", "versions", "placement"}``
+(the CPU placement of :mod:`bulkinsert.placement`, from ``$BULKINSERT_PLACEMENT``), or
 ``{"ok": false, "unsupported"|"error": "one line"}``. With ``"check": true`` the loaded table is
 compared with the inserted rows by :func:`bulkinsert.exact.check_exact` after the timer stops
 (the same check the tests make); a difference adds ``"not_exact": "one line"`` to the answer,
@@ -99,6 +100,7 @@ class Measurer:
             "statements": result.statements,
             "function_calls": result.function_calls,
             "versions": library_versions(),
+            "placement": result.placement,  # $BULKINSERT_PLACEMENT, applied before the timer
         }
         if not_exact is not None:
             answer["not_exact"] = not_exact

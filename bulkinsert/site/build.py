@@ -10,6 +10,7 @@ from pathlib import Path
 
 from .asv_index import patch_asv_index
 from .data import SiteData, load_site_data
+from .feed import FEED_FILE, releases_feed
 from .licences import licences_page
 from .profiles import (
     Capture,
@@ -27,7 +28,8 @@ from .versions import versions_page
 
 ASSETS = Path(__file__).resolve().parent / "assets"
 DEFAULT_ROWS = 10_000
-PAGES = ("scoresheet.html", "versions.html", "releases.html", f"{PROFILE_DIR}/index.html", "licences.html")
+PAGES = ("scoresheet.html", "versions.html", "releases.html", f"{PROFILE_DIR}/index.html", "licences.html",
+         FEED_FILE)
 
 
 @dataclass
@@ -139,6 +141,7 @@ def build_site(
     write(html_dir / "scoresheet.html", scoresheet_page(site))
     write(html_dir / "versions.html", versions_page(site))
     write(html_dir / "releases.html", releases_page(site, findings))
+    write(html_dir / FEED_FILE, releases_feed(site, findings))  # beside asv's regressions.xml
     write(html_dir / PROFILE_DIR / "index.html", profiles_index_page(site))
     write(html_dir / "licences.html", licences_page(html_dir / ASSET_DIR / "licences"))
     patch_asv_index(html_dir)

@@ -116,6 +116,18 @@ class Marker:
 
 
 @dataclass
+class PointMark:
+    """A symbol on one series' point: a finding or a change point of that strategy at that release."""
+
+    series: str
+    x: float
+    y: float
+    symbol: str
+    title: str
+    kind: str  # css classes: "finding regression", "changepoint candidate", ...
+
+
+@dataclass
 class LineChart:
     title: str
     width: int
@@ -131,6 +143,7 @@ class LineChart:
     lines: list[Line]
     markers: list[Marker] = field(default_factory=list)
     rotate_x_labels: bool = False
+    marks: list[PointMark] = field(default_factory=list)
 
 
 def _scale(values: Sequence[float], log: bool) -> tuple[float, float]:
@@ -156,8 +169,13 @@ def line_chart(
     log_y: bool = True,
     width: int = 640,
     legend_links: Mapping[str, str] | None = None,
+    point_marks: Sequence[tuple[str, float, str, str, str]] = (),
 ) -> LineChart | None:
-    """One line per series, spread drawn as a vertical bar; None when there is nothing to draw."""
+    """One line per series, spread drawn as a vertical bar; None when there is nothing to draw.
+
+    ``point_marks`` (series, x, symbol, title, kind) sit on their series' point at x; a mark
+    whose series has no point there is not drawn (there is nothing it could sit on).
+    """
     good = {name: [d for d in data if d.value > 0 or not log_y] for name, data in series.items()}
     good = {name: data for name, data in good.items() if data}
     if not good:
@@ -201,8 +219,11 @@ def line_chart(
         lines.append(Line(name, PALETTE[index % len(PALETTE)], _segments(ordered, dots, xs), dots,
                           legend_y if legend_y < height - 8 else None, (legend_links or {}).get(name)))
     chart_markers = [Marker(px(x), label, note, kind) for x, label, note, kind in markers]
+    values = {(name, d.x): d.value for name, data in good.items() for d in data}
+    marks = [PointMark(name, px(x), py(values[(name, x)]), symbol, note, kind)
+             for name, x, symbol, note, kind in point_marks if (name, x) in values]
     return LineChart(title, width, height, left, top, pw, ph, x_title, y_title, x_ticks, y_ticks, lines,
-                     chart_markers, rotate)
+                     chart_markers, rotate, marks)
 
 
 def _segments(ordered: Sequence[Datum], dots: Sequence[Dot], xs: Sequence[float]) -> list[str]:

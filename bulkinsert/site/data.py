@@ -198,6 +198,7 @@ class SiteData:
     marks: dict[tuple[str, tuple, str], list[Mark]] = field(default_factory=dict)
     figures: list[Figure] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    findings: list[Any] = field(default_factory=list)  # compare's findings (judge_results), for the feed
 
     @property
     def machines(self) -> list[str]:
@@ -249,6 +250,7 @@ def load_site_data(results_dir: Any, *, rows: int, matrix: Mapping[str, Sequence
         if comparison.libraries != libraries:  # keys would not match: say so rather than drop marks silently
             site.notes.append(f"compare varied {comparison.libraries}, the site {libraries}: marks may be missing")
         site.marks = marks_from_findings(comparison.findings)
+        site.findings = list(comparison.findings)
         if comparison.skipped_commit_pairs:
             site.notes.append(f"{comparison.skipped_commit_pairs} environment pairs were measured at different "
                               "commits and are not compared (run them at one commit to compare them).")

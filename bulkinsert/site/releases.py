@@ -24,19 +24,16 @@ from packaging.utils import canonicalize_name
 
 from ..releases.findings import notes_url, read_records
 from ..results import Figure, version_key
-from .charts import Datum, fmt_count, fmt_count_short, fmt_seconds, fmt_seconds_short, line_chart
-from .data import METRIC_OF_METHOD, SUPPLEMENTARY_MODULES, SiteData, spread_of
+from .charts import fmt_count
+from .data import SiteData
+from .feed import FEED_FILE
+from .headlines import headlines, release_verdicts
 from .profiles import safe_name
+from .release_charts import sweep_charts
 from .render import render
 
 FINDINGS_FILE = Path("releases") / "findings.jsonl"  # next to asv's results directory
-# (metric on the pages, chart's y title, number format, axis format); log scales: the strategies
-# differ by orders of magnitude (3 statements against 10,002), a release's change by less.
-CHARTS = (
-    ("statements", "server statements", fmt_count, fmt_count_short),
-    ("function_calls", "Python function calls", fmt_count, fmt_count_short),
-    ("seconds", "median seconds", fmt_seconds, fmt_seconds_short),
-)
+AXES = ("sqlalchemy", "psycopg2", "psycopg2-binary")  # the project's libraries: always named when held equal
 
 
 def _same_library(a: str, b: str) -> bool:
@@ -158,41 +155,11 @@ def _rows_of(sweep: Sweep, preferred: int) -> int | None:
     return preferred if preferred in counts else max(counts, key=lambda r: (counts[r], r))
 
 
-def _sweep_charts(sweep: Sweep, rows: int, order: Sequence[str], findings: Sequence[ReleaseFinding]) -> list[Any]:
-    position = {release: float(index) for index, release in enumerate(sweep.releases)}
-    labels = {p: r for r, p in position.items()}
-    links = {p: url for r, p in position.items() if (url := notes_url(sweep.library, r))}
-    markers = []
-    for finding in findings:
-        if _same_library(finding.library, sweep.library) and finding.changed and finding.release in position:
-            kind = "broken" if finding.broken else "change"
-            title = (f"{finding.release}: broken ({finding.strategy}: {finding.detail})" if finding.broken else
-                     f"{finding.release}: {finding.strategy} {finding.metric} {finding.verdict} ({finding.kind})")
-            markers.append((position[finding.release], "✗" if finding.broken else "◆", title, kind))
-    charts = []
-    ordered = sorted(sweep.figures, key=lambda f: f.benchmark.startswith(SUPPLEMENTARY_MODULES))
-    for metric, y_title, fmt, fmt_tick in CHARTS:
-        points: dict[str, dict[float, Datum]] = {}
-        for figure in ordered:
-            if METRIC_OF_METHOD.get(figure.method) != metric or figure.rows != rows or figure.value is None:
-                continue
-            spread = spread_of(figure) if metric == "seconds" else None
-            x = position[figure.versions[sweep.library]]
-            points.setdefault(figure.strategy or "?", {}).setdefault(x, Datum(
-                x, figure.value, spread.low if spread else None, spread.high if spread else None))
-        rank = {name: index for index, name in enumerate(order)}
-        series = {name: list(pts.values()) for name, pts in sorted(points.items(), key=lambda kv: (
-            rank.get(kv[0], len(rank)), kv[0]))}
-        chart = line_chart(series, title=f"{y_title} by {sweep.library} release", x_title=f"{sweep.library} release",
-                           y_title=y_title, fmt_y=fmt, fmt_tick=fmt_tick, x_labels=labels, x_links=links,
-                           markers=markers, width=max(600, 300 + 24 * len(sweep.releases)))
-        if chart is not None:
-            charts.append({"metric": metric, "title": y_title, "chart": chart})
-    return charts
-
-
 def releases_page(site: SiteData, findings_path: Path | None) -> str:
+    """Latest verdicts per release first, then per library its sweeps' charts and the findings file."""
     findings, problems = read_findings(findings_path) if findings_path is not None else ([], [])
+    found, unconfirmed = headlines(site.findings, read_records(findings_path) if findings_path else [],
+                                   site.figures)
     libraries = [lib for lib in site.libraries if lib != "python"]
     for finding in findings:
         if not any(_same_library(finding.library, lib) for lib in libraries):
@@ -205,13 +172,17 @@ def releases_page(site: SiteData, findings_path: Path | None) -> str:
             rows = _rows_of(sweep, site.rows)
             if rows is None:
                 continue
-            sweeps.append({"sweep": sweep, "rows": rows, "charts": _sweep_charts(sweep, rows, order, findings),
-                           "held": [(k, v) for k, v in sweep.context if k in site.libraries],
+            held = [(k, v) for k, v in sweep.context if k in site.libraries or canonicalize_name(k) in AXES]
+            mine = [f for f in findings if _same_library(f.library, library) and f.broken]
+            charts, changes = sweep_charts(sweep, rows, order, found, mine, held)
+            sweeps.append({"sweep": sweep, "rows": rows, "charts": charts, "changes": changes, "held": held,
                            "context": ", ".join(f"{k} {v}" for k, v in sweep.context)})
         mine = [f for f in findings if _same_library(f.library, library)]
         broken = sorted({f.release for f in mine if f.broken and f.release}, key=version_key)
-        if sweeps or mine:
+        verdicts = release_verdicts(found, unconfirmed, library)
+        if sweeps or mine or verdicts:
             sections.append({"library": library, "anchor": safe_name(library), "sweeps": sweeps,
-                             "findings": mine, "broken": broken})
+                             "findings": mine, "broken": broken, "verdicts": verdicts})
     return render("releases.html", current="releases.html", sections=sections, problems=problems,
-                  findings_file=str(FINDINGS_FILE), has_findings_file=bool(findings_path and findings_path.is_file()))
+                  findings_file=str(FINDINGS_FILE), has_findings_file=bool(findings_path and findings_path.is_file()),
+                  feed=FEED_FILE)
