@@ -13,13 +13,12 @@ try:
 except ImportError as exc:  # the measuring core alone (asv's and release environments)
     raise SystemExit(f"error: the bulkinsert command needs {exc.name}: pip install 'bulkinsert[analysis]'") from None
 
-from . import registry
+from . import registry, user_strategies
 from .placement import click_option as placement_option
 from .placement import last_applied
 from .placement import select as select_placement
 from .registry import Unsupported
 from .server import DatabaseUnavailable, scrub
-from .user_strategies import EXIT_BAD_INPUT, UserStrategiesError, strategies_from_option
 from .workload_options import selected_workload, workload_options
 
 EXIT_FAILURE = 1
@@ -40,10 +39,8 @@ class Guarded(click.Group):
 
         try:
             return super().invoke(ctx)
-        except Unsupported as exc:
-            fail(f"unsupported: {exc}", EXIT_UNSUPPORTED)
-        except UserStrategiesError as exc:  # $BULKINSERT_STRATEGIES_FROM names a bad file
-            fail(str(exc), EXIT_BAD_INPUT)
+        except (Unsupported, user_strategies.UserStrategiesError) as exc:  # a bad strategy file: exit 2 too
+            fail(f"unsupported: {exc}" if isinstance(exc, Unsupported) else str(exc), EXIT_UNSUPPORTED)
         except (DatabaseUnavailable, InsertError) as exc:
             fail(str(exc))
         except KeyError as exc:
@@ -63,8 +60,6 @@ def cli() -> None:
 
 
 def _strategy_info(strategy: registry.Strategy) -> dict[str, Any]:
-    from .user_strategies import user_strategy_names
-
     reason = strategy.unsupported_reason()
     return {
         "name": strategy.name,
@@ -74,18 +69,17 @@ def _strategy_info(strategy: registry.Strategy) -> dict[str, Any]:
         "talk_step": strategy.talk_step,
         "supported": reason is None,
         "reason": reason,
-        "from_file": strategy.name in user_strategy_names(),
     }
 
 
 @cli.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array of objects.")
-@strategies_from_option
+@user_strategies.strategies_from_option
 def list_command(as_json: bool) -> None:
     """List the registered strategies and whether each runs with the installed versions."""
     from .compat import library_versions
 
-    infos = [_strategy_info(s) for s in registry.load().values()]
+    infos = user_strategies.mark_from_file([_strategy_info(s) for s in registry.load().values()])
     if as_json:
         click.echo(json.dumps(infos, indent=2))
         return
@@ -134,7 +128,6 @@ def _load_names(rows: int | None, names_json: Path | None, workload: Any, seed: 
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @workload_options
-@strategies_from_option
 @click.option("--check", is_flag=True, help="Afterwards, compare the table with the expected rows in the server.")
 @placement_option()
 def run_command(
@@ -167,7 +160,7 @@ def run_command(
     if rows is not None and names_json is not None:
         raise click.UsageError("give --rows or --names-json, not both")
     strategy = registry.get(strategy_name)
-    workload = _own_workload([strategy]) or selected_workload(workload_name, present)
+    workload = selected_workload(workload_name, present, [strategy])
     names = _load_names(rows, names_json, workload, seed)
     # Refusals first: an unsupported strategy or bad input never waits for the server's turn.
     reason = strategy.unsupported_reason()
@@ -248,16 +241,6 @@ def _select_strategies(spec: str | None) -> list[registry.Strategy]:
     return [registry.get(name) for name in wanted]
 
 
-def _own_workload(strategies: Sequence[registry.Strategy]) -> Any:
-    """Without ``--workload``: the workload the strategies were written for, when they share one."""
-    from .workloads import workload_for
-
-    if click.get_current_context().get_parameter_source("workload_name") != click.core.ParameterSource.DEFAULT:
-        return None
-    own = {workload_for(s.name) for s in strategies}
-    return own.pop() if len(own) == 1 else None
-
-
 def _fmt(value: float | None, pattern: str) -> str:
     return "–" if value is None else format(value, pattern)
 
@@ -276,7 +259,6 @@ def _fmt(value: float | None, pattern: str) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print the scoresheet as JSON.")
 @workload_options
 @placement_option()
-@strategies_from_option
 def ladder_command(
     workload_name: str,
     present: int | None,
@@ -306,7 +288,7 @@ def ladder_command(
     from .turns import describe_process
 
     strategies = _select_strategies(spec)
-    workload = _own_workload(strategies) or selected_workload(workload_name, present)
+    workload = selected_workload(workload_name, present, strategies)
     select_placement(placement)
     describe_process(f"bulkinsert ladder --rows {rows} --workload {workload.name}")
     runnable = sum(1 for s in strategies if s.supported)

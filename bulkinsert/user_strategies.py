@@ -130,9 +130,10 @@ def load_from_environment() -> tuple[str, ...]:
     return load(spec) if spec else ()
 
 
-def user_strategy_names() -> set[str]:
-    """The names every loaded user file registered (to tell them apart in listings)."""
-    return {name for names in _LOADED.values() for name in names}
+def mark_from_file(infos: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``bulkinsert list``'s rows, each with ``from_file``: registered by a user's file, not built in."""
+    mine = {name for names in _LOADED.values() for name in names}
+    return [{**info, "from_file": info["name"] in mine} for info in infos]
 
 
 def use(spec: str) -> Path:
