@@ -19,6 +19,7 @@ from ..user_strategies import strategies_from_option
 from .report import print_sweep
 from .sidebyside import DEFAULT_ROUNDS, MIN_ROUNDS
 from .sweep import DEFAULT_ROWS as DEFAULT_SWEEP_ROWS
+from .watchcli import watch_command
 
 DEFAULT_SWEEP_STRATEGIES = (
     "core_executemany", "core_upsert_do_nothing", "core_upsert_do_update", "orm_upsert",
@@ -379,3 +380,6 @@ def envs_command(as_json: bool) -> None:
         pins = " ".join(f"{k}=={v}" for k, v in env.get("requirements", {}).items())
         click.echo(f"{Path(env['path']).name}: {pins}")
     click.echo(f"{len(found)} environments in {env_root()}", err=True)
+
+
+releases_group.add_command(watch_command)
