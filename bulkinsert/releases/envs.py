@@ -39,6 +39,8 @@ BUILD_TIMEOUT_SECONDS = 900
 LIBRARY_ALIASES = {"psycopg2": "psycopg2-binary", "psycopg-binary": "psycopg"}
 # The module each library is imported as: a sweep of its releases measures the strategies using it.
 LIBRARY_MODULES = {"psycopg": "psycopg", "asyncpg": "asyncpg"}
+# Every library whose releases the axis builds environments for (list, sweep, bisect, compare, watch).
+RELEASE_LIBRARIES = ("SQLAlchemy", "psycopg2-binary", "psycopg", "asyncpg")
 
 
 class EnvironmentError_(BulkInsertError):
