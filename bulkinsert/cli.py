@@ -13,7 +13,7 @@ try:
 except ImportError as exc:  # the measuring core alone (asv's and release environments)
     raise SystemExit(f"error: the bulkinsert command needs {exc.name}: pip install 'bulkinsert[analysis]'") from None
 
-from . import registry
+from . import registry, user_strategies
 from .driver_options import driver_option, drivers_of, on_driver, print_strategy_table, strategy_info
 from .placement import click_option as placement_option
 from .placement import last_applied
@@ -40,8 +40,8 @@ class Guarded(click.Group):
 
         try:
             return super().invoke(ctx)
-        except Unsupported as exc:
-            fail(f"unsupported: {exc}", EXIT_UNSUPPORTED)
+        except (Unsupported, user_strategies.UserStrategiesError) as exc:  # a bad strategy file: exit 2 too
+            fail(f"unsupported: {exc}" if isinstance(exc, Unsupported) else str(exc), EXIT_UNSUPPORTED)
         except (DatabaseUnavailable, InsertError) as exc:
             fail(str(exc))
         except KeyError as exc:
@@ -62,10 +62,11 @@ def cli() -> None:
 
 @cli.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array of objects.")
+@user_strategies.strategies_from_option
 @driver_option
 def list_command(as_json: bool, driver: str | None) -> None:
     """List the registered strategies, the drivers each runs on and whether it runs here."""
-    infos = [strategy_info(on_driver(s, driver)) for s in registry.load().values()]
+    infos = user_strategies.mark_from_file([strategy_info(on_driver(s, driver)) for s in registry.load().values()])
     if as_json:
         click.echo(json.dumps(infos, indent=2))
         return
@@ -136,7 +137,7 @@ def run_command(
     if rows is not None and names_json is not None:
         raise click.UsageError("give --rows or --names-json, not both")
     strategy = on_driver(registry.get(strategy_name), driver)
-    workload = selected_workload(workload_name, present)
+    workload = selected_workload(workload_name, present, [strategy])
     names = _load_names(rows, names_json, workload, seed)
     # Refusals first: an unsupported strategy or bad input never waits for the server's turn.
     reason = strategy.unsupported_reason()
@@ -267,7 +268,7 @@ def ladder_command(
     from .turns import describe_process
 
     strategies = [on_driver(s, name) for s in _select_strategies(spec) for name in drivers_of(driver)]
-    workload = selected_workload(workload_name, present)
+    workload = selected_workload(workload_name, present, strategies)
     select_placement(placement)
     describe_process(f"bulkinsert ladder --rows {rows} --workload {workload.name}")
     runnable = sum(1 for s in strategies if s.supported)

@@ -15,7 +15,7 @@ import cProfile
 import functools
 import gc
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -24,15 +24,14 @@ from typing import Any, TypeVar
 import psycopg2.extensions
 
 F = TypeVar("F", bound=Callable[..., Any])
-T = TypeVar("T")
 
 
 class DbapiTimer:
     """Seconds spent inside driver calls; nested calls are counted once.
 
-    Payload building that runs *inside* a driver call (a streamed COPY's chunks are generated
-    while ``copy_expert`` reads them; psycopg 3's per-row ``write_row`` loop) is wrapped with
-    :meth:`encoding` / :meth:`encoding_block`: it is added to :attr:`encode_seconds` and taken
+    Payload building that runs *inside* a driver call (a streamed COPY's ``read()`` waiting for
+    its next chunk; psycopg 3's per-row ``write_row`` loop) is wrapped with
+    :meth:`encoding_block`: it is added to :attr:`encode_seconds` and taken
     out of :attr:`seconds`, so "DB-API time" is the driver's own time only.
     """
 
@@ -75,19 +74,6 @@ class DbapiTimer:
         finally:
             self.encode_seconds += time.perf_counter() - start
             self._encoding = False
-
-    def encoding(self, chunks: Iterable[T]) -> Iterator[T]:
-        """``chunks``, with the time spent producing each one counted as payload building."""
-        iterator = iter(chunks)
-        while True:
-            with self.encoding_block():
-                chunk = next(iterator, _DONE)
-            if chunk is _DONE:
-                return
-            yield chunk  # type: ignore[misc]
-
-
-_DONE: Any = object()
 
 
 DBAPI_TIMER = DbapiTimer()

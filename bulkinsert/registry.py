@@ -159,10 +159,18 @@ def strategy(
 
 
 def load() -> dict[str, Strategy]:
-    """Import every strategy module (idempotent) and return the registry."""
+    """Import every strategy module (idempotent) and return the registry.
+
+    Also the user's strategy file named by ``BULKINSERT_STRATEGIES_FROM``
+    (:mod:`bulkinsert.user_strategies`), here so the CLI, the asv suite and the release worker
+    all get it from one place.
+    """
     import importlib
 
     importlib.import_module(f"{__package__}.strategies")  # registers on import
+    from .user_strategies import load_from_environment
+
+    load_from_environment()
 
     return REGISTRY
 

@@ -1,4 +1,4 @@
-"""``bulkinsert report``: the findings of ``bulkinsert compare --json`` where people see them.
+"""``bulkinsert report``: findings of ``bulkinsert compare --json`` or ``releases watch --json`` where people see them.
 
 CI prints them into the job summary as Markdown (``report markdown``, also ``compare --markdown``)
 and files one GitHub issue per confirmed finding (``report github``). An issue's title is the
@@ -8,6 +8,8 @@ filed: the command prints what it would do.
 
 Only the standardised fields of a finding are required (library, strategy, metric, old, new,
 ratio, confirmed, verdict); the rest (rows, machine, values, unit, reason) is shown when present.
+``releases watch --json`` writes the same fields, plus ``new_releases`` (what the run measured),
+which the summary lists.
 """
 
 from __future__ import annotations
@@ -50,7 +52,7 @@ def _one_line(command: Callable[..., None]) -> Callable[..., None]:
 
 
 def load_findings(path: Path) -> dict[str, Any]:
-    """The object ``bulkinsert compare --json`` printed (a bare list of findings is accepted too)."""
+    """The object ``bulkinsert compare --json`` or ``releases watch --json`` printed (or a bare list of findings)."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError) as exc:
@@ -58,7 +60,8 @@ def load_findings(path: Path) -> dict[str, Any]:
     if isinstance(data, list):
         data = {"findings": data}
     if not isinstance(data, dict) or not isinstance(data.get("findings"), list):
-        raise ReportError(f"{path} is not the output of `bulkinsert compare --json` (no findings list)")
+        raise ReportError(f"{path} is not the output of `bulkinsert compare --json` or "
+                          "`bulkinsert releases watch --json` (no findings list)")
     for index, finding in enumerate(data["findings"]):
         missing = [name for name in REQUIRED if not isinstance(finding, dict) or name not in finding]
         if missing:
@@ -111,6 +114,8 @@ def render_markdown(payload: Mapping[str, Any], *, title: str = "bulkinsert comp
     confirmed = confirmed_findings(findings)
     regressions = sum(1 for f in confirmed if f["verdict"] == "regression")
     lines = [f"### {title}: {len(confirmed)} confirmed finding(s), {regressions} regression(s)", ""]
+    if "new_releases" in payload:
+        lines += [_new_releases(payload["new_releases"]), ""]
     table = _folded(confirmed)
     if table:
         lines += ["| verdict | library | release | strategy | rows | metric | old → new | ratio | contexts | machine |",
@@ -127,12 +132,28 @@ def render_markdown(payload: Mapping[str, Any], *, title: str = "bulkinsert comp
         lines.append("No confirmed finding.")
     unconfirmed = [f for f in findings if not f["confirmed"]]
     slower = sum(1 for f in unconfirmed if f.get("change") in ("slower", "more"))
+    settles = ("the side-by-side re-run did not reproduce them" if "new_releases" in payload else
+               "noise not excluded; `bulkinsert compare` lists them with the command that settles each")
     lines += ["", f"Unconfirmed: {len(unconfirmed)} ({slower} slower or more, {len(unconfirmed) - slower} faster "
-                  "or fewer) — noise not excluded; `bulkinsert compare` lists them with the command that settles "
-                  "each."]
+                  f"or fewer) — {settles}."]
     if payload.get("skipped_commit_pairs"):
         lines.append(f"{payload['skipped_commit_pairs']} environment pair(s) skipped: measured at different commits.")
     return "\n".join(lines) + "\n"
+
+
+def _new_releases(entries: Any) -> str:
+    """The releases a ``releases watch`` run measured, each with the release it was compared with."""
+    if not isinstance(entries, list) or not entries:
+        return "No new release: nothing measured."
+    named = [f"{e.get('library')} {e.get('release')}" + (f" (against {e['compared_with']})"
+             if e.get("compared_with") else "") + (" — not measured" if e.get("not_measured") else "")
+             for e in entries if isinstance(e, dict)]
+    return "New releases measured: " + ", ".join(named) + "."
+
+
+def source_of(payload: Mapping[str, Any]) -> str:
+    """Which command's findings these are (an issue says who confirmed it)."""
+    return "bulkinsert releases watch" if "new_releases" in payload else "bulkinsert compare"
 
 
 def issue_title(finding: Mapping[str, Any]) -> str:
@@ -140,10 +161,11 @@ def issue_title(finding: Mapping[str, Any]) -> str:
     return f"{TITLE_PREFIX} {finding['library']} {finding['new']} {finding['strategy']} {finding['metric']}"
 
 
-def issue_body(title: str, group: Sequence[Mapping[str, Any]], run_url: str | None) -> str:
+def issue_body(title: str, group: Sequence[Mapping[str, Any]], run_url: str | None,
+               source: str = "bulkinsert compare") -> str:
     """What was confirmed, one line per row count / machine / held-equal context."""
     first = group[0]
-    lines = [f"`bulkinsert compare` confirmed a change of **{first['strategy']}** ({first['metric']}) "
+    lines = [f"`{source}` confirmed a change of **{first['strategy']}** ({first['metric']}) "
              f"from {first['library']} {first['old']} to {first['new']}:", ""]
     for f in group:
         context = ", ".join(f"{k} {v}" for k, v in sorted((f.get("context") or {}).items())) or "same environment"
@@ -151,6 +173,8 @@ def issue_body(title: str, group: Sequence[Mapping[str, Any]], run_url: str | No
         lines.append(f"- {f['verdict']}: rows={f.get('rows') or '–'}, {_values(f)}{size} "
                      f"with {context} on {f.get('machine') or '?'} at {str(f.get('commit') or '?')[:8]}"
                      + (f" — {f['reason']}" if f.get("reason") else ""))
+    if first.get("notes_url"):
+        lines += ["", f"Release notes: {first['notes_url']}"]
     if run_url:
         lines += ["", f"Run: {run_url}"]
     lines += ["", f"<!-- {title} -->"]
@@ -200,7 +224,7 @@ def file_issues(payload: Mapping[str, Any], *, token: str | None, run_url: str |
         raise ReportError("gh (GitHub CLI) is not on PATH")
     done = []
     for title, group in groups.items():
-        body = issue_body(title, group, run_url)
+        body = issue_body(title, group, run_url, source_of(payload))
         number = existing_issue(gh, title)
         if number is None:
             _gh(gh, "issue", "create", "--title", title, "--body", body)

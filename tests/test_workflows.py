@@ -221,9 +221,9 @@ def test_release_timing_runs_on_one_runner_with_timed_samples() -> None:
     job = load(BENCHMARKS)["jobs"]["release-timing"]
     assert set(job["strategy"]["matrix"]) == {"runner"} and len(job["strategy"]["matrix"]["runner"]) == 1
     script = run_text(job)
-    assert "--samples 0" not in script and "releases sweep" in script
+    assert "--samples 0" not in script and "releases watch" in script and "--json > findings.json" in script
     assert int(job["env"]["SAMPLES"]) >= 5
-    assert "bulkinsert compare" in script and "report github" in script
+    assert "report markdown findings.json" in script and "report github findings.json" in script
 
 
 def test_only_the_job_that_files_issues_may_write_them() -> None:

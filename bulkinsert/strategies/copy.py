@@ -1,7 +1,8 @@
 """COPY strategies: the talk's last step and its "we could go further".
 
-Streamed paths build their chunks while the driver reads them; that building is wrapped with
-``DBAPI_TIMER.encoding`` so it counts as encode time, not as time inside the driver.
+Streamed paths build their chunks in a producer thread while the driver sends the previous
+ones (:mod:`bulkinsert.copystream`); time the driver waits for a chunk counts as encode time,
+not as time inside the driver.
 
 What wins and why is written up, with profiles and measurements, in ``docs/performance.md``.
 """
@@ -11,9 +12,9 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 
-from ..copyformat import ChunkReader, binary_copy_chunks, escape_text_field, text_copy_bytes, text_copy_chunks
+from ..copyformat import binary_copy_chunks, escape_text_field, text_copy_bytes, text_copy_chunks
+from ..copystream import send_overlapped
 from ..database import Database
-from ..measure import DBAPI_TIMER
 from ..registry import strategy
 from ..schema import UNIQUE_NAME_CONSTRAINT
 
@@ -52,18 +53,19 @@ def copy_text_fast(db: Database, names: Sequence[str]) -> None:
 def copy_text_stream(db: Database, names: Sequence[str]) -> None:
     """psycopg2 COPY text streamed in 64k-row chunks, escaping only chunks that need it.
 
-    The client builds chunk n+1 while the server parses chunk n, and never holds the whole
-    payload: the lowest client memory of the COPY paths at the same CPU per row.
+    A producer thread builds chunk n+1 while the driver sends chunk n and the server parses
+    it, and the client never holds the whole payload: the lowest client memory of the COPY
+    paths at the same CPU per row.
     """
     with db.dbapi() as conn, conn.cursor() as cur:
-        cur.copy_expert(COPY_TEXT_SQL, ChunkReader(DBAPI_TIMER.encoding(text_copy_chunks(names))))
+        send_overlapped(cur, COPY_TEXT_SQL, text_copy_chunks(names))
 
 
 @strategy(family="copy")
 def copy_binary(db: Database, names: Sequence[str]) -> None:
-    """psycopg2 COPY ... (FORMAT BINARY) streamed in 64k-row chunks built by this package."""
+    """psycopg2 COPY ... (FORMAT BINARY) streamed in 64k-row chunks built by this package in a producer thread."""
     with db.dbapi() as conn, conn.cursor() as cur:
-        cur.copy_expert(COPY_BINARY_SQL, ChunkReader(DBAPI_TIMER.encoding(binary_copy_chunks(names))))
+        send_overlapped(cur, COPY_BINARY_SQL, binary_copy_chunks(names))
 
 
 @strategy(family="copy")
@@ -86,7 +88,7 @@ def copy_deferred_index(db: Database, names: Sequence[str]) -> None:
         if drop_pk:
             drop += f", DROP CONSTRAINT {PRIMARY_KEY_CONSTRAINT}"
         cur.execute(drop)
-        cur.copy_expert(COPY_TEXT_SQL, ChunkReader(DBAPI_TIMER.encoding(text_copy_chunks(names))))
+        send_overlapped(cur, COPY_TEXT_SQL, text_copy_chunks(names))
         add = f"ALTER TABLE users ADD CONSTRAINT {UNIQUE_NAME_CONSTRAINT} UNIQUE (name)"
         if drop_pk:
             add += f", ADD CONSTRAINT {PRIMARY_KEY_CONSTRAINT} PRIMARY KEY (id)"

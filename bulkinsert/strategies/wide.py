@@ -14,7 +14,8 @@ How each family expresses the types:
 - DB-API: psycopg2's adaptation, with the two things it cannot do alone: ``dict``/``list`` for
   jsonb wrapped in ``Json``, and ``-0.0`` sent as ``'-0'::float8``.
 - COPY: this package's encoders (:mod:`bulkinsert.copyencode`), text and binary; streamed
-  chunks are built inside ``copy_expert`` and counted as encode time, not driver time.
+  chunks are built in a producer thread while the driver sends the previous ones
+  (:mod:`bulkinsert.copystream`).
 """
 
 from __future__ import annotations
@@ -29,10 +30,9 @@ import psycopg2.extras
 import sqlalchemy as sa
 
 from ..copyencode import BinaryCopyEncoder, TextCopyEncoder
-from ..copyformat import ChunkReader
+from ..copystream import send_overlapped
 from ..database import Database
 from ..errors import Unsupported
-from ..measure import DBAPI_TIMER
 from ..registry import Strategy
 from ..workloads import NEGATIVE_ZERO, WIDE_KEY_CONSTRAINT, WIDE_PRIMARY_KEY, WIDE_SEQUENCE, Wide, Workload, wide
 
@@ -93,6 +93,16 @@ def wide_path(*names: str, setup: Callable[[Database, Rows], None] | None = None
 
 def for_workload(strategy: Strategy, workload: Workload) -> Strategy:
     """``strategy`` as it runs ``workload``: its own function for names, its wide path for typed rows."""
+    from ..workloads import workload_for
+
+    own = workload_for(strategy.name)  # a user's strategy written for a workload of its own
+    if own is not None:
+        if own.name != workload.name:
+            raise Unsupported(f"{strategy.name}: written for workload {own.name}, not {workload.name}")
+        return strategy
+    if workload.strategies:  # a user's workload: only the strategies written for it insert its rows
+        raise Unsupported(f"{strategy.name}: workload {workload.name} is inserted by "
+                          f"{', '.join(workload.strategies)} only")
     if workload.single_column:
         return strategy
     path = WIDE_PATHS.get(strategy.name)
@@ -243,13 +253,13 @@ def copy_text_fast(db: Database, rows: Rows) -> None:
 @wide_path("copy_text_stream")
 def copy_text_stream(db: Database, rows: Rows) -> None:
     with db.dbapi() as conn, conn.cursor() as cur:
-        cur.copy_expert(COPY_TEXT_SQL, ChunkReader(DBAPI_TIMER.encoding(TEXT.chunks(rows))))
+        send_overlapped(cur, COPY_TEXT_SQL, TEXT.chunks(rows))
 
 
 @wide_path("copy_binary")
 def copy_binary(db: Database, rows: Rows) -> None:
     with db.dbapi() as conn, conn.cursor() as cur:
-        cur.copy_expert(COPY_BINARY_SQL, ChunkReader(DBAPI_TIMER.encoding(BINARY.chunks(rows))))
+        send_overlapped(cur, COPY_BINARY_SQL, BINARY.chunks(rows))
 
 
 @wide_path("copy_deferred_index")
@@ -264,6 +274,6 @@ def copy_deferred_index(db: Database, rows: Rows) -> None:
             drop += f", DROP CONSTRAINT {WIDE_PRIMARY_KEY}"
             add += f", ADD CONSTRAINT {WIDE_PRIMARY_KEY} PRIMARY KEY (id)"
         cur.execute(drop)
-        cur.copy_expert(COPY_TEXT_SQL, ChunkReader(DBAPI_TIMER.encoding(TEXT.chunks(rows))))
+        send_overlapped(cur, COPY_TEXT_SQL, TEXT.chunks(rows))
         cur.execute(add)
 

@@ -1,0 +1,159 @@
+"""``releases watch``: the tracking loop, run twice against a local package index that gains a release.
+
+The listing comes from a PEP 503 ``file://`` index in a temporary directory (pip's index setting
+points there, pip's configuration files are ignored); the environments are the ones
+tests/test_releases.py uses (built once from the real index, then found by their stamps), and the
+inserts run on the real embedded server.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from click.testing import CliRunner
+
+from bulkinsert.cli import cli
+from bulkinsert.database import Database
+from bulkinsert.releases import watch
+from bulkinsert.releases.envs import build, release_env
+from bulkinsert.releases.findings import read_records
+
+LIBRARY = "SQLAlchemy"
+RANGE = ("2.0.30", "2.0.31", "2.0.32")  # the same environments as tests/test_releases.py
+
+
+# -- what a run measures (pure) ------------------------------------------------------------------
+
+
+def test_first_run_takes_the_newest_release_and_the_one_before() -> None:
+    versions = ["2.0.40", "2.0.41", "2.0.42", "2.0.43"]
+    first = watch.plan_library(LIBRARY, versions, set())
+    assert (first.base, first.new) == ("2.0.42", ["2.0.43"]) and first.why.startswith("first run")
+    bounded = watch.plan_library(LIBRARY, versions, set(), to="2.0.42")
+    assert (bounded.base, bounded.new) == ("2.0.41", ["2.0.42"])
+
+
+def test_the_state_is_what_was_measured_and_since_overrides_it() -> None:
+    versions = ["2.0.40", "2.0.41", "2.0.42", "2.0.43"]
+    later = watch.plan_library(LIBRARY, versions, {"2.0.40", "2.0.41"})
+    assert (later.base, later.new) == ("2.0.41", ["2.0.42", "2.0.43"])
+    assert watch.plan_library(LIBRARY, versions, set(versions)).new == []
+    since = watch.plan_library(LIBRARY, versions, set(versions), since="2.0.40", to="2.0.42")
+    assert (since.base, since.new) == ("2.0.40", ["2.0.41", "2.0.42"])
+    with pytest.raises(LookupError, match="--since 2.0.39"):
+        watch.plan_library(LIBRARY, versions, set(), since="2.0.39")
+
+
+def test_a_candidate_is_confirmed_only_when_the_side_by_side_run_agrees() -> None:
+    more = SimpleNamespace(metric="statements", change="more")
+    assert watch.settle(more, {"verdict": "more", "repeatable": True, "old_value": 3, "new_value": 1002})[0]
+    assert not watch.settle(more, {"verdict": "more", "repeatable": False, "old_value": 3, "new_value": 1002})[0]
+    assert not watch.settle(more, {"verdict": "same", "repeatable": True, "old_value": 3, "new_value": 3})[0]
+    slower = SimpleNamespace(metric="time", change="slower")
+    assert watch.settle(slower, {"verdict": "slower", "ratio": 1.3, "p_value": 0.001, "old_samples": [1] * 8})[0]
+    assert not watch.settle(slower, {"verdict": "same", "ratio": 1.02, "p_value": 0.4, "old_samples": [1] * 8})[0]
+
+
+def test_tracked_libraries_follow_the_release_axis(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert watch.tracked_libraries() == ["SQLAlchemy", "psycopg2-binary", "psycopg", "asyncpg"]
+    monkeypatch.setattr(watch.envs, "RELEASE_LIBRARIES", ("SQLAlchemy", "psycopg"))
+    assert watch.tracked_libraries() == ["SQLAlchemy", "psycopg"]
+    assert watch.strategies_for("SQLAlchemy", None) == list(watch.DEFAULT_WATCH_STRATEGIES)
+    assert watch.strategies_for("asyncpg", None) and all("asyncpg" in n for n in watch.strategies_for("asyncpg", None))
+    assert watch.strategies_for("psycopg", None) and all(
+        "psycopg3" in name for name in watch.strategies_for("psycopg", None))
+
+
+def test_bad_input_is_one_line_and_exit_2_apart_from_a_regression() -> None:
+    for args in (["--since", "x.y"], ["--strategies", "no_such_strategy"]):
+        done = CliRunner().invoke(cli, ["releases", "watch", *args])
+        assert done.exit_code == 2 and len(done.stderr.strip().splitlines()) == 1, done.output
+        assert done.stderr.startswith("error: ")
+
+
+# -- two runs against a local index ----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def environments(db: Database) -> list:
+    """Built from the real index (or found cached) before the local index replaces it for listing."""
+    envs = [release_env(LIBRARY, v) for v in RANGE]
+    for env in envs:
+        build(env)
+    return envs
+
+
+def write_index(root: Path, versions: tuple[str, ...]) -> str:
+    """A PEP 503 simple index listing a pure-Python wheel per release (the names are all it reads)."""
+    page = root / "sqlalchemy"
+    page.mkdir(parents=True, exist_ok=True)
+    links = "".join(f'<a href="SQLAlchemy-{v}-py3-none-any.whl">SQLAlchemy-{v}-py3-none-any.whl</a>\n'
+                    for v in versions)
+    (page / "index.html").write_text(f"<!DOCTYPE html><html><body>\n{links}</body></html>\n")
+    (root / "index.html").write_text('<html><body><a href="sqlalchemy/">sqlalchemy</a></body></html>\n')
+    return root.as_uri()
+
+
+def run_watch(results: Path, *extra: str) -> tuple[int, str, str]:
+    done = CliRunner().invoke(cli, ["releases", "watch", "--library", LIBRARY, "--strategies", "core_executemany",
+                                    "--samples", "2", "--rounds", "8", "--results-dir", str(results),
+                                    "--allow-dirty", *extra])
+    if done.exception and not isinstance(done.exception, SystemExit):
+        raise done.exception
+    return done.exit_code, done.stdout, done.stderr
+
+
+def test_watch_measures_a_new_release_once(environments: list, tmp_path: Path,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    findings_file = tmp_path / "findings.jsonl"
+    monkeypatch.setenv("BULKINSERT_FINDINGS", str(findings_file))
+    monkeypatch.setenv("PIP_CONFIG_FILE", "/dev/null")
+    monkeypatch.delenv("PIP_EXTRA_INDEX_URL", raising=False)
+    monkeypatch.setenv("PIP_INDEX_URL", write_index(tmp_path / "simple", RANGE[:2]))
+    results = tmp_path / "results"
+
+    code, out, err = run_watch(results, "--json")
+    first = json.loads(out)
+    assert "first run" in err
+    assert [(e["release"], e["compared_with"]) for e in first["new_releases"]] == [(RANGE[1], RANGE[0])]
+    assert code == (1 if any(f["confirmed"] and f["verdict"] == "regression" for f in first["findings"]) else 0)
+    for finding in first["findings"]:  # every finding carries report's fields and was settled side by side
+        assert {"library", "strategy", "metric", "old", "new", "ratio", "confirmed", "verdict"} <= set(finding)
+        assert finding["metric"] == "status" or "side_by_side" in finding
+
+    write_index(tmp_path / "simple", RANGE)  # the index gains a release
+    code, out, err = run_watch(results, "--json")
+    second = json.loads(out)
+    assert "first run" not in err
+    assert [(e["release"], e["compared_with"]) for e in second["new_releases"]] == [(RANGE[2], RANGE[1])]
+    assert code == (1 if any(f["confirmed"] and f["verdict"] == "regression" for f in second["findings"]) else 0)
+    recorded = read_records(findings_file)
+    assert len(recorded) == len(first["findings"]) + len(second["findings"])
+    assert all(r.kind == "watch" for r in recorded)
+
+    # report reads the watch's JSON: the summary names the new release, issues are only described.
+    payload = tmp_path / "watch.json"
+    payload.write_text(out)
+    markdown = CliRunner().invoke(cli, ["report", "markdown", str(payload), "--title", "watch"])
+    assert markdown.exit_code == 0 and f"New releases measured: {LIBRARY} {RANGE[2]} (against {RANGE[1]})" \
+        in markdown.stdout
+    monkeypatch.delenv("GH_TOKEN", raising=False)
+    monkeypatch.delenv("GITHUB_TOKEN", raising=False)
+    issues = CliRunner().invoke(cli, ["report", "github", str(payload)])
+    assert issues.exit_code == 0, issues.output
+
+    # Nothing new: nothing is measured (no sweep, no environment, no server), one line, fast, exit 0.
+    def refuse(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("a run with nothing new measured something")
+
+    monkeypatch.setattr(watch, "sweep", refuse)
+    monkeypatch.setattr(watch, "side_by_side_check", refuse)
+    started = time.monotonic()
+    code, out, err = run_watch(results)
+    assert code == 0, err
+    assert time.monotonic() - started < 30
+    assert "nothing new" in out + err and len((out + err).strip().splitlines()) == 1
