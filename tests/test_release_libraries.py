@@ -80,7 +80,7 @@ def test_a_psycopg_environment_pins_the_pair_and_refuses_holding_half_of_it() ->
 
 def test_a_sweep_of_a_driver_measures_the_strategies_that_use_it() -> None:
     assert {"psycopg3_copy_text", "psycopg3_copy_binary"} <= set(default_strategies("psycopg"))
-    assert default_strategies("asyncpg") == ["asyncpg_copy_records"]
+    assert default_strategies("asyncpg") == ["asyncpg_copy_records", "sa_asyncpg_copy"]
     assert "copy_text" not in default_strategies("psycopg") and default_strategies("SQLAlchemy") == []
     from bulkinsert.releases.cli import DEFAULT_SWEEP_STRATEGIES, sweep_strategy_names
 

@@ -65,7 +65,7 @@ def test_tracked_libraries_follow_the_release_axis(monkeypatch: pytest.MonkeyPat
     assert watch.strategies_for("SQLAlchemy", None) == list(watch.DEFAULT_WATCH_STRATEGIES)
     assert watch.strategies_for("asyncpg", None) and all("asyncpg" in n for n in watch.strategies_for("asyncpg", None))
     assert watch.strategies_for("psycopg", None) and all(
-        "psycopg3" in name for name in watch.strategies_for("psycopg", None))
+        "psycopg3" in name or name.startswith("sa_psycopg") for name in watch.strategies_for("psycopg", None))
 
 
 def test_bad_input_is_one_line_and_exit_2_apart_from_a_regression() -> None:

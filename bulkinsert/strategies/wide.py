@@ -76,6 +76,10 @@ UNSUPPORTED: dict[str, str] = {
     "orm_upsert": "the upserts are measured on users(name), whose conflict target is the name",
     "execute_values_upsert": "the upserts are measured on users(name), whose conflict target is the name",
     "copy_upsert": "the upserts are measured on users(name), whose conflict target is the name",
+    **dict.fromkeys(
+        ("sa_psycopg_copy", "sa_psycopg_pipeline", "sa_asyncpg_copy", "sa_pg8000_copy"),
+        "a driver's fast path from a SQLAlchemy connection, measured on names; typed rows: the peers",
+    ),
 }
 
 
