@@ -247,7 +247,7 @@ class InsertBenchmark:
     def insert(self) -> None:
         started = time.perf_counter()
         try:
-            self.strategy.function(self.db, self.names)
+            getattr(self.db, "call", lambda fn, rows: fn(self.db, rows))(self.strategy.function, self.names)
             plant_fault(self.db, self.strategy.name)
         except Exception as exc:
             note_status(self, self.strategy.name, len(self.names), FAILED, f"{type(exc).__name__}: {one_line(exc)}")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from .common import InsertBenchmark
+from bulkinsert import compat, registry
+
+from .common import ROWS, SLOW_LIMIT_ROWS, InsertBenchmark, database, default_names, ready
 
 
 class InsertTime(InsertBenchmark):
@@ -13,4 +15,36 @@ class InsertTime(InsertBenchmark):
     """
 
     def time_insert(self, strategy: str, rows: int) -> None:
+        self.insert()
+
+
+# The SQLAlchemy paths, each on every driver SQLAlchemy reaches PostgreSQL through (2.1 made
+# ``postgresql://`` mean psycopg 3). At the talk's size only: a driver x path grid at 100,000
+# rows would take the run's budget. InsertTime above stays the psycopg2 series. asv runs this
+# suite against older commits' packages too: one without the driver axis has no such cells.
+SQLALCHEMY_PATHS = [name for name, strategy in registry.load().items() if len(getattr(strategy, "drivers", ())) > 1]
+DRIVERS = list(getattr(compat, "SQLALCHEMY_DRIVERS", ("psycopg2",)))
+DRIVER_ROWS = [rows for rows in ROWS if rows <= SLOW_LIMIT_ROWS][-1:] or ROWS[:1]
+
+
+class InsertTimeByDriver(InsertBenchmark):
+    """Seconds for one SQLAlchemy path on one driver to insert ``rows`` names (as InsertTime)."""
+
+    params = [SQLALCHEMY_PATHS, DRIVER_ROWS, DRIVERS]
+    param_names = ["strategy", "rows", "driver"]
+
+    def setup(self, strategy: str, rows: int, driver: str) -> None:  # type: ignore[override]
+        self.strategy = self.runnable(strategy, rows).with_driver(driver)
+        reason = self.strategy.unsupported_reason()
+        if reason is not None:
+            raise NotImplementedError(f"{self.strategy.label}: {reason}")
+        self.names = default_names(rows)
+        self.db = database(instrument=False)
+        ready(self.db, self.strategy, self.names)
+        self.inserted = False
+
+    def teardown(self, strategy: str, rows: int, driver: str) -> None:  # type: ignore[override]
+        super().teardown(strategy, rows)
+
+    def time_insert(self, strategy: str, rows: int, driver: str) -> None:
         self.insert()

@@ -17,9 +17,12 @@ from __future__ import annotations
 import os
 import sys
 
+from bulkinsert import workloads
+
 from .common import QUICK, InsertBenchmark, _rows, database, ready, release, runnable
 
 WORKLOAD_ROWS = _rows("BULKINSERT_WORKLOAD_ROWS", [1_000] if QUICK else [10_000])
+USER_WORKLOADS = [name for name, w in workloads.WORKLOADS.items() if getattr(w, "strategies", ())]
 POPULATED_PRESENT = int(os.environ.get("BULKINSERT_POPULATED_PRESENT", "100000").replace("_", ""))
 
 
@@ -36,7 +39,9 @@ class WorkloadInsertTime(InsertBenchmark):
     """Seconds for one strategy to insert ``rows`` rows of ``workload`` and commit."""
 
     # Quick runs leave populated out of the grid (not just n/a): every combination costs a process.
-    params = [InsertBenchmark.params[0], ["wide"] if QUICK else ["wide", "populated"], WORKLOAD_ROWS]
+    # A user's strategy file (BULKINSERT_STRATEGIES_FROM) adds the workloads it registered.
+    params = [InsertBenchmark.params[0], (["wide"] if QUICK else ["wide", "populated"]) + USER_WORKLOADS,
+              WORKLOAD_ROWS]
     param_names = ["strategy", "workload", "rows"]
 
     def setup(self, strategy: str, workload: str, rows: int) -> None:  # type: ignore[override]

@@ -13,7 +13,8 @@ try:
 except ImportError as exc:  # the measuring core alone (asv's and release environments)
     raise SystemExit(f"error: the bulkinsert command needs {exc.name}: pip install 'bulkinsert[analysis]'") from None
 
-from . import registry
+from . import registry, user_strategies
+from .driver_options import driver_option, drivers_of, on_driver, print_strategy_table, strategy_info
 from .placement import click_option as placement_option
 from .placement import last_applied
 from .placement import select as select_placement
@@ -40,8 +41,8 @@ class Guarded(click.Group):
 
         try:
             return super().invoke(ctx)
-        except Unsupported as exc:
-            fail(f"unsupported: {exc}", EXIT_UNSUPPORTED)
+        except (Unsupported, user_strategies.UserStrategiesError) as exc:  # a bad strategy file: exit 2 too
+            fail(f"unsupported: {exc}" if isinstance(exc, Unsupported) else str(exc), EXIT_UNSUPPORTED)
         except (DatabaseUnavailable, InsertError) as exc:
             fail(str(exc))
         except KeyError as exc:
@@ -60,42 +61,17 @@ def cli() -> None:
     """Measure every way to bulk-insert rows into PostgreSQL with SQLAlchemy and psycopg2."""
 
 
-def _strategy_info(strategy: registry.Strategy) -> dict[str, Any]:
-    reason = strategy.unsupported_reason()
-    return {
-        "name": strategy.name,
-        "family": strategy.family,
-        "driver": strategy.driver,
-        "description": strategy.description,
-        "talk_step": strategy.talk_step,
-        "supported": reason is None,
-        "reason": reason,
-    }
-
-
 @cli.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array of objects.")
-def list_command(as_json: bool) -> None:
-    """List the registered strategies and whether each runs with the installed versions."""
-    from .compat import library_versions
-
-    infos = [_strategy_info(s) for s in registry.load().values()]
+@user_strategies.strategies_from_option
+@driver_option
+def list_command(as_json: bool, driver: str | None) -> None:
+    """List the registered strategies, the drivers each runs on and whether it runs here."""
+    infos = user_strategies.mark_from_file([strategy_info(on_driver(s, driver)) for s in registry.load().values()])
     if as_json:
         click.echo(json.dumps(infos, indent=2))
         return
-    from rich.console import Console
-    from rich.markup import escape
-    from rich.table import Table
-
-    versions = ", ".join(f"{k} {v}" for k, v in library_versions().items())
-    table = Table(title=f"bulkinsert strategies ({versions})")
-    for column in ("strategy", "family", "driver", "runs here", "description"):
-        table.add_column(column, overflow="fold")
-    for info in infos:
-        status = "yes" if info["supported"] else f"no: {info['reason']}"
-        table.add_row(*(escape(cell) for cell in (info["name"], info["family"], info["driver"], status,
-                                                   info["description"])))
-    (Console() if sys.stdout.isatty() else Console(width=200)).print(table)
+    print_strategy_table(infos)
 
 
 def _load_names(rows: int | None, names_json: Path | None, workload: Any, seed: int = 0) -> Sequence[Any]:
@@ -129,6 +105,7 @@ def _load_names(rows: int | None, names_json: Path | None, workload: Any, seed: 
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @workload_options
 @click.option("--check", is_flag=True, help="Afterwards, compare the table with the expected rows in the server.")
+@driver_option
 @placement_option()
 def run_command(
     strategy_name: str,
@@ -141,6 +118,7 @@ def run_command(
     present: int | None,
     seed: int,
     check: bool,
+    driver: str | None,
     placement: str,
 ) -> None:
     """Reset the table, insert with STRATEGY and report what it cost.
@@ -159,13 +137,13 @@ def run_command(
 
     if rows is not None and names_json is not None:
         raise click.UsageError("give --rows or --names-json, not both")
-    strategy = registry.get(strategy_name)
-    workload = selected_workload(workload_name, present)
+    strategy = on_driver(registry.get(strategy_name), driver)
+    workload = selected_workload(workload_name, present, [strategy])
     names = _load_names(rows, names_json, workload, seed)
     # Refusals first: an unsupported strategy or bad input never waits for the server's turn.
     reason = strategy.unsupported_reason()
     if reason is not None:
-        raise Unsupported(f"{strategy.name}: {reason}")
+        raise Unsupported(f"{strategy.label}: {reason}")
     for_workload(strategy, workload)
     if workload.single_column:
         validate_names(names)
@@ -202,8 +180,9 @@ def run_command(
         click.echo(json.dumps(data))
     else:
         statements = "n/a" if result.statements is None else f"{result.statements:,}"
+        on = "" if result.driver == "psycopg2" else f" (driver {result.driver})"
         click.echo(
-            f"{result.strategy}: {result.rows:,} rows in {result.seconds:.4f} s "
+            f"{result.strategy}{on}: {result.rows:,} rows in {result.seconds:.4f} s "
             f"(client CPU {result.cpu_seconds:.4f} s); server statements: {statements}"
         )
         click.echo(
@@ -258,6 +237,7 @@ def _fmt(value: float | None, pattern: str) -> str:
 @click.option("--dsn", help="PostgreSQL URL or DSN (default: $BULKINSERT_DSN or the embedded server).")
 @click.option("--json", "as_json", is_flag=True, help="Print the scoresheet as JSON.")
 @workload_options
+@driver_option
 @placement_option()
 def ladder_command(
     workload_name: str,
@@ -271,6 +251,7 @@ def ladder_command(
     profile_dir: Path | None,
     dsn: str | None,
     as_json: bool,
+    driver: str | None,
     placement: str,
 ) -> None:
     """The talk's scoresheets for every strategy, measured side by side in one run.
@@ -287,8 +268,8 @@ def ladder_command(
     from .measure import GC_REGIME
     from .turns import describe_process
 
-    strategies = _select_strategies(spec)
-    workload = selected_workload(workload_name, present)
+    strategies = [on_driver(s, name) for s in _select_strategies(spec) for name in drivers_of(driver)]
+    workload = selected_workload(workload_name, present, strategies)
     select_placement(placement)
     describe_process(f"bulkinsert ladder --rows {rows} --workload {workload.name}")
     runnable = sum(1 for s in strategies if s.supported)
@@ -312,6 +293,7 @@ def ladder_command(
     if as_json:
         click.echo(json.dumps({
             "rows": rows, "workload": workload.name, "present": workload.present, "repeat": repeat,
+            "drivers": drivers_of(driver),
             "statistic": "median", "gc": GC_REGIME,
             "versions": library_versions(), "placement": _placement_dict(),
             "results": [r.as_dict() for r in results], "skipped": skipped,
@@ -319,6 +301,7 @@ def ladder_command(
         return
     versions = ", ".join(f"{k} {v}" for k, v in library_versions().items())
     into = f"workload {workload.name}" + (f", {workload.present:,} rows present" if workload.present else "")
+    into += f", drivers {driver}" if driver else ""
     table = Table(title=f"{rows:,} rows ({into}), median of {repeat} interleaved rounds ({versions})")
     for column in ("strategy", "total s", "CPU s", "statements", "× faster than orm_basic", "rows/s",
                    "× server floor", "instr. s", "DB-API s", "encode s", "DB-API %", "cProfile s",

@@ -68,8 +68,10 @@ _UNSUPPORTED_REASONS = {
 }
 
 
-def executemany_engine_kwargs(mode: str) -> dict[str, Any]:
-    """``create_engine`` keyword arguments selecting one psycopg2 executemany path."""
+def executemany_engine_kwargs(mode: str, driver: str = "psycopg2") -> dict[str, Any]:
+    """``create_engine`` keyword arguments selecting one executemany path of ``driver``'s dialect."""
+    if driver != "psycopg2":
+        return _driver_executemany_kwargs(mode, driver)
     kwargs = _EXECUTEMANY_ENGINE_KWARGS[mode]
     if kwargs is None:
         raise Unsupported(f"{_UNSUPPORTED_REASONS[mode]} (installed: {sqlalchemy.__version__})")
@@ -104,3 +106,180 @@ def exec_driver_sql(connection: Any, statement: str, parameters: Any = None) -> 
     if parameters is None:
         return connection.exec_driver_sql(statement)
     return connection.exec_driver_sql(statement, parameters)
+
+
+# -- drivers -----------------------------------------------------------------------------------
+# Every DB-API driver a SQLAlchemy path can run on. psycopg2 is the talk's (and the default);
+# SQLAlchemy 2.1 made ``postgresql://`` mean psycopg (3).
+DEFAULT_DRIVER = "psycopg2"
+SQLALCHEMY_DRIVERS = ("psycopg2", "psycopg", "asyncpg", "pg8000")
+# The modules a driver's SQLAlchemy dialect imports (asyncpg runs through greenlet).
+_DRIVER_MODULES = {
+    "psycopg2": ("psycopg2",), "psycopg": ("psycopg",), "asyncpg": ("asyncpg", "greenlet"), "pg8000": ("pg8000",),
+}
+# The first SQLAlchemy series with the driver's PostgreSQL dialect.
+# (1.3 has a pg8000 dialect, written for pg8000 before 1.16's API: not offered here.)
+_DIALECT_SINCE = {"psycopg2": (1, 3), "pg8000": (1, 4), "asyncpg": (1, 4), "psycopg": (2, 0)}
+_CONNECT_TIMEOUT_ARG = {"psycopg2": "connect_timeout", "psycopg": "connect_timeout", "asyncpg": "timeout",
+                        "pg8000": "timeout"}
+
+
+def driver_unsupported_reason(driver: str) -> str | None:
+    """Why SQLAlchemy cannot reach PostgreSQL through ``driver`` here, or None when it can."""
+    import importlib
+
+    if driver not in _DIALECT_SINCE:
+        return f"unknown driver {driver!r}; SQLAlchemy paths run on {', '.join(SQLALCHEMY_DRIVERS)}"
+    since = _DIALECT_SINCE[driver]
+    if SQLALCHEMY_VERSION[:2] < since:
+        what = "for today's pg8000 needs" if driver == "pg8000" else "arrived in"
+        return (f"SQLAlchemy's postgresql+{driver} dialect {what} {since[0]}.{since[1]} "
+                f"(installed: {sqlalchemy.__version__})")
+    for module in _DRIVER_MODULES[driver]:
+        try:
+            importlib.import_module(module)
+        except ImportError as exc:
+            return f"driver {driver} needs '{module}' ({exc.__class__.__name__}); install bulkinsert[peers]"
+    return None
+
+
+def driver_version(driver: str) -> str | None:
+    """The installed version of ``driver`` (None when it is not installed)."""
+    from importlib import metadata
+
+    distribution = {"psycopg2": "psycopg2-binary", "psycopg": "psycopg"}.get(driver, driver)
+    for name in (distribution, driver):
+        try:
+            return metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return None
+
+
+def _driver_executemany_kwargs(mode: str, driver: str) -> dict[str, Any]:
+    """The executemany paths of the psycopg, asyncpg and pg8000 dialects.
+
+    ``executemany_mode`` ('batch' / 'values') is an option of SQLAlchemy's psycopg2 dialect only
+    (it picks a ``psycopg2.extras`` helper); the other dialects offer the driver's own
+    ``cursor.executemany`` (psycopg 3 runs it in pipeline mode, asyncpg pipelines it too) and,
+    from SQLAlchemy 2.0, insertmanyvalues.
+    """
+    if mode in ("batch", "values"):
+        raise Unsupported(f"executemany_mode='{mode}' is an option of SQLAlchemy's psycopg2 dialect only "
+                          f"(psycopg2.extras); the {driver} dialect has no such mode")
+    if mode == "insertmanyvalues":
+        if not SA20_PLUS:
+            raise Unsupported(f"insertmanyvalues arrived in SQLAlchemy 2.0 (installed: {sqlalchemy.__version__})")
+        return {"use_insertmanyvalues": True}
+    if mode == "plain":
+        return {"use_insertmanyvalues": False} if SA20_PLUS else {}
+    raise KeyError(mode)
+
+
+def driver_url(dsn: str, driver: str) -> Any:
+    """The SQLAlchemy URL of ``dsn`` (libpq URL or key=value DSN) for ``driver``'s dialect."""
+    from sqlalchemy.engine.url import make_url
+
+    if "://" in dsn:
+        url = make_url(dsn)
+    else:
+        import psycopg2.extensions
+
+        parts = psycopg2.extensions.parse_dsn(dsn)
+        url = make_url("postgresql://").set(
+            username=parts.pop("user", None), password=parts.pop("password", None),
+            host=None if parts.get("host", "").startswith("/") else parts.pop("host", None),
+            port=int(parts.pop("port")) if "port" in parts else None, database=parts.pop("dbname", None),
+            query=parts,
+        )
+    url = url.set(drivername=f"postgresql+{driver}")
+    socket_dir = url.query.get("host")
+    if driver == "pg8000" and isinstance(socket_dir, str) and socket_dir.startswith("/"):
+        # pg8000 takes the socket file itself, not libpq's directory.
+        query = {k: v for k, v in url.query.items() if k != "host"}
+        query["unix_sock"] = f"{socket_dir}/.s.PGSQL.{url.port or 5432}"
+        url = url.set(query=query)
+    return url
+
+
+def create_driver_engine(dsn: str, driver: str, timeout: int, **options: Any) -> tuple[Any, Any]:
+    """A synchronous Engine on ``driver`` and, for asyncpg, the AsyncEngine it belongs to.
+
+    asyncpg is reached through ``create_async_engine``; its ``sync_engine`` is what an
+    ``AsyncConnection`` / ``AsyncSession`` runs inside ``greenlet_spawn`` (:func:`run_in_greenlet`),
+    so a strategy's synchronous code takes the same path an asyncio application's awaits take.
+    """
+    reason = driver_unsupported_reason(driver)
+    if reason is not None:
+        raise Unsupported(reason)
+    connect_args = {_CONNECT_TIMEOUT_ARG[driver]: timeout}
+    if driver == "asyncpg":
+        from sqlalchemy.ext.asyncio import create_async_engine
+
+        async_engine = create_async_engine(driver_url(dsn, driver), connect_args=connect_args, **options)
+        return async_engine.sync_engine, async_engine
+    return sqlalchemy.create_engine(driver_url(dsn, driver), connect_args=connect_args, **options), None
+
+
+def run_in_greenlet(loop: Any, function: Any, *args: Any) -> Any:
+    """Run synchronous SQLAlchemy code on an asyncio dialect, to completion, on ``loop``."""
+    from sqlalchemy.util import greenlet_spawn
+
+    return loop.run_until_complete(greenlet_spawn(function, *args))
+
+
+def await_in_greenlet(awaitable: Any) -> Any:
+    """Await a driver coroutine from synchronous code running under :func:`run_in_greenlet`."""
+    import sqlalchemy.util
+
+    await_ = getattr(sqlalchemy.util, "await_", None) or sqlalchemy.util.await_only  # 2.1 renamed it
+    return await_(awaitable)
+
+
+def driver_connection(connection: Any) -> Any:
+    """The driver's own connection under a SQLAlchemy Connection (asyncpg's, not the adapter)."""
+    fairy = connection.connection
+    return getattr(fairy, "driver_connection", None) or fairy.connection  # 1.3 has no driver_connection
+
+
+def pg8000_error_field(error: BaseException, key: str) -> str | None:
+    """A server error field of a pg8000 error (C: SQLSTATE, M: message, D: detail, n: constraint).
+
+    pg8000 carries them as a dict in ``args[0]``; psycopg and asyncpg have attributes instead.
+    """
+    args = getattr(error, "args", ())
+    if args and isinstance(args[0], dict):
+        value = args[0].get(key)
+        return None if value is None else str(value)
+    return None
+
+
+def loses_negative_zero(dialect: Any) -> bool:
+    """Whether the driver sends a float as a bare literal PostgreSQL reads as numeric (-0.0 -> 0).
+
+    psycopg2 does; psycopg 3, asyncpg and pg8000 send a typed float8 parameter, which keeps the sign.
+    """
+    return getattr(dialect, "driver", "psycopg2") == "psycopg2"
+
+
+def inexact_values_reason(driver: str, rows: Any) -> str | None:
+    """Why ``driver`` would not store these typed rows exactly (None: it would).
+
+    asyncpg's codecs (and so SQLAlchemy's asyncpg dialect) write ``date.min``/``date.max`` and
+    ``datetime.min``/``datetime.max`` as ``-infinity``/``infinity``, silently.
+    """
+    if driver != "asyncpg":
+        return None
+    import datetime
+
+    ends = (datetime.datetime.min, datetime.datetime.max)
+    for index, row in enumerate(rows):
+        for value in row if isinstance(row, tuple) else ():
+            if isinstance(value, datetime.datetime):
+                naive = value.astimezone(datetime.UTC).replace(tzinfo=None) if value.tzinfo else value
+                if naive not in ends:
+                    continue
+            elif not isinstance(value, datetime.date) or value not in (datetime.date.min, datetime.date.max):
+                continue
+            return f"asyncpg writes {value!r} (row #{index}) as ±infinity, not exactly; nothing was inserted"
+    return None

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import sessionmaker
 
 from . import compat, schema, server
-from .measure import TimedConnection
+from .measure import TimedConnection, time_dialect_calls
 from .turns import turn_for
 from .workloads import DEFAULT_WORKLOAD, WORKLOADS
 
@@ -44,15 +44,24 @@ SCHEMA_LOCK_KEY = 0x62756C6B_0001
 class Database:
     """The ``users`` table on one server, with an engine configured for one strategy.
 
-    ``instrument`` wraps the psycopg2 connection and cursors so that time spent inside driver
-    calls is measured (the talk's "DB API time"); timing benchmarks turn it off.
+    ``instrument`` wraps the psycopg2 connection and cursors (other drivers: the dialect's
+    calls into them) so that time spent inside driver calls is measured (the talk's "DB API
+    time"); timing benchmarks turn it off.
+
+    Bookkeeping (reset, counts, the ``dbapi()`` connection) always runs on psycopg2. A strategy
+    on another driver (:meth:`use_engine`) sees that driver's engine as ``self.engine`` only
+    while :meth:`call` runs it; on asyncpg, inside ``greenlet_spawn`` on this object's loop.
     """
 
     def __init__(self, dsn: str | None = None, *, instrument: bool = True) -> None:
         self.dsn = server.resolve_dsn(dsn)
         self.instrument = instrument
         self._engines: dict[tuple, sa.engine.Engine] = {}
+        self._async_engines: list[Any] = []
+        self._loop: Any = None  # asyncpg's event loop, made with its engine (before any timer)
+        self.driver = compat.DEFAULT_DRIVER
         self.engine = self.engine_with()
+        self._driver_engine: sa.engine.Engine | None = None
         self._observer: Any = None
         self._statements_error: str | None = None
         self._own_queryid: int | None = None
@@ -69,24 +78,59 @@ class Database:
             schema.Base.metadata.create_all(conn)
 
     # -- engines and connections -------------------------------------------------------
-    def engine_with(self, **options: Any) -> sa.engine.Engine:
-        key = tuple(sorted(options.items()))
+    def engine_with(self, driver: str = compat.DEFAULT_DRIVER, **options: Any) -> sa.engine.Engine:
+        key = (driver, *sorted(options.items()))
         if key not in self._engines:
-            connect_args: dict[str, Any] = {"connect_timeout": server.CONNECT_TIMEOUT_SECONDS}
-            if "://" not in self.dsn:  # key=value: its settings as libpq reads them (SQLAlchemy 2 passes dsn="")
-                connect_args.update(server.parse_dsn(self.dsn))
-            if self.instrument:
-                connect_args["connection_factory"] = TimedConnection
-            engine = sa.create_engine(
-                sqlalchemy_url(self.dsn), connect_args=connect_args, pool_size=2, **options
-            )
-            engine.connect().close()  # dialect initialisation queries happen here, not timed
+            if driver == compat.DEFAULT_DRIVER:
+                connect_args: dict[str, Any] = {"connect_timeout": server.CONNECT_TIMEOUT_SECONDS}
+                if "://" not in self.dsn:  # key=value: its settings as libpq reads them (SQLAlchemy 2 passes dsn="")
+                    connect_args.update(server.parse_dsn(self.dsn))
+                if self.instrument:
+                    connect_args["connection_factory"] = TimedConnection
+                engine = sa.create_engine(
+                    sqlalchemy_url(self.dsn), connect_args=connect_args, pool_size=2, **options
+                )
+            else:
+                engine, async_engine = compat.create_driver_engine(
+                    self.dsn, driver, server.CONNECT_TIMEOUT_SECONDS, pool_size=2, **options
+                )
+                if async_engine is not None:
+                    self._async_engines.append(async_engine)
+                if self.instrument:
+                    time_dialect_calls(engine.dialect)
+            # Dialect initialisation queries happen here, not timed.
+            self._in_driver(driver, lambda: engine.connect().close())
             self._engines[key] = engine
         return self._engines[key]
 
-    def use_engine(self, options: dict[str, Any]) -> None:
-        """Make ``self.engine`` the engine a strategy asked for (created and warmed up now)."""
-        self.engine = self.engine_with(**options)
+    def _in_driver(self, driver: str, function: Any, *args: Any) -> Any:
+        if driver != "asyncpg":
+            return function(*args)
+        if self._loop is None:
+            import asyncio
+
+            self._loop = asyncio.new_event_loop()
+        return compat.run_in_greenlet(self._loop, function, *args)
+
+    def use_engine(self, options: dict[str, Any], driver: str = compat.DEFAULT_DRIVER) -> None:
+        """Make the engine a strategy asked for, on ``driver``, current (created and warmed up now)."""
+        self.driver = driver
+        if driver == compat.DEFAULT_DRIVER:
+            self.engine = self.engine_with(**options)
+            self._driver_engine = None
+        else:
+            self.engine = self.engine_with()
+            self._driver_engine = self.engine_with(driver, **options)
+
+    def call(self, function: Any, rows: Any) -> Any:
+        """``function(self, rows)`` on the current driver: its engine as ``self.engine`` meanwhile."""
+        if self._driver_engine is None:
+            return function(self, rows)
+        home, self.engine = self.engine, self._driver_engine
+        try:
+            return self._in_driver(self.driver, function, self, rows)
+        finally:
+            self.engine = home
 
     @contextmanager
     def session(self) -> Iterator[Any]:
@@ -196,7 +240,16 @@ class Database:
         if self._observer is not None and not self._observer.closed:
             self._observer.close()
         for engine in self._engines.values():
-            engine.dispose()
+            if engine not in (a.sync_engine for a in self._async_engines):
+                engine.dispose()
+        for async_engine in self._async_engines:  # asyncpg's pool closes on its own loop
+            self._loop.run_until_complete(async_engine.dispose())
+        self._async_engines.clear()
+        self._engines.clear()
+        self._driver_engine = None
+        if self._loop is not None:
+            self._loop.close()
+            self._loop = None
         for resource in self.extras.values():
             close = getattr(resource, "close", None)
             if callable(close):

@@ -51,7 +51,7 @@ def overhead_text(overhead: float | None, noise: float | None) -> str | None:
 
 @dataclass
 class LadderRow:
-    strategy: str
+    strategy: str  # the strategy's label: its name, with the driver when not its default
     family: str
     rows: int
     seconds: float  # median wall time of the plain samples
@@ -66,6 +66,7 @@ class LadderRow:
     samples: list[float] = field(default_factory=list)
     speedup: float | None = None
     floor_ratio: float | None = None
+    driver: str = "psycopg2"  # the DB-API driver the path ran on
 
     @property
     def rows_per_second(self) -> float:
@@ -121,15 +122,16 @@ def run_ladder(
         rounds = run_rounds(strategies, names, modes, rounds=repeat, on_step=on_step)
     results: list[LadderRow] = []
     for strategy in strategies:
-        if strategy.name not in rounds.samples:
+        if strategy.label not in rounds.samples:
             continue
-        plain = rounds.of(strategy.name, "timing")
-        driver = rounds.of(strategy.name, "DB-API time")
-        profiled = rounds.of(strategy.name, "cProfile")
+        plain = rounds.of(strategy.label, "timing")
+        driver = rounds.of(strategy.label, "DB-API time")
+        profiled = rounds.of(strategy.label, "cProfile")
         results.append(
             LadderRow(
-                strategy=strategy.name,
+                strategy=strategy.label,
                 family=strategy.family,
+                driver=strategy.driver,
                 rows=rows,
                 seconds=_median(plain, "seconds"),
                 cpu_seconds=_median(plain, "cpu_seconds"),

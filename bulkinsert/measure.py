@@ -1,9 +1,10 @@
 """Measurement helpers shared by the CLI and the asv suite.
 
 * wall and client CPU time of one insert, with the garbage collector off (:data:`GC_REGIME`);
-* time inside the psycopg2 driver, measured by wrapping its connection and cursor calls
-  (the talk's "DB API time" column), with payload building done inside those calls counted
-  apart as "encode" time;
+* time inside the driver: psycopg2's connection and cursor calls wrapped (the talk's "DB API
+  time" column); on the other drivers, the DB-API calls SQLAlchemy's dialect makes
+  (:func:`time_dialect_calls`); payload building done inside those calls counted apart as
+  "encode" time;
 * statements the server executed (pg_stat_statements, read by :class:`~bulkinsert.database.Database`);
 * cProfile captures: :func:`profile_this` (the talk's decorator) and :func:`profiled`.
 """
@@ -120,6 +121,22 @@ class TimedConnection(psycopg2.extensions.connection):
         DBAPI_TIMER.timed(super().rollback)
 
 
+# The dialect methods through which SQLAlchemy calls any DB-API driver's cursor and connection.
+DIALECT_DRIVER_CALLS = ("do_execute", "do_executemany", "do_execute_no_params", "do_commit", "do_rollback")
+
+
+def time_dialect_calls(dialect: Any) -> None:
+    """Time, on this one dialect instance, every call SQLAlchemy makes into the DB-API driver.
+
+    Used for drivers whose classes cannot be subclassed through ``connect()`` (psycopg 3,
+    asyncpg behind SQLAlchemy's adapter, pg8000). The bracket is the driver's execute /
+    executemany / commit / rollback (for asyncpg: SQLAlchemy's adapter awaiting asyncpg);
+    fetches are not wrapped, as for these drivers the rows are already in the client.
+    """
+    for name in DIALECT_DRIVER_CALLS:
+        setattr(dialect, name, functools.partial(DBAPI_TIMER.timed, getattr(dialect, name)))
+
+
 @dataclass
 class Timing:
     """What one timed block cost the client."""
@@ -213,6 +230,7 @@ class InsertResult:
     cpu_seconds: float
     dbapi_seconds: float
     statements: int | None
+    driver: str = "psycopg2"
     encode_seconds: float = 0.0
     instrumented: bool = False
     versions: dict[str, str] = field(default_factory=dict)

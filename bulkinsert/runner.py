@@ -56,13 +56,13 @@ def validate_names(names: Sequence[Any]) -> None:
         ) from None
 
 
-_DRIVER_MODULES = ("psycopg2", "psycopg", "asyncpg", "adbc_driver", "sqlalchemy")
+_DRIVER_MODULES = ("psycopg2", "psycopg", "asyncpg", "pg8000", "adbc_driver", "sqlalchemy")
 
 
 def sqlstate(exc: BaseException) -> str | None:
     """The SQLSTATE of a driver error from any supported driver (or None)."""
     orig = getattr(exc, "orig", None) or exc
-    return getattr(orig, "pgcode", None) or getattr(orig, "sqlstate", None)
+    return getattr(orig, "pgcode", None) or getattr(orig, "sqlstate", None) or compat.pg8000_error_field(orig, "C")
 
 
 def is_database_error(exc: BaseException) -> bool:
@@ -77,7 +77,9 @@ def constraint_name(exc: BaseException) -> str | None:
     ADBC's ``details`` (libpq's diagnostic fields)."""
     orig = getattr(exc, "orig", None) or exc
     diag = getattr(orig, "diag", None)
-    named = getattr(diag, "constraint_name", None) or getattr(orig, "constraint_name", None)
+    # SQLAlchemy's asyncpg adapter raises its own error from asyncpg's, which names the constraint.
+    named = (getattr(diag, "constraint_name", None) or getattr(orig, "constraint_name", None)
+             or getattr(orig.__cause__, "constraint_name", None) or compat.pg8000_error_field(orig, "n"))
     if named:
         return str(named)
     for key, value in getattr(orig, "details", None) or ():
@@ -95,8 +97,10 @@ def describe_failure(exc: BaseException) -> str:
     orig = getattr(exc, "orig", None) or exc
     pgcode = sqlstate(exc)
     diag = getattr(orig, "diag", None)
-    primary = getattr(diag, "message_primary", None) or (str(orig).strip().split("\n") or [""])[0]
-    detail = getattr(diag, "message_detail", None) or getattr(orig, "detail", None)
+    primary = (getattr(diag, "message_primary", None) or compat.pg8000_error_field(orig, "M")
+               or (str(orig).strip().split("\n") or [""])[0])
+    detail = (getattr(diag, "message_detail", None) or getattr(orig, "detail", None)
+              or compat.pg8000_error_field(orig, "D"))
     detail_text = f" ({detail[:200]}…)" if detail and len(detail) > 200 else f" ({detail})" if detail else ""
     if pgcode == "23505" and constraint_name(exc) == UNIQUE_NAME_CONSTRAINT:
         return f"duplicate name: {primary}{detail_text}; nothing was inserted"
@@ -133,7 +137,7 @@ def _resolve(strategy: Strategy | str) -> Strategy:
     strategy = registry.get(strategy) if isinstance(strategy, str) else strategy
     reason = strategy.unsupported_reason()
     if reason is not None:
-        raise Unsupported(f"{strategy.name}: {reason}")
+        raise Unsupported(f"{strategy.label}: {reason}")
     return strategy
 
 
@@ -143,7 +147,7 @@ def _warm_up(strategy: Strategy, db: Database, workload: Workload) -> None:
     Names warm up on the empty ``users`` table (a ``populated`` refill is not needed for it);
     typed rows on their own table, with the strategy's path for them.
     """
-    key = strategy.name if workload.single_column else f"{strategy.name}:{workload.name}"
+    key = strategy.label if workload.single_column else f"{strategy.label}:{workload.name}"
     if key in db.warmed:
         return
     names = default_names(WARM_UP_ROWS) if workload.single_column else workload.rows(WARM_UP_ROWS)
@@ -151,11 +155,11 @@ def _warm_up(strategy: Strategy, db: Database, workload: Workload) -> None:
     if strategy.setup is not None:
         strategy.setup(db, names)
     try:
-        strategy.function(db, names)
+        db.call(strategy.function, names)
     except Exception as exc:
         if not is_database_error(exc):
             raise
-        raise InsertError(f"{strategy.name}: warm-up insert failed: {describe_failure(exc)}") from None
+        raise InsertError(f"{strategy.label}: warm-up insert failed: {describe_failure(exc)}") from None
     db.warmed.add(key)
 
 
@@ -195,7 +199,10 @@ def before_timer(
             refuse_repeated_names(names)
     else:
         validate_rows(workload, names)
-    db.use_engine(strategy.engine_options() if strategy.engine_options is not None else {})
+        inexact = compat.inexact_values_reason(strategy.engine_driver, names)
+        if inexact is not None:
+            raise Unsupported(f"{strategy.label}: workload {workload.name}: {inexact}")
+    db.use_engine(strategy.engine_kwargs(), strategy.engine_driver)
     # Client and server on the chosen CPUs before the warm-up, so warm-up and sample share them.
     placement.apply(embedded_postmaster(db.dsn))
     if reset:
@@ -208,6 +215,13 @@ def before_timer(
     if collect_garbage:  # False: the caller collects itself, last thing before its timer
         gc.collect()
     return strategy
+
+
+def _versions(driver: str) -> dict[str, str]:
+    versions = compat.library_versions()
+    if driver not in versions:
+        versions[driver] = compat.driver_version(driver) or "unknown"
+    return versions
 
 
 def run_insert(
@@ -246,23 +260,23 @@ def run_insert(
                 with timed() as timing:
                     if profile_path is not None or count_calls:
                         with profiled(profile_path) as profile:
-                            strategy.function(db, names)
+                            db.call(strategy.function, names)
                     else:
-                        strategy.function(db, names)
+                        db.call(strategy.function, names)
             except Exception as exc:
                 if not is_database_error(exc):
                     raise
                 if _server_gone(db):
                     raise InsertError(
-                        f"{strategy.name}: the PostgreSQL server went away during the insert "
+                        f"{strategy.label}: the PostgreSQL server went away during the insert "
                         f"({describe_failure(exc)}); no result recorded — the next run starts a fresh server"
                     ) from None
-                raise InsertError(f"{strategy.name}: {describe_failure(exc)}") from None
+                raise InsertError(f"{strategy.label}: {describe_failure(exc)}") from None
             after = db.statements_executed()
             inserted = workload.row_count(db) - existing
             if inserted != len(names):
                 raise InsertError(
-                    f"{strategy.name}: {inserted} rows in {workload.table.name} after inserting {len(names)} rows"
+                    f"{strategy.label}: {inserted} rows in {workload.table.name} after inserting {len(names)} rows"
                 )
             return InsertResult(
                 strategy=strategy.name,
@@ -273,7 +287,8 @@ def run_insert(
                 encode_seconds=timing.encode_seconds if db.instrument else 0.0,
                 instrumented=db.instrument,
                 statements=None if before is None or after is None else after - before,
-                versions=compat.library_versions(),
+                driver=strategy.driver,
+                versions=_versions(strategy.engine_driver),
                 profile_path=str(profile_path) if profile_path is not None else None,
                 function_calls=function_calls(profile) if profile is not None else None,
                 placement=applied.as_dict() if applied is not None else None,
@@ -328,10 +343,10 @@ def run_rounds(
     for strategy in strategies:
         reason = strategy.unsupported_reason()
         if reason is not None:
-            result.skipped[strategy.name] = reason
+            result.skipped[strategy.label] = reason
         elif strategy not in active:
             active.append(strategy)
-            result.samples[strategy.name] = {mode.name: [] for mode in modes}
+            result.samples[strategy.label] = {mode.name: [] for mode in modes}
     step = on_step or (lambda _label: None)
     for round_number in range(1, rounds + 1):
         # The modes take turns going first, so no mode always follows the same neighbour.
@@ -339,22 +354,22 @@ def run_rounds(
         ordered = [*modes[shift:], *modes[:shift]]
         for strategy in list(active):
             for mode in ordered:
-                step(f"{strategy.name} ({mode.name} {round_number}/{rounds})")
-                path = mode.profile_path(strategy.name) if mode.profile_path is not None else None
+                step(f"{strategy.label} ({mode.name} {round_number}/{rounds})")
+                path = mode.profile_path(strategy.label) if mode.profile_path is not None else None
                 try:
                     sample = run_insert(
                         strategy, names, db=mode.db, count_calls=mode.count_calls, profile_path=path
                     )
                 except Unsupported as exc:  # found out by the strategy's setup hook
-                    result.skipped[strategy.name] = str(exc)
+                    result.skipped[strategy.label] = str(exc)
                 except Exception as exc:  # noqa: BLE001 - recorded per strategy when asked
                     if not keep_going:
                         raise
-                    result.errors[strategy.name] = f"{type(exc).__name__}: {exc}"
+                    result.errors[strategy.label] = f"{type(exc).__name__}: {exc}"
                 else:
-                    result.samples[strategy.name][mode.name].append(sample)
+                    result.samples[strategy.label][mode.name].append(sample)
                     continue
                 active.remove(strategy)
-                del result.samples[strategy.name]
+                del result.samples[strategy.label]
                 break
     return result

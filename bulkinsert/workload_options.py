@@ -1,7 +1,9 @@
-"""The command line's workload options (``--workload``, ``--present``, ``--seed``), shared by run and ladder."""
+"""The command line's workload options (``--workload``, ``--present``, ``--seed``, ``--strategies-from``), shared by run
+and ladder."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import click
@@ -17,15 +19,26 @@ _OPTIONS = (
 
 
 def workload_options(command: Any) -> Any:
-    """Add the workload options to a click command."""
+    """Add the workload options to a click command (and ``--strategies-from``: a file's own workloads)."""
+    from .user_strategies import strategies_from_option
+
     for option in reversed(_OPTIONS):
         command = option(command)
-    return command
+    return strategies_from_option(command)
 
 
-def selected_workload(workload_name: str, present: int | None) -> Any:
-    """The workload the options name; ``--present`` only with ``populated`` (a usage error otherwise)."""
+def selected_workload(workload_name: str, present: int | None, strategies: Sequence[Any] = ()) -> Any:
+    """The workload the options name; ``--present`` only with ``populated`` (a usage error otherwise).
+
+    Without ``--workload``: the workload ``strategies`` were written for, when they share one
+    (a user's file, :func:`bulkinsert.workloads.register_workload`).
+    """
     from . import workloads
+
+    source = click.get_current_context().get_parameter_source("workload_name")
+    own = {workloads.workload_for(s.name) for s in strategies}
+    if source == click.core.ParameterSource.DEFAULT and len(own) == 1 and None not in own:
+        return own.pop()
 
     if present is not None and workload_name != "populated":
         raise click.UsageError("--present applies to --workload populated only")

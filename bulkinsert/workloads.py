@@ -11,7 +11,8 @@
 A workload's rows are a list that remembers its workload (:func:`workload_of`), so strategies
 keep their ``(db, rows)`` signature: the names of ``users``/``populated`` are still a list of
 ``str``; ``wide`` rows are tuples in :attr:`Workload.columns` order. Adding a workload means
-adding a :class:`Workload` to :data:`WORKLOADS` (table, columns, row generator, reset).
+adding a :class:`Workload` to :data:`WORKLOADS` (table, columns, row generator, reset); a user's
+strategy file calls :func:`register_workload` to declare its own table and rows.
 """
 
 from __future__ import annotations
@@ -25,11 +26,13 @@ import sqlalchemy as sa
 from psycopg2.extensions import AsIs
 from sqlalchemy.dialects import postgresql
 
+from . import compat
 from .schema import RESET_SQL, RESTORE_CONSTRAINT_SQL, Base, GeneratedNames, default_names, users
 from .typedrows import validate_rows
 
 __all__ = [
-    "WORKLOADS", "Column", "Wide", "WideRows", "Workload", "get", "validate_rows", "wide", "workload_of",
+    "WORKLOADS", "Column", "Wide", "WideRows", "Workload", "get", "register_workload", "validate_rows", "wide",
+    "workload_for", "workload_of",
 ]
 
 DEFAULT_WORKLOAD = "users"
@@ -51,7 +54,8 @@ class SignedZeroDouble(sa.types.TypeDecorator):
     cache_ok = True
 
     def process_bind_param(self, value: Any, dialect: Any) -> Any:
-        if value == 0.0 and type(value) is float and math.copysign(1.0, value) < 0:
+        negative_zero = value == 0.0 and type(value) is float and math.copysign(1.0, value) < 0
+        if negative_zero and compat.loses_negative_zero(dialect):
             return NEGATIVE_ZERO
         return value
 
@@ -146,6 +150,9 @@ class Workload:
     key: str  # a column that tells rows apart, named in mismatch messages
     generate: Callable[[Workload, int, int], Sequence[Any]] = field(repr=False, compare=False)
     present: int = 0  # rows already in the table before the timed load
+    # A registered workload's own reset (its tables, their parents' rows), instead of the built-in one.
+    own_reset: Callable[[Any], None] | None = field(default=None, repr=False, compare=False)
+    strategies: tuple[str, ...] = ()  # strategies written for this workload: it is what they insert
 
     @property
     def column_names(self) -> tuple[str, ...]:
@@ -182,6 +189,9 @@ class Workload:
             if self.present:
                 _execute(db, (_FILL_USERS_SQL, (self.present,)))
                 _vacuum(db, "users")
+            return
+        if self.own_reset is not None:
+            self.own_reset(db)
             return
         self.create(db)
         # Empty first: constraints an interrupted deferred-index load left off then always fit.
@@ -276,3 +286,72 @@ def workload_of(rows: Sequence[Any]) -> Workload:
     """The workload ``rows`` were made for; a plain list of names is the talk's ``users``."""
     return getattr(rows, "workload", None) or WORKLOADS[DEFAULT_WORKLOAD]
 
+
+
+def workload_for(strategy_name: str) -> Workload | None:
+    """The workload ``strategy_name`` was written for (:func:`register_workload`), or None."""
+    return next((w for w in WORKLOADS.values() if strategy_name in w.strategies), None)
+
+
+def register_workload(
+    name: str,
+    table: sa.Table | Any,
+    columns: Sequence[Column | tuple[str, str]],
+    *,
+    key: str,
+    rows: Callable[[int, int], Sequence[tuple]],
+    reset: Callable[[Any], None] | None = None,
+    strategies: Sequence[str] = (),
+    description: str = "",
+) -> Workload:
+    """Declare a workload of one's own: its table, the loaded columns, and how rows are made.
+
+    For a strategy file (``--strategies-from``): the strategies named in ``strategies`` insert
+    these rows by default (``bulkinsert run``, the release tools, the exactness check), and no
+    other workload. ``table`` is a Table or a declarative model; ``columns`` are the loaded
+    columns in row order as ``(name, pg_type)`` (``int8``, ``int4``, ``numeric(p,s)``,
+    ``float8``, ``bool``, ``timestamptz``, ``date``, ``uuid``, ``jsonb``, ``text``, ``bytea``;
+    columns left to server defaults are not listed); ``rows(count, seed)`` returns tuples in
+    that order; ``reset(db)`` puts the tables in their before-the-load state (default: create
+    the table, then TRUNCATE it).
+    """
+    import inspect
+
+    from .copyencode import base_type
+    from .typedrows import _ALLOWED_TYPES
+
+    if name in WORKLOADS:
+        raise ValueError(f"workload {name!r} is already registered")
+    table = getattr(table, "__table__", table)
+    if not isinstance(table, sa.Table):
+        raise ValueError(f"workload {name!r}: table must be a sqlalchemy Table or a mapped class")
+    declared = tuple(c if isinstance(c, Column) else Column(*c) for c in columns)
+    for column in declared:
+        if column.name not in table.c:
+            raise ValueError(f"workload {name!r}: {table.name} has no column {column.name!r}")
+        if base_type(column.pg_type) not in _ALLOWED_TYPES:
+            raise ValueError(f"workload {name!r}: column {column.name}: unknown type {column.pg_type!r} "
+                             f"(known: {', '.join(_ALLOWED_TYPES)})")
+    if key not in {c.name for c in declared}:
+        raise ValueError(f"workload {name!r}: key {key!r} is not one of its columns")
+    if len(declared) < 2:
+        raise ValueError(f"workload {name!r}: list at least two columns (one text column is the users workload)")
+    if isinstance(strategies, str) or not strategies:
+        raise ValueError(f"workload {name!r}: name the strategies written for it (strategies=(...))")
+    try:
+        inspect.signature(rows).bind(0, 0)
+    except TypeError:
+        raise ValueError(f"workload {name!r}: rows must be a function rows(count, seed)") from None
+
+    def generate(workload: Workload, count: int, seed: int) -> Sequence[Any]:
+        return WorkloadRows(rows(count, seed), workload, seed)
+
+    def default_reset(db: Any) -> None:
+        with db.engine.begin() as conn:
+            table.create(conn, checkfirst=True)
+        _execute(db, f"TRUNCATE {table.name} RESTART IDENTITY CASCADE")
+
+    workload = Workload(name, description or f"{table.name}: {len(declared)} columns", table, declared, key,
+                        generate, own_reset=reset or default_reset, strategies=tuple(strategies))
+    WORKLOADS[name] = workload
+    return workload

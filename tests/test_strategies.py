@@ -14,6 +14,18 @@ from bulkinsert.registry import FAMILIES, Strategy
 
 STRATEGIES = all_strategies()
 IDS = [s.name for s in STRATEGIES]
+# Every SQLAlchemy path on every other driver it declares (hostile names run on all of them) ...
+ON_OTHER_DRIVERS = [s.with_driver(d) for s in STRATEGIES for d in s.drivers if d != s.driver]
+# ... and a sample for the other tests: the paths that run on another driver take the other
+# drivers in turn, so every such path runs on one of them and every driver on every family.
+_RUNS_ELSEWHERE = [s for s in STRATEGIES if any(o.driver != s.driver and o.supported for o in ON_OTHER_DRIVERS
+                                                 if o.name == s.name)]
+SAMPLE = [
+    s.with_driver([d for d in s.drivers if d != s.driver][k % (len(s.drivers) - 1)])
+    for k, s in enumerate(_RUNS_ELSEWHERE)
+]
+GRID = STRATEGIES + SAMPLE
+GRID_IDS = [s.label for s in GRID]
 
 
 def _skip_if_unsupported(strategy: Strategy) -> None:
@@ -38,9 +50,17 @@ def test_metadata_is_complete() -> None:
         assert s.family in FAMILIES
         assert s.description and "\n" not in s.description
         assert s.driver
+        assert s.driver in s.drivers
 
 
-@pytest.mark.parametrize("strategy", STRATEGIES, ids=IDS)
+def test_the_sample_covers_every_driver_and_family() -> None:
+    covered = {(s.driver, s.family) for s in SAMPLE if s.supported}
+    wanted = {(s.driver, s.family) for s in ON_OTHER_DRIVERS if s.supported}
+    assert covered == wanted
+    assert {s.name for s in SAMPLE} == {s.name for s in ON_OTHER_DRIVERS if s.supported}
+
+
+@pytest.mark.parametrize("strategy", GRID, ids=GRID_IDS)
 def test_default_names_round_trip(strategy: Strategy, db: Database) -> None:
     _skip_if_unsupported(strategy)
     names = default_names(1_500)
@@ -50,9 +70,10 @@ def test_default_names_round_trip(strategy: Strategy, db: Database) -> None:
     assert result.seconds > 0 and result.cpu_seconds >= 0
     assert 0 < result.dbapi_seconds <= result.seconds
     assert_statements_counted(db, result.statements)
+    assert result.driver == strategy.driver
 
 
-@pytest.mark.parametrize("strategy", STRATEGIES, ids=IDS)
+@pytest.mark.parametrize("strategy", STRATEGIES + ON_OTHER_DRIVERS, ids=IDS + [s.label for s in ON_OTHER_DRIVERS])
 def test_bad_input_round_trips_exactly(strategy: Strategy, db: Database) -> None:
     _skip_if_unsupported(strategy)
     if strategy.name == "server_generate":
@@ -64,7 +85,7 @@ def test_bad_input_round_trips_exactly(strategy: Strategy, db: Database) -> None
     assert db.fetch_names() == BAD_NAMES
 
 
-@pytest.mark.parametrize("strategy", STRATEGIES, ids=IDS)
+@pytest.mark.parametrize("strategy", GRID, ids=GRID_IDS)
 def test_empty_input_is_called_and_inserts_nothing(strategy: Strategy, db: Database) -> None:
     """Every strategy is really called with zero rows (the runner does not skip it) and succeeds.
 
@@ -85,7 +106,7 @@ def test_empty_input_is_called_and_inserts_nothing(strategy: Strategy, db: Datab
     assert db.fetch_names() == existing
 
 
-@pytest.mark.parametrize("strategy", STRATEGIES, ids=IDS)
+@pytest.mark.parametrize("strategy", GRID, ids=GRID_IDS)
 def test_duplicates_fail_cleanly_and_leave_table_as_before(strategy: Strategy, db: Database) -> None:
     _skip_if_unsupported(strategy)
     if strategy.upserts:
@@ -104,7 +125,7 @@ def test_duplicates_fail_cleanly_and_leave_table_as_before(strategy: Strategy, d
     assert db.fetch_names() == list(existing) + list(default_names(5, start=1000))
 
 
-@pytest.mark.parametrize("strategy", STRATEGIES, ids=IDS)
+@pytest.mark.parametrize("strategy", GRID, ids=GRID_IDS)
 def test_duplicates_within_the_input_fail(strategy: Strategy, db: Database) -> None:
     _skip_if_unsupported(strategy)
     if strategy.upserts:
@@ -125,7 +146,7 @@ def test_duplicates_within_the_input_fail(strategy: Strategy, db: Database) -> N
         (["ok", None], "not str"),
     ],
 )
-@pytest.mark.parametrize("strategy", STRATEGIES, ids=IDS)
+@pytest.mark.parametrize("strategy", GRID, ids=GRID_IDS)
 def test_unstorable_input_is_refused_before_writing(
     strategy: Strategy, db: Database, bad: list, message: str
 ) -> None:

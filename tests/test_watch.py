@@ -59,11 +59,13 @@ def test_a_candidate_is_confirmed_only_when_the_side_by_side_run_agrees() -> Non
 
 
 def test_tracked_libraries_follow_the_release_axis(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert watch.tracked_libraries()[:2] == ["SQLAlchemy", "psycopg2-binary"]
-    monkeypatch.setattr(watch.envs, "RELEASE_LIBRARIES", ("SQLAlchemy", "psycopg2-binary", "psycopg"), raising=False)
-    assert watch.tracked_libraries() == ["SQLAlchemy", "psycopg2-binary", "psycopg"]
+    assert watch.tracked_libraries() == ["SQLAlchemy", "psycopg2-binary", "psycopg", "asyncpg"]
+    monkeypatch.setattr(watch.envs, "RELEASE_LIBRARIES", ("SQLAlchemy", "psycopg"))
+    assert watch.tracked_libraries() == ["SQLAlchemy", "psycopg"]
+    assert watch.strategies_for("SQLAlchemy", None) == list(watch.DEFAULT_WATCH_STRATEGIES)
+    assert watch.strategies_for("asyncpg", None) and all("asyncpg" in n for n in watch.strategies_for("asyncpg", None))
     assert watch.strategies_for("psycopg", None) and all(
-        "psycopg3" in name for name in watch.strategies_for("psycopg", None))
+        "psycopg3" in name or name.startswith("sa_psycopg") for name in watch.strategies_for("psycopg", None))
 
 
 def test_bad_input_is_one_line_and_exit_2_apart_from_a_regression() -> None:

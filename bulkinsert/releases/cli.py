@@ -17,6 +17,7 @@ from .. import registry
 from ..errors import BulkInsertError
 from ..schema import DEFAULT_ROWS
 from ..server import scrub
+from ..user_strategies import strategies_from_option
 from .report import print_sweep
 from .sidebyside import DEFAULT_ROUNDS, MIN_ROUNDS
 from .sweep import DEFAULT_ROWS as DEFAULT_SWEEP_ROWS
@@ -25,7 +26,8 @@ from .watchcli import watch_command
 DEFAULT_SWEEP_STRATEGIES = registry.with_role("sweep_default")
 library_option = click.option(
     "--library", "-l", default="SQLAlchemy", show_default=True,
-    help="Distribution whose releases vary (SQLAlchemy, psycopg2-binary; psycopg2 means psycopg2-binary).",
+    help="Distribution whose releases vary: SQLAlchemy, psycopg2-binary (or psycopg2), psycopg (psycopg and "
+         "psycopg-binary at the same release), asyncpg.",
 )
 rows_option = click.option("--rows", type=click.IntRange(1), default=DEFAULT_ROWS, show_default=True,
                            help="Names per insert (the full suite records statements and calls at 10,000).")
@@ -42,6 +44,14 @@ with_option = click.option(
 rounds_option = click.option("--rounds", type=click.IntRange(MIN_ROUNDS), default=DEFAULT_ROUNDS, show_default=True,
                              help=f"Rounds per side, alternating old,new / new,old ({MIN_ROUNDS} at least: fewer "
                                   "can never reach p < 0.01 in the paired test).")
+
+
+def sweep_strategy_names(library: str, strategies: str | None) -> list[str]:
+    """``--strategies``, or by default the strategies using ``library`` (psycopg, asyncpg) or the upserts."""
+    from .envs import default_strategies
+
+    chosen = strategies or ",".join(default_strategies(library) or DEFAULT_SWEEP_STRATEGIES)
+    return [s.strip() for s in chosen.split(",") if s.strip()]
 
 
 def _dirty_mark() -> dict[str, bool]:
@@ -168,8 +178,9 @@ def list_command(library: str, low: str | None, high: str | None, pre: bool, as_
 @library_option
 @click.option("--from", "low", required=True, help="Oldest release to measure.")
 @click.option("--to", "high", required=True, help="Newest release to measure.")
-@click.option("--strategies", default=",".join(DEFAULT_SWEEP_STRATEGIES), show_default=True,
-              help="Comma-separated strategy names.")
+@click.option("--strategies", default=None,
+              help="Comma-separated strategy names [SQLAlchemy, psycopg2: "
+                   f"{','.join(DEFAULT_SWEEP_STRATEGIES)}; psycopg, asyncpg: the strategies that use it].")
 @sweep_rows_option
 @click.option("--samples", type=click.IntRange(0), default=3, show_default=True,
               help="Timed inserts per strategy and release, after one under cProfile (0: statements and calls only).")
@@ -180,8 +191,9 @@ def list_command(library: str, low: str | None, high: str | None, pre: bool, as_
                    "'<machine>-releases-dirty', apart from every clean figure.")
 @pre_option
 @json_option
+@strategies_from_option
 @guarded
-def sweep_command(library: str, low: str, high: str, strategies: str, rows: int, samples: int,
+def sweep_command(library: str, low: str, high: str, strategies: str | None, rows: int, samples: int,
                   results_dir: Path | None, allow_dirty: bool, pre: bool, as_json: bool) -> None:
     """Measure strategies on every release from --from to --to; store asv results (their own machine)."""
     from ..registry import get
@@ -190,7 +202,7 @@ def sweep_command(library: str, low: str, high: str, strategies: str, rows: int,
 
     refuse_dirty(allow_dirty)
     library = distribution_name(library)
-    names = [s.strip() for s in strategies.split(",") if s.strip()]
+    names = sweep_strategy_names(library, strategies)
     for name in names:
         get(name)  # unknown names fail before anything is built
     listing, versions = resolve_range(library, low, high, pre, strict=False)
@@ -227,6 +239,7 @@ def sweep_command(library: str, low: str, high: str, strategies: str, rows: int,
 @with_option
 @pre_option
 @json_option
+@strategies_from_option
 @guarded
 def bisect_command(strategy: str, library: str, low: str, high: str, metric: str, rows: int, rounds: int,
                    held: tuple[str, ...], pre: bool, as_json: bool) -> None:
@@ -297,6 +310,7 @@ def bisect_command(strategy: str, library: str, low: str, high: str, metric: str
               help="Test hook: NEW's inserts of STRATEGY take this factor longer.")
 @pre_option
 @json_option
+@strategies_from_option
 @guarded
 def compare_command(strategy: str, old: str, new: str, library: str, metric: str, rounds: int, rows: int,
                     held: tuple[str, ...], plant_slowdown: float | None, pre: bool, as_json: bool) -> None:

@@ -28,7 +28,7 @@ from packaging.utils import canonicalize_name
 
 from .. import suiteconf
 from ..errors import BulkInsertError
-from .index import pip_indexes
+from .index import COMPANIONS, pip_indexes
 
 CHECKOUT = Path(__file__).resolve().parents[2]
 ENV_ROOT_VARIABLE = "BULKINSERT_RELEASE_ENVS"
@@ -36,7 +36,11 @@ STAMP = "bulkinsert-release-env.json"
 STAMP_VERSION = 2  # 2: records the project dependencies (the measuring core) it installed
 BUILD_TIMEOUT_SECONDS = 900
 # The distributions the project's code imports under other names than the matrix uses.
-LIBRARY_ALIASES = {"psycopg2": "psycopg2-binary"}
+LIBRARY_ALIASES = {"psycopg2": "psycopg2-binary", "psycopg-binary": "psycopg"}
+# The module each library is imported as: a sweep of its releases measures the strategies using it.
+LIBRARY_MODULES = {"psycopg": "psycopg", "asyncpg": "asyncpg"}
+# Every library whose releases the axis builds environments for (list, sweep, bisect, compare, watch).
+RELEASE_LIBRARIES = ("SQLAlchemy", "psycopg2-binary", "psycopg", "asyncpg")
 
 
 class EnvironmentError_(BulkInsertError):
@@ -50,6 +54,19 @@ def env_root() -> Path:
 def distribution_name(library: str) -> str:
     """The distribution the matrix pins for ``library`` (``psycopg2`` -> ``psycopg2-binary``)."""
     return LIBRARY_ALIASES.get(canonicalize_name(library), library)
+
+
+def default_strategies(library: str) -> list[str]:
+    """The registered strategies that use ``library`` (psycopg, asyncpg); empty for the others.
+
+    A strategy uses it when it names the library as its driver or requires its module.
+    """
+    from ..registry import load
+
+    module = LIBRARY_MODULES.get(canonicalize_name(distribution_name(library)))
+    if module is None:
+        return []
+    return [s.name for s in load().values() if s.driver == module or module in s.requires]
 
 
 def matrix_pins(conf_path: Path | None = None) -> dict[str, str]:
@@ -111,6 +128,8 @@ def release_env(
 ) -> ReleaseEnv:
     """The environment of one release (not built yet): the matrix's newest pins, ``library`` at ``version``.
 
+    A library's companions (``psycopg-binary`` for ``psycopg``) are pinned at ``version`` too.
+
     ``held`` pins other distributions to other releases (``{"psycopg2-binary": "2.9.10"}``: the
     context a finding of ``bulkinsert compare`` was measured in); such an environment has its
     own directory, named after what it holds differently, so it never replaces the default one.
@@ -118,9 +137,10 @@ def release_env(
     library = distribution_name(library)
     pinned = dict(pins if pins is not None else matrix_pins())
     differs: list[str] = []
+    together = {canonicalize_name(library), *COMPANIONS.get(canonicalize_name(library), ())}
     for name, held_version in (held or {}).items():
         name = distribution_name(name)
-        if canonicalize_name(name) == canonicalize_name(library):
+        if canonicalize_name(name) in together:
             raise ValueError(f"--with {name}: that is the library whose releases vary")
         known = next((k for k in pinned if canonicalize_name(k) == canonicalize_name(name)), None)
         if known is None:
@@ -132,7 +152,11 @@ def release_env(
         if canonicalize_name(name) == canonicalize_name(library):
             library = name
             del pinned[name]
+        elif canonicalize_name(name) in together:
+            del pinned[name]
     pinned[library] = version
+    for companion in COMPANIONS.get(canonicalize_name(library), ()):
+        pinned[companion] = version  # installed together at the same release
     requirements = tuple(sorted(pinned.items(), key=lambda kv: kv[0].lower()))
     directory = "+".join([f"{library}-{version}", *sorted(differs)])
     return ReleaseEnv(library, version, requirements, env_root() / directory)

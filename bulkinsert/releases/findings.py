@@ -43,6 +43,10 @@ def notes_url(library: str, version: str) -> str | None:
         return f"https://docs.sqlalchemy.org/en/{series}/changelog/changelog_{series}.html#change-{version}"
     if name in ("psycopg2", "psycopg2-binary"):
         return f"https://www.psycopg.org/docs/news.html#what-s-new-in-psycopg-{version.replace('.', '-')}"
+    if name == "psycopg":
+        return f"https://www.psycopg.org/psycopg3/docs/news.html#psycopg-{version.replace('.', '-')}"
+    if name == "asyncpg":
+        return f"https://github.com/MagicStack/asyncpg/releases/tag/v{version}"
     return None
 
 

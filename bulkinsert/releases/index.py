@@ -7,6 +7,10 @@ indexes included. A release is listed once, ordered by PEP 440; pre-releases onl
 a release whose every file is yanked (PEP 592) is left out and reported; a release with no
 file that installs on the running Python (wheel tags, ``Requires-Python``) is reported and
 skipped. None of these is ever fatal.
+
+A library installed as a pair (:data:`COMPANIONS`: ``psycopg`` with its C speedups,
+``psycopg-binary``, at the same release) lists only the releases whose companion installs here
+too; the others are reported as not installable, with the companion's reason.
 """
 
 from __future__ import annotations
@@ -35,6 +39,8 @@ from packaging.version import InvalidVersion, Version
 DEFAULT_INDEX = "https://pypi.org/simple"
 JSON_ACCEPT = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.1"
 TIMEOUT_SECONDS = 60
+# Distributions swept together with a library, always at the library's own release.
+COMPANIONS: dict[str, tuple[str, ...]] = {"psycopg": ("psycopg-binary",)}
 
 
 @dataclass(frozen=True)
@@ -251,6 +257,7 @@ def list_releases(library: str, *, pre: bool = False, indexes: Sequence[str] | N
     for item in files:
         grouped.setdefault(item.version, []).append(item)
     releases, yanked, uninstallable, left_out = [], [], {}, []
+    companions = {name: _installable(name, pre, indexes) for name in COMPANIONS.get(canonicalize_name(library), ())}
     for version in sorted(grouped):
         release = Release(str(version), tuple(grouped[version]))
         if (version.is_prerelease or version.is_devrelease) and not pre:
@@ -259,6 +266,28 @@ def list_releases(library: str, *, pre: bool = False, indexes: Sequence[str] | N
             yanked.append(release.version)
         elif (problem := release.install_problem()) is not None:
             uninstallable[release.version] = problem
+        elif (problem := _companion_problem(companions, version)) is not None:
+            uninstallable[release.version] = problem
         else:
             releases.append(release)
     return ReleaseList(library, urls, releases, yanked, uninstallable, left_out)
+
+
+def _installable(library: str, pre: bool, indexes: Sequence[str] | None) -> tuple[dict[Version, str], set[Version]]:
+    """A companion's releases that install here, and why the others do not (version -> reason)."""
+    try:
+        listing = list_releases(library, pre=True, indexes=indexes)
+    except LookupError:
+        return {}, set()
+    problems = {Version(v): reason for v, reason in listing.uninstallable.items()}
+    problems.update({Version(v): "yanked" for v in listing.yanked})
+    return problems, {r.key for r in listing.releases} | {Version(v) for v in listing.prereleases_left_out}
+
+
+def _companion_problem(companions: dict[str, tuple[dict[Version, str], set[Version]]], version: Version) -> str | None:
+    """Why a companion of the library cannot be installed at ``version``, or None."""
+    for name, (problems, installable) in companions.items():
+        if version in installable:
+            continue
+        return f"{name} {version}: {problems.get(version, 'not on the package index')}"
+    return None

@@ -36,33 +36,20 @@ from .sweep import figures_of_sweep, project_commit, sweep, sweep_machine, work_
 DEFAULT_WATCH_STRATEGIES = (
     "orm_bulk_insert", "core_executemany", "execute_values", "copy_text", "core_upsert_do_nothing", "orm_upsert",
 )
-# The libraries worth watching, and the driver whose strategies exercise each: None means the
-# default strategies above (they run through SQLAlchemy and psycopg2). A library is tracked by
-# default once the release axis can build its environments (``envs.RELEASE_LIBRARIES`` when the
-# axis lists them, else SQLAlchemy and psycopg2-binary, the two it has always known).
-WATCH_CANDIDATES: dict[str, str | None] = {
-    "SQLAlchemy": None, "psycopg2-binary": None, "psycopg": "psycopg", "asyncpg": "asyncpg",
-}
-BASE_LIBRARIES = ("SQLAlchemy", "psycopg2-binary")
 FIRST_RUN_RELEASES = 2  # no state yet: the newest release and the one before it
 
 
 def tracked_libraries() -> list[str]:
-    """The default ``--library`` list: every candidate the release axis knows."""
-    known = {canonicalize_name(n) for n in getattr(envs, "RELEASE_LIBRARIES", BASE_LIBRARIES)}
-    return [name for name in WATCH_CANDIDATES if canonicalize_name(name) in known]
+    """The default ``--library`` list: every library the release axis builds environments for."""
+    return list(envs.RELEASE_LIBRARIES)
 
 
 def strategies_for(library: str, chosen: Sequence[str] | None) -> list[str]:
-    """The strategies watched for ``library``: those chosen, else the default set or its driver's."""
+    """The strategies watched for ``library``: those chosen, else the ones using its driver
+    (psycopg, asyncpg), else the default set (SQLAlchemy and psycopg2 run every one of them)."""
     if chosen:
         return list(chosen)
-    driver = WATCH_CANDIDATES.get(envs.distribution_name(library))
-    if driver is None:
-        return list(DEFAULT_WATCH_STRATEGIES)
-    from ..registry import load
-
-    return [name for name, found in load().items() if found.driver == driver]
+    return envs.default_strategies(library) or list(DEFAULT_WATCH_STRATEGIES)
 
 
 @dataclass

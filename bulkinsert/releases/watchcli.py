@@ -14,6 +14,7 @@ from typing import Any
 
 import click
 
+from ..user_strategies import strategies_from_option
 from .sidebyside import DEFAULT_ROUNDS, MIN_ROUNDS
 from .sweep import DEFAULT_ROWS, DEFAULT_SAMPLES
 from .watch import DEFAULT_WATCH_STRATEGIES
@@ -39,6 +40,7 @@ from .watch import DEFAULT_WATCH_STRATEGIES
                                                   "'<machine>-releases-dirty', as `releases sweep`).")
 @click.option("--pre", is_flag=True, help="Include pre-releases.")
 @click.option("--json", "as_json", is_flag=True, help='Print {"new_releases": [...], "findings": [...]}.')
+@strategies_from_option
 def watch_command(**options: Any) -> None:
     """Measure every release not measured yet, compare it with the one before, confirm changes side by side.
 

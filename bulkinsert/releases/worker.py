@@ -10,6 +10,9 @@ compared with the inserted rows by :func:`bulkinsert.exact.check_exact` after th
 (the same check the tests make); a difference adds ``"not_exact": "one line"`` to the answer,
 whose figures still stand, since a release that corrupts data is broken, not unmeasurable.
 Anything else the process prints goes to stderr, so stdout carries only answers.
+A user's strategy file reaches the worker through ``BULKINSERT_STRATEGIES_FROM`` (an absolute
+path, inherited from the parent; :func:`bulkinsert.registry.load` reads it); a strategy written
+for a workload of its own (:func:`bulkinsert.workloads.register_workload`) inserts those rows.
 
 Test hook: ``BULKINSERT_PLANT_SLOWDOWN=STRATEGY:FACTOR[,…]`` (e.g. ``core_executemany:1.10``;
 the asv suite reads the same variable) makes every timed insert of that strategy in this
@@ -65,9 +68,11 @@ class Measurer:
         from ..registry import get
         from ..runner import run_insert
         from ..schema import default_names
+        from ..workloads import workload_for
 
-        strategy = get(request["strategy"])
-        names = default_names(int(request["rows"]))
+        strategy = get(request["strategy"])  # a user's strategy file too ($BULKINSERT_STRATEGIES_FROM)
+        own = workload_for(strategy.name)  # its own table and rows, when it declared them
+        names = own.rows(int(request["rows"])) if own else default_names(int(request["rows"]))
         not_exact = None
         try:
             # The turn is held from the insert through the check, so nothing resets the table between.
@@ -81,7 +86,7 @@ class Measurer:
                     result = run_insert(strategy, names, db=self.plain)
                 if request.get("check"):
                     try:
-                        check_exact(self.plain, names)
+                        check_exact(self.plain, names, own)
                     except NotExact as exc:
                         not_exact = str(exc)
         except Unsupported as exc:

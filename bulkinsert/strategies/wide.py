@@ -76,6 +76,10 @@ UNSUPPORTED: dict[str, str] = {
     "orm_upsert": "the upserts are measured on users(name), whose conflict target is the name",
     "execute_values_upsert": "the upserts are measured on users(name), whose conflict target is the name",
     "copy_upsert": "the upserts are measured on users(name), whose conflict target is the name",
+    **dict.fromkeys(
+        ("sa_psycopg_copy", "sa_psycopg_pipeline", "sa_asyncpg_copy", "sa_pg8000_copy"),
+        "a driver's fast path from a SQLAlchemy connection, measured on names; typed rows: the peers",
+    ),
 }
 
 
@@ -93,6 +97,16 @@ def wide_path(*names: str, setup: Callable[[Database, Rows], None] | None = None
 
 def for_workload(strategy: Strategy, workload: Workload) -> Strategy:
     """``strategy`` as it runs ``workload``: its own function for names, its wide path for typed rows."""
+    from ..workloads import workload_for
+
+    own = workload_for(strategy.name)  # a user's strategy written for a workload of its own
+    if own is not None:
+        if own.name != workload.name:
+            raise Unsupported(f"{strategy.name}: written for workload {own.name}, not {workload.name}")
+        return strategy
+    if workload.strategies:  # a user's workload: only the strategies written for it insert its rows
+        raise Unsupported(f"{strategy.name}: workload {workload.name} is inserted by "
+                          f"{', '.join(workload.strategies)} only")
     if workload.single_column:
         return strategy
     path = WIDE_PATHS.get(strategy.name)
