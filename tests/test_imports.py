@@ -132,8 +132,12 @@ def test_no_import_cycle() -> None:
 
 
 # Deferred imports that still close a circle, each to be removed here when its fix lands: the
-# watch command borrows releases/cli.py's guarded() and progress_display(), which import it.
-KNOWN_DEFERRED_CIRCLES = {("bulkinsert.releases.watchcli", "bulkinsert.releases.cli")}
+# watch command borrows releases/cli.py's guarded() and progress_display(), which import it;
+# registry.load() imports the user's strategy loader, which fills the registry.
+KNOWN_DEFERRED_CIRCLES = {
+    ("bulkinsert.releases.watchcli", "bulkinsert.releases.cli"),
+    ("bulkinsert.registry", "bulkinsert.user_strategies"),
+}
 
 
 def test_no_import_cycle_through_function_level_imports() -> None:
