@@ -75,4 +75,5 @@ def versions_page(site: SiteData) -> str:
     x_lib, charts = _charts(site, environments)
     return render("versions.html", current="versions.html", environments=environments, table=table,
                   confirmed=confirmed, unconfirmed=unconfirmed, charts=charts, x_lib=x_lib, rows=site.rows,
+                  measured_rows=sorted({site.rows_for(env) for env in site.environments}) or [site.rows],
                   notes=site.notes, several_machines=len(site.machines) > 1)
