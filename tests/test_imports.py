@@ -131,11 +131,9 @@ def test_no_import_cycle() -> None:
     assert cycle is None, "import cycle: " + " -> ".join(cycle or [])
 
 
-# Deferred imports that still close a circle, each to be removed here when its fix lands: the
-# watch command borrows releases/cli.py's guarded() and progress_display(), which import it;
+# Deferred imports that still close a circle, each to be removed here when its fix lands:
 # registry.load() imports the user's strategy loader, which fills the registry.
 KNOWN_DEFERRED_CIRCLES = {
-    ("bulkinsert.releases.watchcli", "bulkinsert.releases.cli"),
     ("bulkinsert.registry", "bulkinsert.user_strategies"),
 }
 

@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-import functools
 import json
 import math
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import click
 
 from .. import registry
-from ..errors import BulkInsertError
 from ..schema import DEFAULT_ROWS
-from ..server import scrub
 from ..user_strategies import strategies_from_option
+from .console import guarded, progress_display
 from .report import print_sweep
 from .sidebyside import DEFAULT_ROUNDS, MIN_ROUNDS
 from .sweep import DEFAULT_ROWS as DEFAULT_SWEEP_ROWS
@@ -59,38 +55,6 @@ def _dirty_mark() -> dict[str, bool]:
     from .sweep import work_tree_dirty
 
     return {"dirty": True} if work_tree_dirty() else {}
-
-
-def guarded(command: Callable[..., Any]) -> Callable[..., Any]:
-    """The release tools' expected failures as one password-free line on stderr, exit 1."""
-
-    @functools.wraps(command)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return command(*args, **kwargs)
-        except (BulkInsertError, LookupError, OSError, ValueError) as exc:
-            message = str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
-            click.echo(f"error: {scrub(message.strip().splitlines()[0] if message.strip() else repr(exc))}", err=True)
-            sys.exit(1)
-
-    return wrapper
-
-
-@contextmanager
-def progress_display(total: int, label: str) -> Iterator[Callable[[int, str], None]]:
-    """A rich progress bar on stderr; ``update(done, text)`` moves it."""
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    console = Console(stderr=True)
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=console, transient=True, disable=not console.is_terminal) as progress:
-        task = progress.add_task(label, total=total)
-
-        def update(done: int, text: str) -> None:
-            progress.update(task, completed=done, description=text)
-
-        yield update
 
 
 def resolve_range(

@@ -15,6 +15,7 @@ from typing import Any
 import click
 
 from ..user_strategies import strategies_from_option
+from .console import guarded, progress_display
 from .sidebyside import DEFAULT_ROUNDS, MIN_ROUNDS
 from .sweep import DEFAULT_ROWS, DEFAULT_SAMPLES
 from .watch import DEFAULT_WATCH_STRATEGIES
@@ -46,8 +47,6 @@ def watch_command(**options: Any) -> None:
 
     Exit status 1 when this run confirmed a regression or a broken path; 0 otherwise; 2 on an error.
     """
-    from .cli import guarded
-
     try:
         failing = guarded(_watch)(**options)
     except SystemExit as exc:  # the one-line error: 2, so that 1 always means "a regression was confirmed"
@@ -62,7 +61,6 @@ def _watch(libraries: tuple[str, ...], since: str | None, high: str | None, stra
     from packaging.version import InvalidVersion, Version
 
     from ..registry import get
-    from .cli import progress_display
     from .envs import distribution_name
     from .sweep import DEFAULT_RESULTS_DIR, refuse_dirty, work_tree_dirty
     from .watch import plan, run, tracked_libraries
