@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .common import PROFILE_LIMIT_ROWS, MetricBenchmark
+from .common import PROFILE_LIMIT_ROWS, MetricBenchmark, unit_of
 
 
 class CodePath(MetricBenchmark):
@@ -20,9 +20,9 @@ class CodePath(MetricBenchmark):
     def track_function_calls(self, metrics: dict, strategy: str, rows: int) -> float:
         return self.metric("function_calls")
 
-    track_function_calls.unit = "calls"
+    track_function_calls.unit = unit_of("track_function_calls")
 
     def track_profiler_overhead(self, metrics: dict, strategy: str, rows: int) -> float:
         return self.metric("profiler_overhead")
 
-    track_profiler_overhead.unit = "profiled / plain wall time"
+    track_profiler_overhead.unit = unit_of("track_profiler_overhead")

@@ -26,6 +26,7 @@ os.environ.setdefault("BULKINSERT_DATABASE", "bulkinsert_asv")
 
 from bulkinsert import compat, registry  # noqa: E402
 from bulkinsert.database import Database  # noqa: E402
+from bulkinsert.metrics import ATTRIBUTES, unit_of  # noqa: E402, F401  (unit_of: for the suite modules)
 from bulkinsert.planted import PlantedError, planted_from_environment  # noqa: E402
 from bulkinsert.registry import Strategy, Unsupported  # noqa: E402
 from bulkinsert.runner import before_timer  # noqa: E402
@@ -92,13 +93,9 @@ MEMORY_ROWS = _rows("BULKINSERT_MEMORY_ROWS", [100_000])
 TRACK_ROWS = _rows("BULKINSERT_TRACK_ROWS", [QUICK_ROWS] if QUICK else [10_000])
 STRATEGIES = list(registry.load())
 
-# Paths that send one INSERT per row take minutes at 100,000 rows on 2 cores; they are
-# measured at 1,000 and 10,000 rows only. On SQLAlchemy 1.3 the default executemany is
-# psycopg2's plain executemany, so the ORM and Core paths built on it are per-row too.
-PER_ROW_ALWAYS = frozenset({"orm_basic", "dbapi_executemany", "core_executemany_plain"})
-PER_ROW_ON_SA13 = frozenset(
-    {"core_executemany", "orm_pk_preload", "orm_bulk_save_objects", "orm_bulk_insert_mappings"}
-)
+# Paths that send one INSERT per row (role "per_row") take minutes at 100,000 rows on 2 cores;
+# they are measured at 1,000 and 10,000 rows only. On SQLAlchemy 1.3 the default executemany is
+# psycopg2's plain executemany, so the ORM and Core paths built on it are per-row too ("per_row_sa13").
 SLOW_LIMIT_ROWS = 10_000
 # Python call counts grow linearly with rows, so profiling 100,000 rows adds minutes per run
 # and no information: the code-path metrics stop at this size.
@@ -112,9 +109,9 @@ def skip_reason(strategy: Strategy, rows: int) -> str | None:
         return reason
     if rows <= SLOW_LIMIT_ROWS:
         return None
-    if strategy.name in PER_ROW_ALWAYS:
+    if "per_row" in strategy.roles:
         return f"sends one INSERT per row: measured up to {SLOW_LIMIT_ROWS:,} rows only"
-    if compat.SA13 and strategy.name in PER_ROW_ON_SA13:
+    if compat.SA13 and "per_row_sa13" in strategy.roles:
         version = compat.library_versions()["sqlalchemy"]
         return (
             f"sends one INSERT per row with SQLAlchemy {version} (plain psycopg2 executemany): "
@@ -395,6 +392,8 @@ class MetricBenchmark:
         self.entry = cached_entry(metrics, strategy, rows)
 
     def metric(self, key: str) -> float:
+        if key not in ATTRIBUTES:  # the pass writes the metric table's keys (bulkinsert.metrics)
+            raise KeyError(f"{key!r} is not a metric of bulkinsert.metrics.METRICS")
         value = self.entry.get(key)
         # None only when the server cannot count statements (no pg_stat_statements): n/a.
         return float("nan") if value is None else float(value)

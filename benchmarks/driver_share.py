@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .common import MetricBenchmark
+from .common import MetricBenchmark, unit_of
 
 
 class DriverShare(MetricBenchmark):
@@ -15,9 +15,9 @@ class DriverShare(MetricBenchmark):
     def track_dbapi_share(self, metrics: dict, strategy: str, rows: int) -> float:
         return self.metric("dbapi_share")
 
-    track_dbapi_share.unit = "fraction of wall time"
+    track_dbapi_share.unit = unit_of("track_dbapi_share")
 
     def track_encode_share(self, metrics: dict, strategy: str, rows: int) -> float:
         return self.metric("encode_share")
 
-    track_encode_share.unit = "fraction of wall time"
+    track_encode_share.unit = unit_of("track_encode_share")

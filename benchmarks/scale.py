@@ -13,46 +13,24 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 from typing import Any
 
-from .common import CHECKOUT, QUICK, ROUNDS, InsertBenchmark, MetricBenchmark, database, runnable
+from .common import CHECKOUT, QUICK, ROUNDS, InsertBenchmark, MetricBenchmark, database, registry, runnable, unit_of
 
 SCALE_ROWS = [10_000, 100_000, 1_000_000]
-SCALE_STRATEGIES = [
-    "copy_text",
-    "copy_text_fast",
-    "copy_text_stream",
-    "copy_binary",
-    "copy_deferred_index",
-    "psycopg3_copy_text",
-    "psycopg3_copy_binary",
-    "asyncpg_copy_records",
-    "adbc_ingest",
-    "server_copy_file",
-    "server_generate",
-]
-FLOOR = "server_copy_file"
-REFERENCE = ("server_copy_file", "server_generate")
+SCALE_STRATEGIES = list(registry.with_role("scale"))
+FLOOR = registry.one_with_role("floor")
+REFERENCE = registry.with_role("reference")
 EVERYWHERE_ENV = "BULKINSERT_SCALE_EVERYWHERE"
 
 
 def _newest_in_matrix() -> dict[str, str]:
-    """The newest SQLAlchemy and psycopg2 releases of asv.conf.json's matrix."""
-    import re
+    """The newest SQLAlchemy and psycopg2 releases of asv.conf.json's matrix (read without asv)."""
+    from bulkinsert import suiteconf
 
-    text = (CHECKOUT / "asv.conf.json").read_text(encoding="utf-8")
-    config = json.loads(re.sub(r"^\s*//.*$", "", text, flags=re.M))
-    requirements = config.get("matrix", {}).get("req", {})
-
-    def newest(versions: list[str]) -> str:
-        return max(versions, key=lambda v: tuple(int(p) for p in re.findall(r"\d+", v)))
-
-    return {
-        "sqlalchemy": newest(requirements.get("SQLAlchemy", ["?"])),
-        "psycopg2": newest(requirements.get("psycopg2-binary", ["?"])),
-    }
+    pins = suiteconf.newest_pins(suiteconf.read_without_asv(CHECKOUT / "asv.conf.json"))
+    return {"sqlalchemy": pins.get("SQLAlchemy", "?"), "psycopg2": pins.get("psycopg2-binary", "?")}
 
 
 def scale_runnable(name: str, rows: int) -> Any:
@@ -77,70 +55,11 @@ def scale_runnable(name: str, rows: int) -> Any:
             )
     return strategy
 
-# Run in a fresh interpreter so that nothing measured before inflates the high-water mark.
-# The peak is read from the kernel (VmHWM, reset through /proc/self/clear_refs just before the
-# insert), so it includes memory the drivers allocate in C (libpq buffers, Arrow arrays),
-# which tracemalloc would miss. Falls back to ru_maxrss where clear_refs is unavailable.
-_MEMORY_CHILD = r"""
-import dataclasses, json, os, resource, sys
-from bulkinsert import registry
-from bulkinsert.database import Database
-from bulkinsert.runner import run_insert
-from bulkinsert.schema import default_names
-
-def status(field):
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) * 1024
-    return None
-
-def reset_peak():
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-        return True
-    except OSError:
-        return False
-
-name, rows = sys.argv[1], int(sys.argv[2])
-strategy = registry.get(name)
-names = list(default_names(rows))  # a plain list of str, built before anything is measured
-input_bytes = sum(map(sys.getsizeof, names)) + sys.getsizeof(names)
-seen = {}
-
-def measured(db, names):
-    exact = reset_peak()
-    seen["before"] = status("VmRSS")
-    seen["exact"] = exact
-    strategy.function(db, names)
-    seen["peak"] = status("VmHWM") if exact else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-
-with Database(instrument=False) as db:
-    result = run_insert(dataclasses.replace(strategy, function=measured), names, db=db)
-increase = seen["peak"] - seen["before"]
-print(json.dumps({
-    "strategy": name, "rows": rows, "input_bytes": input_bytes,
-    "rss_before": seen["before"], "rss_peak": seen["peak"], "peak_increase": increase,
-    "ratio_to_input": increase / input_bytes, "exact_peak": seen["exact"], "seconds": result.seconds,
-}))
-"""
-
-
 def peak_memory(strategy: str, rows: int, env: dict[str, str] | None = None) -> dict[str, Any]:
-    """Client peak RSS increase of one insert of ``rows`` names, in a fresh process.
+    """Client peak RSS increase of one insert of ``rows`` names, in a fresh process (bulkinsert.peakmem)."""
+    from bulkinsert import peakmem
 
-    "Size of the input" is ``sum(sys.getsizeof(name)) + sys.getsizeof(list)``: what the
-    caller already holds before the insert starts.
-    """
-    done = subprocess.run(
-        [sys.executable, "-c", _MEMORY_CHILD, strategy, str(rows)],
-        capture_output=True, text=True, env=env or dict(os.environ), timeout=600, check=False,
-    )
-    if done.returncode != 0:
-        tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
-        raise RuntimeError(f"peak memory of {strategy} at {rows} rows failed: {tail}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return peakmem.run(strategy, rows, env=env, timeout=600)
 
 
 class _ScaleBase(InsertBenchmark):
@@ -178,7 +97,7 @@ def measure_scale() -> dict[str, Any]:
     """
     from statistics import median
 
-    from bulkinsert import default_names, registry
+    from bulkinsert import default_names
     from bulkinsert.runner import Mode, run_rounds
 
     db = database(instrument=False)
@@ -232,17 +151,17 @@ class ScaleTrack(MetricBenchmark):
     def track_rows_per_second(self, metrics: dict[str, Any], strategy: str, rows: int) -> float:
         return self.metric("rows_per_second")
 
-    track_rows_per_second.unit = "rows/s"
+    track_rows_per_second.unit = unit_of("track_rows_per_second")
 
     def track_cpu_seconds(self, metrics: dict[str, Any], strategy: str, rows: int) -> float:
         return self.metric("cpu_seconds")
 
-    track_cpu_seconds.unit = "CPU seconds"
+    track_cpu_seconds.unit = unit_of("track_cpu_seconds")
 
     def track_floor_ratio(self, metrics: dict[str, Any], strategy: str, rows: int) -> float:
         return self.metric("floor_ratio")
 
-    track_floor_ratio.unit = "x server_copy_file"
+    track_floor_ratio.unit = f"x {FLOOR}"
 
 
 class ScaleMemory:
@@ -265,7 +184,7 @@ class ScaleMemory:
     def track_peak_memory_ratio(self, strategy: str, rows: int) -> float:
         return float(peak_memory(strategy, rows)["ratio_to_input"])
 
-    track_peak_memory_ratio.unit = "x input size"
+    track_peak_memory_ratio.unit = unit_of("track_peak_memory_ratio")
 
 
 def main(argv: list[str]) -> int:

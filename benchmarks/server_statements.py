@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .common import MetricBenchmark
+from .common import MetricBenchmark, unit_of
 
 
 class ServerStatements(MetricBenchmark):
@@ -11,4 +11,4 @@ class ServerStatements(MetricBenchmark):
     def track_statements(self, metrics: dict, strategy: str, rows: int) -> float:
         return self.metric("statements")
 
-    track_statements.unit = "statements"
+    track_statements.unit = unit_of("track_statements")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .common import MetricBenchmark
+from .common import MetricBenchmark, unit_of
 
 
 class Throughput(MetricBenchmark):
@@ -11,9 +11,9 @@ class Throughput(MetricBenchmark):
     def track_rows_per_second(self, metrics: dict, strategy: str, rows: int) -> float:
         return self.metric("rows_per_second")
 
-    track_rows_per_second.unit = "rows/s"
+    track_rows_per_second.unit = unit_of("track_rows_per_second")
 
     def track_cpu_seconds(self, metrics: dict, strategy: str, rows: int) -> float:
         return self.metric("cpu_seconds")
 
-    track_cpu_seconds.unit = "CPU seconds"
+    track_cpu_seconds.unit = unit_of("track_cpu_seconds")

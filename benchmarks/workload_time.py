@@ -79,57 +79,20 @@ class WorkloadInsertTime(InsertBenchmark):
                 release(self.db)
 
 
-# Peak client memory of one wide insert, in a fresh interpreter: the kernel's high-water mark
-# (VmHWM, reset through /proc/self/clear_refs right before the insert), so memory the drivers
-# allocate in C counts too. The input size is the rows' deep size (tuples, values, nested JSON).
-_MEMORY_CHILD = r"""
-import json, sys
-from bulkinsert.database import Database
-from bulkinsert.runner import before_timer
-from bulkinsert.workloads import wide
-
-def status(field):
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) * 1024
-
-def deep_size(value):
-    size = sys.getsizeof(value)
-    if isinstance(value, dict):
-        return size + sum(deep_size(k) + deep_size(v) for k, v in value.items())
-    if isinstance(value, (list, tuple)):
-        return size + sum(deep_size(v) for v in value)
-    return size
-
-name, count = sys.argv[1], int(sys.argv[2])
-rows = wide.rows(count)
-input_bytes = sys.getsizeof(rows) + sum(map(deep_size, rows))
-with Database(instrument=False) as db, db.turn:
-    typed = before_timer(name, rows, db)
-    with open("/proc/self/clear_refs", "w") as f:
-        f.write("5")
-    before = status("VmRSS")
-    typed.function(db, rows)
-    peak = status("VmHWM")
-print(json.dumps({"strategy": name, "workload": "wide", "rows": count, "input_bytes": input_bytes,
-                  "peak_increase": peak - before, "ratio_to_input": (peak - before) / input_bytes}))
-"""
-
-
 def main(argv: list[str]) -> int:
+    """``memory STRATEGY ROWS``: peak client memory of one wide insert (bulkinsert.peakmem), as JSON."""
     import json
-    import subprocess
+
+    from bulkinsert import peakmem
 
     if len(argv) != 3 or argv[0] != "memory":
         print("usage: python -m benchmarks.workload_time memory STRATEGY ROWS  (the wide workload)", file=sys.stderr)
         return 2
-    done = subprocess.run([sys.executable, "-c", _MEMORY_CHILD, argv[1], argv[2]], capture_output=True, text=True,
-                          timeout=1800, check=False)
-    if done.returncode != 0:
-        print(f"error: {(done.stderr.strip().splitlines() or ['failed'])[-1]}", file=sys.stderr)
+    try:
+        print(json.dumps(peakmem.run(argv[1], int(argv[2]), "wide")))
+    except RuntimeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 1
-    print(json.dumps(json.loads(done.stdout.strip().splitlines()[-1])))
     return 0
 
 

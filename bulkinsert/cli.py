@@ -19,6 +19,7 @@ from .placement import click_option as placement_option
 from .placement import last_applied
 from .placement import select as select_placement
 from .registry import Unsupported
+from .schema import DEFAULT_ROWS
 from .server import DatabaseUnavailable, scrub
 from .workload_options import selected_workload, workload_options
 
@@ -77,7 +78,7 @@ def _load_names(rows: int | None, names_json: Path | None, workload: Any, seed: 
     from .runner import InsertError
 
     if names_json is None:
-        return workload.rows(10_000 if rows is None else rows, seed)
+        return workload.rows(DEFAULT_ROWS if rows is None else rows, seed)
     if workload.name != "users":
         raise click.UsageError("--names-json inserts names into users; it does not combine with --workload")
     try:
@@ -91,7 +92,7 @@ def _load_names(rows: int | None, names_json: Path | None, workload: Any, seed: 
 
 @cli.command("run")
 @click.argument("strategy_name", metavar="STRATEGY")
-@click.option("--rows", type=click.IntRange(min=0), help="Insert N generated USER%04d names [10000].")
+@click.option("--rows", type=click.IntRange(min=0), help=f"Insert N generated USER%04d names [{DEFAULT_ROWS}].")
 @click.option(
     "--names-json",
     type=click.Path(path_type=Path, dir_okay=False),
@@ -224,7 +225,7 @@ def _fmt(value: float | None, pattern: str) -> str:
 
 
 @cli.command("ladder")
-@click.option("--rows", type=click.IntRange(min=1), default=10_000, show_default=True)
+@click.option("--rows", type=click.IntRange(min=1), default=DEFAULT_ROWS, show_default=True)
 @click.option("--strategies", "spec", help="Comma-separated strategy names [all].")
 @click.option(
     "--repeat", type=click.IntRange(min=1), default=3, show_default=True,

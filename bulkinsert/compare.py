@@ -24,7 +24,7 @@ from pathlib import Path
 import click
 
 from . import stats
-from .metrics import STATUS
+from .metrics import STATUS, format_value
 from .results import (
     DEFAULT_RESULTS_DIR,
     Figure,
@@ -38,20 +38,6 @@ from .verdicts import DEFAULT_THRESHOLD, RUN, Comparison, Finding, judge_results
 
 EXIT_REGRESSION = 1
 EXIT_NO_RESULTS = 2
-
-
-def format_value(value: float | None, unit: str | None) -> str:
-    if value is None:
-        return "n/a"
-    if unit == "seconds":
-        if value < 1e-3:
-            return f"{value * 1e6:.0f}us"
-        return f"{value * 1e3:.1f}ms" if value < 1 else f"{value:.2f}s"
-    if unit == "bytes":
-        return f"{value / 2**20:.0f}M"
-    if value >= 1000 or float(value).is_integer():
-        return f"{value:,.0f}"
-    return f"{value:.3g}"
 
 
 def spread(figure: Figure) -> float | None:

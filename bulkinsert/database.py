@@ -12,6 +12,7 @@ from sqlalchemy.orm import sessionmaker
 from . import compat, schema, server
 from .measure import TimedConnection, time_dialect_calls
 from .turns import turn_for
+from .workloads import DEFAULT_WORKLOAD, WORKLOADS
 
 
 def sqlalchemy_url(dsn: str) -> str:
@@ -164,9 +165,8 @@ class Database:
 
     # -- table state -------------------------------------------------------------------
     def reset(self) -> None:
-        with self.engine.begin() as conn:
-            compat.exec_driver_sql(conn, schema.RESTORE_CONSTRAINT_SQL)
-            compat.exec_driver_sql(conn, schema.RESET_SQL)
+        """``users`` emptied, its unique constraint restored: the users workload's reset."""
+        WORKLOADS[DEFAULT_WORKLOAD].reset(self)
 
     def checkpoint(self) -> None:
         """Flush dirty buffers now, so a checkpoint does not land inside the timed insert.
@@ -187,8 +187,8 @@ class Database:
         return [row[0] for row in rows]
 
     def row_count(self) -> int:
-        with self.engine.connect() as conn:
-            return int(compat.exec_driver_sql(conn, "SELECT count(*) FROM users").scalar())
+        """Rows in ``users`` (the users workload's count)."""
+        return WORKLOADS[DEFAULT_WORKLOAD].row_count(self)
 
     def has_unique_constraint(self) -> bool:
         with self.engine.connect() as conn:

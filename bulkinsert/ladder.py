@@ -16,6 +16,7 @@ from pathlib import Path
 from statistics import median
 from typing import Any
 
+from . import registry
 from .database import Database
 from .measure import InsertResult
 from .registry import Strategy
@@ -23,10 +24,11 @@ from .runner import Mode, run_rounds
 from .schema import default_names
 from .workloads import Workload
 
-BASELINE = "orm_basic"
-# The ratio column divides by the first of these measured in the run: server_copy_file is the
-# server's own COPY limit; server_generate is slower than COPY, so only the fallback.
-FLOORS = ("server_copy_file", "server_generate")
+
+def _floors() -> tuple[str, ...]:
+    """The ratio column divides by the first of these measured in the run: the floor (the server's
+    own COPY), else a reference path (slower than COPY, so only the fallback)."""
+    return tuple(dict.fromkeys([*registry.with_role("floor"), *registry.with_role("reference")]))
 
 
 def _median(results: Sequence[InsertResult], attribute: str) -> float:
@@ -144,10 +146,11 @@ def run_ladder(
             )
         )
     by_name = {row.strategy: row for row in results}
-    floor = next((name for name in FLOORS if name in by_name), None)
+    floor = next((name for name in _floors() if name in by_name), None)
+    baseline = registry.one_with_role("baseline")
     for row in results:
-        if BASELINE in by_name:
-            row.speedup = by_name[BASELINE].seconds / row.seconds
+        if baseline in by_name:
+            row.speedup = by_name[baseline].seconds / row.seconds
         if floor is not None:
             row.floor_ratio = row.seconds / by_name[floor].seconds
     return results, rounds.skipped

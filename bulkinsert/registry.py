@@ -19,6 +19,33 @@ __all__ = ["FAMILIES", "REGISTRY", "Strategy", "Unsupported", "get", "known_driv
 
 FAMILIES = ("orm", "core", "dbapi", "copy", "upsert", "peer", "reference")
 
+# What a strategy is for besides inserting, each role declared once (on the strategy, or here for a
+# whole family); everything that needs "the baseline" or "the floor" asks :func:`with_role`.
+ROLES = {
+    "baseline": "the talk's starting point: the ladder's and the scoresheet's speed-up divide by it",
+    "floor": "the server's own COPY limit: the ratio column divides by it when it was measured",
+    "reference": "no client path (the server makes or reads the rows): a yardstick, never a contender",
+    "per_row": "works row by row (one INSERT, or one ORM object, per row): measured at the smaller sizes only",
+    "per_row_sa13": "sends one INSERT per row on SQLAlchemy 1.3 (its default is plain executemany)",
+    "scale": "measured by the scale suite at up to 1,000,000 rows",
+    "sweep_default": "swept by `bulkinsert releases sweep` when no --strategies are given",
+}
+# Roles every strategy of a family has: the scale suite measures every COPY-class path, and a
+# reference strategy is one by being the server's own path.
+FAMILY_ROLES = {
+    "copy": frozenset({"scale"}),
+    "peer": frozenset({"scale"}),
+    "reference": frozenset({"scale", "reference"}),
+}
+
+
+def declared_roles(family: str, roles: Sequence[str]) -> frozenset[str]:
+    """``roles`` (``@strategy(roles=...)``, what else a strategy is for) with its family's; a typo is an error."""
+    unknown = sorted(set(roles) - set(ROLES))
+    if unknown:
+        raise ValueError(f"unknown role {unknown[0]!r}; expected one of {tuple(ROLES)}")
+    return frozenset(roles) | FAMILY_ROLES.get(family, frozenset())
+
 
 InsertFunction = Callable[["Database", Sequence[str]], None]
 
@@ -103,6 +130,9 @@ class Strategy:
         """``INSERT … ON CONFLICT``: a name already in the table is kept once, not refused."""
         return self.family == "upsert"
 
+    # What else the strategy is for (:data:`ROLES`): declared with ``@strategy(roles=...)``.
+    roles: frozenset[str] = frozenset()
+
 
 REGISTRY: dict[str, Strategy] = {}
 
@@ -118,6 +148,7 @@ def strategy(
     engine_options: Callable[[str], dict] | None = None,
     setup: Callable[[Database, Sequence[str]], None] | None = None,
     talk_step: int | None = None,
+    roles: Sequence[str] = (),
 ) -> Callable[[InsertFunction], InsertFunction]:
     """Register the decorated function under its own name.
 
@@ -152,6 +183,7 @@ def strategy(
             engine_options=engine_options,
             setup=setup,
             talk_step=talk_step,
+            roles=declared_roles(family, roles),
         )
         return function
 
@@ -192,3 +224,18 @@ def get(name: str) -> Strategy:
     except KeyError:
         known = ", ".join(sorted(registry))
         raise KeyError(f"unknown strategy {name!r}; known: {known}") from None
+
+
+def with_role(role: str) -> tuple[str, ...]:
+    """The names of the strategies with ``role``, in registry order (a typo is an error, not nothing)."""
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role!r}; expected one of {tuple(ROLES)}")
+    return tuple(name for name, registered in load().items() if role in registered.roles)
+
+
+def one_with_role(role: str) -> str:
+    """The one strategy with ``role`` ("baseline", "floor"); a second one is a declaration error."""
+    names = with_role(role)
+    if len(names) != 1:
+        raise ValueError(f"role {role!r} needs exactly one strategy, found {len(names)}: {names}")
+    return names[0]

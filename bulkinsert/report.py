@@ -26,7 +26,7 @@ from typing import Any
 
 import click
 
-from .compare import format_value
+from .metrics import format_value
 
 REQUIRED = ("library", "strategy", "metric", "old", "new", "ratio", "confirmed", "verdict")
 VERDICT_ORDER = {"regression": 0, "changed": 1, "improvement": 2}

@@ -141,14 +141,6 @@ def _resolve(strategy: Strategy | str) -> Strategy:
     return strategy
 
 
-def _reset(db: Database, workload: Workload) -> None:
-    """The workload's table as before a load: ``users`` emptied, or refilled, or ``wide`` emptied."""
-    if workload.name == "users":
-        db.reset()
-    else:
-        workload.reset(db)
-
-
 def _warm_up(strategy: Strategy, db: Database, workload: Workload) -> None:
     """One small untimed insert with this strategy on this Database (then emptied by reset).
 
@@ -159,10 +151,7 @@ def _warm_up(strategy: Strategy, db: Database, workload: Workload) -> None:
     if key in db.warmed:
         return
     names = default_names(WARM_UP_ROWS) if workload.single_column else workload.rows(WARM_UP_ROWS)
-    if workload.single_column:
-        db.reset()
-    else:
-        workload.reset(db)
+    workload.with_present(0).reset(db)  # emptied: a populated refill is not needed to warm up
     if strategy.setup is not None:
         strategy.setup(db, names)
     try:
@@ -219,7 +208,7 @@ def before_timer(
     if reset:
         if warm_up:
             _warm_up(strategy, db, workload)
-        _reset(db, workload)
+        workload.reset(db)  # users emptied, populated refilled, wide emptied
         db.checkpoint()
     if strategy.setup is not None:
         strategy.setup(db, names)

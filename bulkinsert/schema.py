@@ -28,6 +28,8 @@ ID_SEQUENCE = "users_id_seq"
 # Quick reset between runs: empty the table, restart its identity, and put the unique
 # constraint back if an interrupted deferred-index load left it missing.
 RESET_SQL = "TRUNCATE users RESTART IDENTITY"
+# The talk's size: rows per insert when none is asked for (run, ladder, site, releases compare/bisect).
+DEFAULT_ROWS = 10_000
 RESTORE_CONSTRAINT_SQL = f"""
 DO $$
 BEGIN

@@ -39,11 +39,22 @@ from typing import Any
 from . import stats
 from . import status as status_
 from .findingtypes import DEFAULT_THRESHOLD, RUN, Comparison, Finding, Pair, finding_of
-from .metrics import STATUS, Metric, count_verdict, describe_count, metric_for
+from .metrics import (
+    COUNTED,
+    RATIO,
+    SAMPLED,
+    SINGLE,
+    STATUS,
+    STATUS_KIND,
+    Metric,
+    count_verdict,
+    describe_count,
+    metric_for,
+)
 from .releases.findings import RecordedFinding, read_records
 from .results import Figure, by_machine, environment_key, from_dirty_tree, varying_libraries, version_key
 
-STATUS_METRIC = Metric(STATUS, "status")
+STATUS_METRIC = Metric(STATUS, STATUS_KIND)
 
 
 def _series(figures: Iterable[Figure]) -> dict[tuple, list[Figure]]:
@@ -99,9 +110,9 @@ def judge(pair: Pair, metric: Metric, *, threshold: float, alpha: float, min_eff
         judge_status(pair)
         return
     assert old.value is not None and new.value is not None
-    if metric.kind == "info":
+    if metric.kind == RATIO:
         return
-    if metric.kind == "count":
+    if metric.kind == COUNTED:
         counted = count_verdict(metric.name, old.value, new.value, new.rows)
         pair.ratio, pair.tested = counted.ratio, True
         if counted.verdict != "same":
@@ -110,13 +121,13 @@ def judge(pair: Pair, metric: Metric, *, threshold: float, alpha: float, min_eff
     if old.value <= 0 or new.value <= 0:
         return
     pair.ratio = new.value / old.value
-    if metric.kind == "timing" and old.samples and new.samples:
+    if metric.kind == SAMPLED and old.samples and new.samples:
         verdict = stats.compare_samples(old.samples, new.samples, alpha=alpha, min_effect=min_effect)
         pair.sample_verdict, pair.ratio, pair.reason = verdict, verdict.ratio, verdict.reason
         if verdict.changed:
             pair.change, pair.tested = verdict.verdict, True
             return
-    elif metric.kind == "timing":
+    elif metric.kind == SAMPLED:
         pair.reason = "no samples recorded (asv run --record-samples): noise unknown"
     else:
         pair.reason = "single measurement: noise unknown"
@@ -222,7 +233,7 @@ def verdicts(pairs: Sequence[Pair], metrics: dict[str, Metric]) -> list[Finding]
         findings.append(finding_of(pair, STATUS_METRIC, verdict, True, pair.reason))
     for pair in pairs:
         metric = metrics[pair.new.benchmark]
-        if not pair.works or pair.change == "same" or metric.kind not in ("timing", "single"):
+        if not pair.works or pair.change == "same" or metric.kind not in (SAMPLED, SINGLE):
             continue
         others = [p for p in steps[_step_key(pair)] if p is not pair]
         confirmed, reason = _timing_verdict(pair, others)
@@ -236,7 +247,7 @@ def verdicts(pairs: Sequence[Pair], metrics: dict[str, Metric]) -> list[Finding]
         findings.append(finding)
     for pair in pairs:
         metric = metrics[pair.new.benchmark]
-        if not pair.works or pair.change == "same" or metric.kind != "count":
+        if not pair.works or pair.change == "same" or metric.kind != COUNTED:
             continue
         if pair.change == "fewer":
             findings.append(finding_of(pair, metric, "improvement", True, pair.reason))

@@ -7,8 +7,9 @@ importing, so the test sees every edge whatever is installed.
 
 Counted: every import at module level, including those under ``if TYPE_CHECKING:`` (a type
 checker follows them, and a circle there is still a circle in the design) and inside
-``try``/``if`` blocks. Not counted: imports inside a function body — a deferred import runs only
-when the function is called, after every module has finished loading; it is how
+``try``/``if`` blocks; and, in a second graph, the imports inside function bodies too. A
+deferred import only hides a circle from the interpreter: the two modules still need each
+other. Not an edge: :func:`importlib.import_module` by name, which is how
 :func:`bulkinsert.registry.load` imports the strategies that register themselves with it.
 """
 
@@ -34,15 +35,16 @@ def _modules() -> dict[str, Path]:
     return {_module_name(path): path for path in sorted(PACKAGE_DIR.rglob("*.py"))}
 
 
-def _module_level_imports(tree: ast.Module) -> list[ast.Import | ast.ImportFrom]:
-    """Import statements executed (or followed by a type checker) when the module loads."""
+def _imports(tree: ast.Module, *, deferred: bool = False) -> list[ast.Import | ast.ImportFrom]:
+    """Import statements executed (or followed by a type checker) when the module loads; with
+    ``deferred``, those inside function bodies as well."""
     found: list[ast.Import | ast.ImportFrom] = []
     pending: list[ast.AST] = list(tree.body)
     while pending:
         node = pending.pop()
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             found.append(node)
-        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)) and not deferred:
             continue  # runs when called, not when imported
         else:
             pending.extend(ast.iter_child_nodes(node))
@@ -69,7 +71,7 @@ def _targets(module: str, is_package: bool, node: ast.Import | ast.ImportFrom, k
     return targets
 
 
-def import_graph() -> dict[str, set[str]]:
+def import_graph(*, deferred: bool = False) -> dict[str, set[str]]:
     modules = _modules()
     known = set(modules)
     graph: dict[str, set[str]] = {}
@@ -77,7 +79,7 @@ def import_graph() -> dict[str, set[str]]:
         tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
         is_package = path.name == "__init__.py"
         edges: set[str] = set()
-        for node in _module_level_imports(tree):
+        for node in _imports(tree, deferred=deferred):
             edges |= _targets(module, is_package, node, known)
         edges.discard(module)
         graph[module] = edges
@@ -127,6 +129,28 @@ def test_errors_is_a_leaf() -> None:
 def test_no_import_cycle() -> None:
     cycle = find_cycle(import_graph())
     assert cycle is None, "import cycle: " + " -> ".join(cycle or [])
+
+
+# Deferred imports that still close a circle, each to be removed here when its fix lands: the
+# watch command borrows releases/cli.py's guarded() and progress_display(), which import it;
+# registry.load() imports the user's strategy loader, which fills the registry.
+KNOWN_DEFERRED_CIRCLES = {
+    ("bulkinsert.releases.watchcli", "bulkinsert.releases.cli"),
+    ("bulkinsert.registry", "bulkinsert.user_strategies"),
+}
+
+
+def test_no_import_cycle_through_function_level_imports() -> None:
+    graph = import_graph(deferred=True)
+    for source, target in KNOWN_DEFERRED_CIRCLES:
+        assert target in graph[source], f"{source} no longer imports {target}: drop it from KNOWN_DEFERRED_CIRCLES"
+        graph[source].discard(target)
+    # A deferred import is an edge here and not in the module-level graph.
+    assert "bulkinsert.strategies" not in graph["bulkinsert.registry"]
+    assert "bulkinsert.results" in graph["bulkinsert.site.command"]
+    assert "bulkinsert.results" not in import_graph()["bulkinsert.site.command"]
+    cycle = find_cycle(graph)
+    assert cycle is None, "import cycle through a function-level import: " + " -> ".join(cycle or [])
 
 
 @pytest.mark.parametrize(

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..metrics import count_verdict
+from ..schema import DEFAULT_ROWS
 from .envs import EnvironmentError_, build, release_env
 from .findings import notes_url
 from .sidebyside import COUNTED, DEFAULT_ROUNDS, SideBySide, measure_side_by_side
@@ -174,7 +175,7 @@ def bisect_releases(
     strategy: str,
     *,
     metric: str = "statements",
-    rows: int = 10_000,
+    rows: int = DEFAULT_ROWS,
     rounds: int = DEFAULT_ROUNDS,
     held: dict[str, str] | None = None,
     driver: str | None = None,

@@ -13,7 +13,9 @@ from typing import Any
 
 import click
 
+from .. import registry
 from ..errors import BulkInsertError, Unsupported
+from ..schema import DEFAULT_ROWS
 from ..server import scrub
 from ..user_strategies import strategies_from_option
 from .drivers import check_driver, driver_mark, release_driver_option
@@ -22,16 +24,13 @@ from .sidebyside import DEFAULT_ROUNDS, MIN_ROUNDS
 from .sweep import DEFAULT_ROWS as DEFAULT_SWEEP_ROWS
 from .watchcli import watch_command
 
-DEFAULT_SWEEP_STRATEGIES = (
-    "core_executemany", "core_upsert_do_nothing", "core_upsert_do_update", "orm_upsert",
-    "execute_values_upsert", "copy_upsert",
-)
+DEFAULT_SWEEP_STRATEGIES = registry.with_role("sweep_default")
 library_option = click.option(
     "--library", "-l", default="SQLAlchemy", show_default=True,
     help="Distribution whose releases vary: SQLAlchemy, psycopg2-binary (or psycopg2), psycopg (psycopg and "
          "psycopg-binary at the same release), asyncpg.",
 )
-rows_option = click.option("--rows", type=click.IntRange(1), default=10_000, show_default=True,
+rows_option = click.option("--rows", type=click.IntRange(1), default=DEFAULT_ROWS, show_default=True,
                            help="Names per insert (the full suite records statements and calls at 10,000).")
 sweep_rows_option = click.option("--rows", type=click.IntRange(1), default=DEFAULT_SWEEP_ROWS, show_default=True,
                                  help="Names per insert (the quick suite's size: per-row paths show as plainly "

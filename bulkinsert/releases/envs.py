@@ -26,8 +26,8 @@ from pathlib import Path
 
 from packaging.utils import canonicalize_name
 
+from .. import suiteconf
 from ..errors import BulkInsertError
-from ..results import version_key
 from .index import COMPANIONS, pip_indexes
 
 CHECKOUT = Path(__file__).resolve().parents[2]
@@ -71,24 +71,12 @@ def default_strategies(library: str) -> list[str]:
 
 def matrix_pins(conf_path: Path | None = None) -> dict[str, str]:
     """Each requirement of the asv matrix at its newest listed version: the newest environment."""
-    from asv.util import load_json
-
-    conf = load_json(str(conf_path or CHECKOUT / "asv.conf.json"), js_comments=True)
-    pins: dict[str, str] = {}
-    for name, versions in (conf.get("matrix", {}).get("req") or conf.get("matrix", {})).items():
-        listed = [v for v in (versions if isinstance(versions, list) else [versions]) if v]
-        if listed:
-            pins[name] = max(listed, key=version_key)
-    return pins
+    return suiteconf.newest_pins(suiteconf.settings(conf_path or CHECKOUT / "asv.conf.json"))
 
 
 def matrix_varying(conf_path: Path | None = None) -> set[str]:
     """The matrix's requirements listed at more than one version: what a finding's context names."""
-    from asv.util import load_json
-
-    conf = load_json(str(conf_path or CHECKOUT / "asv.conf.json"), js_comments=True)
-    matrix = conf.get("matrix", {}).get("req") or conf.get("matrix", {})
-    return {name for name, versions in matrix.items() if isinstance(versions, list) and len(set(versions)) > 1}
+    return suiteconf.varying(suiteconf.settings(conf_path or CHECKOUT / "asv.conf.json"))
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from .envs import CHECKOUT
+from .provenance import machine_name, project_commit
 
 FINDINGS_VARIABLE = "BULKINSERT_FINDINGS"
 
@@ -109,8 +110,6 @@ class RecordedFinding:
 
 def record(finding: RecordedFinding | Mapping[str, Any], *, path: Path | None = None) -> Path:
     """Append one finding with the machine, commit and time it was made (a dict is read as a record)."""
-    from .sweep import machine_name, project_commit
-
     typed = finding if isinstance(finding, RecordedFinding) else RecordedFinding.from_dict(finding)
     commit, _date = project_commit()
     typed.machine, typed.commit = machine_name(), commit

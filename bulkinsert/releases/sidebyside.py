@@ -16,14 +16,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from ..metrics import COUNTED as COUNTED_KIND
+from ..metrics import METRICS as METRIC_TABLE
 from ..metrics import count_verdict
+from ..schema import DEFAULT_ROWS
 from ..stats import MIN_PAIRS, compare_paired
 from .envs import ReleaseEnv
 from .workers import Unmeasurable, Worker
 
 T = TypeVar("T")
-SAMPLED = {"time": "seconds", "cpu": "cpu_seconds"}
-COUNTED = {"statements": "statements", "calls": "function_calls"}
+# What a side-by-side run can measure (metric -> the worker's answer key): sampled, or counted.
+SAMPLED = {m.name: m.attribute for m in METRIC_TABLE if m.side_by_side and m.kind != COUNTED_KIND}
+COUNTED = {m.name: m.attribute for m in METRIC_TABLE if m.side_by_side and m.kind == COUNTED_KIND}
 METRICS = tuple(SAMPLED) + tuple(COUNTED)
 DEFAULT_ROUNDS = 15
 # The fewest rounds with which the paired test can reach p < 0.01 (stats.MIN_PAIRS).
@@ -65,7 +69,7 @@ def measure_side_by_side(
     *,
     metric: str = "time",
     rounds: int = DEFAULT_ROUNDS,
-    rows: int = 10_000,
+    rows: int = DEFAULT_ROWS,
     plant_new: str | None = None,
     driver: str | None = None,
     step: Callable[[int, int], None] | None = None,

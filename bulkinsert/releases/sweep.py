@@ -23,8 +23,6 @@ code was not measured); ``allow_dirty`` measures it anyway and files the results
 
 from __future__ import annotations
 
-import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -36,16 +34,18 @@ from pathlib import Path
 from typing import Any
 
 from .. import status as status_
+from .. import suiteconf
 from ..errors import BulkInsertError
+from ..metrics import metric
 from ..results import DIRTY_MACHINE_SUFFIX
 from .envs import CHECKOUT, EnvironmentError_, ReleaseEnv, build, release_env
 from .findings import record
+from .provenance import machine_name, project_commit
 from .workers import Unmeasurable, Worker, WorkerError
 
-TIME_BENCHMARK = "insert_time.InsertTime.time_insert"
-STATEMENTS_BENCHMARK = "server_statements.ServerStatements.track_statements"
-CALLS_BENCHMARK = "code_path.CodePath.track_function_calls"
-_SWEEP_BENCHMARKS = ((TIME_BENCHMARK, "seconds"), (STATEMENTS_BENCHMARK, "statements"), (CALLS_BENCHMARK, "calls"))
+# A sweep files its figures under the main suite's benchmarks of these metrics.
+_TIME, _STATEMENTS, _CALLS = metric("time"), metric("statements"), metric("calls")
+_SWEEP_BENCHMARKS = tuple((m.benchmark, m.unit) for m in (_TIME, _STATEMENTS, _CALLS))
 # A release sweep records statements and calls at the quick suite's TRACK_ROWS: a per-row path
 # shows at 1,000 rows as plainly as at 10,000 (1,002 statements against 3), at a tenth of the
 # inserts' cost, which is what a sweep over dozens of releases spends its time on.
@@ -125,11 +125,6 @@ class SweepResult:
         }
 
 
-def machine_name() -> str:
-    """The machine ``make bench`` records: ``$ASV_MACHINE``, else the host name."""
-    return os.environ.get("ASV_MACHINE") or socket.gethostname()
-
-
 def sweep_machine(*, dirty: bool = False) -> str:
     """The machine a sweep's results are filed on: ``make bench``'s with ``-releases`` (``-dirty``) added."""
     base = machine_name()
@@ -154,14 +149,6 @@ def refuse_dirty(allow_dirty: bool, checkout: Path = CHECKOUT) -> bool:
         raise DirtyWorkTree(f"{checkout} has uncommitted changes: a sweep files its figures under the commit; "
                             "commit first, or pass --allow-dirty (results go to the '-releases-dirty' machine)")
     return dirty
-
-
-def project_commit() -> tuple[str, int]:
-    """The checkout's commit and its date in ms (asv dates results by their commit)."""
-    out = subprocess.run(
-        ["git", "-C", str(CHECKOUT), "log", "-1", "--format=%H %ct"], capture_output=True, text=True, check=True
-    ).stdout.split()
-    return out[0], int(out[1]) * 1000
 
 
 def measure_release(
@@ -285,12 +272,10 @@ def figures_of_sweep(result: SweepResult, *, machine: str, commit: str, date: in
                 continue
             if measured.seconds or measured.unsupported:  # --samples 0: no time figure
                 median = statistics.median(measured.seconds) if measured.seconds else None
-                figures.append(Figure(benchmark=TIME_BENCHMARK, value=median, samples=tuple(measured.seconds) or None,
-                                      number=1, unit="seconds", **common))
-            figures += [
-                Figure(benchmark=STATEMENTS_BENCHMARK, value=_number(measured.statements), unit="statements", **common),
-                Figure(benchmark=CALLS_BENCHMARK, value=_number(measured.function_calls), unit="calls", **common),
-            ]
+                figures.append(Figure(benchmark=_TIME.benchmark, value=median, samples=tuple(measured.seconds) or None,
+                                      number=1, unit=_TIME.unit, **common))
+            figures += [Figure(benchmark=m.benchmark, value=_number(getattr(measured, m.attribute)), unit=m.unit,
+                               **common) for m in (_STATEMENTS, _CALLS)]
     return figures
 
 
@@ -340,11 +325,9 @@ def ensure_benchmarks_json(results_dir: Path) -> None:
 
     from asv import runner
     from asv.benchmarks import Benchmarks
-    from asv.config import Config
-
     if (results_dir / "benchmarks.json").exists():
         return
-    conf = Config.load(str(CHECKOUT / "asv.conf.json"))
+    conf = suiteconf.load(CHECKOUT / "asv.conf.json")
     conf.results_dir = str(results_dir)
     with tempfile.TemporaryDirectory() as scratch:
         out = Path(scratch) / "benchmarks.out.json"

@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..schema import DEFAULT_ROWS
 from .asv_index import patch_asv_index
 from .data import SiteData, load_site_data
 from .feed import FEED_FILE, releases_feed
@@ -27,7 +28,6 @@ from .scoresheet import scoresheet_page
 from .versions import versions_page
 
 ASSETS = Path(__file__).resolve().parent / "assets"
-DEFAULT_ROWS = 10_000
 PAGES = ("scoresheet.html", "versions.html", "releases.html", f"{PROFILE_DIR}/index.html", "licences.html",
          FEED_FILE)
 

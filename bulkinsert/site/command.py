@@ -2,26 +2,18 @@
 
 from __future__ import annotations
 
-import json
-import re
 from pathlib import Path
 from typing import Any
 
 import click
 
-DEFAULT_ROWS = 10_000
+from .. import suiteconf
+from ..schema import DEFAULT_ROWS
 
 
 def read_asv_conf(path: Path) -> dict[str, Any]:
-    """asv.conf.json (comments allowed, as asv allows them); empty when there is none."""
-    if not path.is_file():
-        return {}
-    try:
-        from asv import util
-
-        return util.load_json(str(path), js_comments=True)
-    except ImportError:
-        return json.loads(re.sub(r"^\s*//.*$", "", path.read_text(encoding="utf-8"), flags=re.M))
+    """asv.conf.json as asv reads it (bulkinsert.suiteconf); empty when there is none."""
+    return suiteconf.settings(path)
 
 
 def _auto_environment(results_dir: Path) -> str:

@@ -14,22 +14,13 @@ from pathlib import Path
 from typing import Any
 
 from .. import results
-from ..metrics import STATUS
+from ..metrics import METRICS, STATUS
 from ..results import Figure
 from ..status import NOT_WORKING
 from .profiles import Capture, safe_name
 
-# asv benchmark method -> the metric it measures on the pages.
-METRIC_OF_METHOD = {
-    "time_insert": "seconds",
-    "track_dbapi_share": "dbapi_share",
-    "track_statements": "statements",
-    "track_function_calls": "function_calls",
-    "track_profiler_overhead": "profiler_overhead",
-    "track_rows_per_second": "rows_per_second",
-    "track_cpu_seconds": "cpu_seconds",
-    "peakmem_insert": "peak_memory",
-}
+# asv benchmark method -> the metric it measures on the pages (the key the suite measures it under).
+METRIC_OF_METHOD = {metric.method: metric.attribute for metric in METRICS if metric.on_pages}
 # asv modules whose benchmarks reuse the main suite's method names at other sizes: they fill
 # gaps, never replace the main suite's figure.
 SUPPLEMENTARY_MODULES = ("scale.",)

@@ -28,7 +28,8 @@ class BulkinsertSite(OutputPublisher):
     def publish(cls, conf: Any, _repo: Any, _benchmarks: Any, _graphs: Any, _revisions: Any) -> None:
         # Imported here: asv imports every plugin for every command (asv run too), and only
         # publishing needs the site's dependencies (Jinja2, tuna).
-        from .build import DEFAULT_ROWS, build_site
+        from ..schema import DEFAULT_ROWS
+        from .build import build_site
 
         # asv resolves results_dir and html_dir against the directory it runs in.
         results_dir = Path(os.path.abspath(conf.results_dir))

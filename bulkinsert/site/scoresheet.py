@@ -6,16 +6,11 @@ import math
 from typing import Any
 
 from .. import registry
-from ..ladder import BASELINE, overhead_text
+from ..ladder import overhead_text
 from ..results import Figure
 from .charts import Datum, fmt_seconds, line_chart, share_chart
 from .data import Environment, SiteData, sample_count, spread_of
 from .render import render
-
-# The floor: the server copying a file it reads itself, no client involved. server_generate
-# (rows the server makes up) is slower than COPY, so it is a reference, never a floor.
-FLOOR = "server_copy_file"
-
 
 # The columns of the track pass (benchmarks/common.py measure_all): all taken at one row count,
 # which a quick run, or BULKINSERT_TRACK_ROWS, can set apart from the timings' row count.
@@ -85,8 +80,8 @@ def _row(site: SiteData, env: Environment, name: str, rows: int, track_rows: int
 def _section(site: SiteData, env: Environment) -> dict[str, Any]:
     rows = site.rows_for(env)
     track_rows = _track_rows(env, rows)
-    base = env.value("seconds", BASELINE, rows)
-    floor = env.value("seconds", FLOOR, rows)
+    base = env.value("seconds", registry.one_with_role("baseline"), rows)
+    floor = env.value("seconds", registry.one_with_role("floor"), rows)
     table = [r for name in site.strategy_order()
              if (r := _row(site, env, name, rows, track_rows, base, floor)) is not None]
     links = {name: f"{c.stem}.html" for name in site.strategy_order() if (c := site.capture(env, name))}
@@ -118,4 +113,5 @@ def _section(site: SiteData, env: Environment) -> dict[str, Any]:
 def scoresheet_page(site: SiteData) -> str:
     sections = [_section(site, env) for env in site.matrix_environments]
     return render("scoresheet.html", current="scoresheet.html", sections=sections, rows=site.rows,
-                  baseline=BASELINE, floor=FLOOR, scripts=["table.js"])
+                  baseline=registry.one_with_role("baseline"), floor=registry.one_with_role("floor"),
+                  scripts=["table.js"])

@@ -17,7 +17,7 @@ INSERT_ONE = "INSERT INTO users (name) VALUES (%s)"
 PAGE_SIZE = 1000
 
 
-@strategy(family="dbapi")
+@strategy(family="dbapi", roles=("per_row",))
 def dbapi_executemany(db: Database, names: Sequence[str]) -> None:
     """psycopg2 cursor.executemany(): the DB-API call the talk caught sending one INSERT per row."""
     with db.dbapi() as conn, conn.cursor() as cur:

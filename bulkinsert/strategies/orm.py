@@ -12,7 +12,7 @@ from ..registry import strategy
 from ..schema import ID_SEQUENCE, User
 
 
-@strategy(family="orm", drivers=compat.SQLALCHEMY_DRIVERS, talk_step=1)
+@strategy(family="orm", drivers=compat.SQLALCHEMY_DRIVERS, talk_step=1, roles=("baseline", "per_row"))
 def orm_basic(db: Database, names: Sequence[str]) -> None:
     """ORM: Session.add() one User per name, one commit (the talk's 13.7 s)."""
     with db.session() as session:
@@ -21,7 +21,7 @@ def orm_basic(db: Database, names: Sequence[str]) -> None:
         session.commit()
 
 
-@strategy(family="orm", drivers=compat.SQLALCHEMY_DRIVERS, talk_step=2)
+@strategy(family="orm", drivers=compat.SQLALCHEMY_DRIVERS, talk_step=2, roles=("per_row_sa13",))
 def orm_pk_preload(db: Database, names: Sequence[str]) -> None:
     """ORM with primary keys assigned up front, reserved from the sequence in one query."""
     with db.session() as session:
@@ -33,7 +33,7 @@ def orm_pk_preload(db: Database, names: Sequence[str]) -> None:
         session.commit()
 
 
-@strategy(family="orm", drivers=compat.SQLALCHEMY_DRIVERS)
+@strategy(family="orm", drivers=compat.SQLALCHEMY_DRIVERS, roles=("per_row_sa13",))
 def orm_bulk_save_objects(db: Database, names: Sequence[str]) -> None:
     """ORM Session.bulk_save_objects() with User objects (no identity map bookkeeping)."""
     with db.session() as session:
@@ -41,7 +41,7 @@ def orm_bulk_save_objects(db: Database, names: Sequence[str]) -> None:
         session.commit()
 
 
-@strategy(family="orm", drivers=compat.SQLALCHEMY_DRIVERS)
+@strategy(family="orm", drivers=compat.SQLALCHEMY_DRIVERS, roles=("per_row_sa13",))
 def orm_bulk_insert_mappings(db: Database, names: Sequence[str]) -> None:
     """ORM Session.bulk_insert_mappings() with a list of dicts."""
     with db.session() as session:

@@ -119,7 +119,7 @@ def stage_server_file(db: Database, names: Sequence[str]) -> str:
     return path
 
 
-@strategy(family="reference", setup=stage_server_file)
+@strategy(family="reference", setup=stage_server_file, roles=("floor",))
 def server_copy_file(db: Database, names: Sequence[str]) -> None:
     """Floor: server-side COPY users (name) FROM '<file>', unique index kept (no client).
 

@@ -56,13 +56,13 @@ def _execute_many(db: Database, statement: object, names: Sequence[str]) -> None
             conn.execute(statement, _rows(names))
 
 
-@strategy(family="upsert", drivers=compat.SQLALCHEMY_DRIVERS)
+@strategy(family="upsert", drivers=compat.SQLALCHEMY_DRIVERS, roles=("sweep_default",))
 def core_upsert_do_nothing(db: Database, names: Sequence[str]) -> None:
     """Core: postgresql.insert(users).on_conflict_do_nothing() with a list of dicts."""
     _execute_many(db, postgresql.insert(users).on_conflict_do_nothing(), names)
 
 
-@strategy(family="upsert", drivers=compat.SQLALCHEMY_DRIVERS)
+@strategy(family="upsert", drivers=compat.SQLALCHEMY_DRIVERS, roles=("sweep_default",))
 def core_upsert_do_update(db: Database, names: Sequence[str]) -> None:
     """Core: ON CONFLICT (name) DO UPDATE SET name = excluded.name, with a list of dicts."""
     statement = postgresql.insert(users)
@@ -72,7 +72,8 @@ def core_upsert_do_update(db: Database, names: Sequence[str]) -> None:
     _execute_many(db, statement, names)
 
 
-@strategy(family="upsert", drivers=compat.SQLALCHEMY_DRIVERS, check=compat.require_orm_upsert)
+@strategy(family="upsert", drivers=compat.SQLALCHEMY_DRIVERS, check=compat.require_orm_upsert,
+          roles=("sweep_default",))
 def orm_upsert(db: Database, names: Sequence[str]) -> None:
     """ORM-enabled bulk upsert: session.execute(postgresql.insert(User).on_conflict_do_nothing(), rows)."""
     with db.session() as session:
@@ -81,14 +82,14 @@ def orm_upsert(db: Database, names: Sequence[str]) -> None:
         session.commit()
 
 
-@strategy(family="upsert")
+@strategy(family="upsert", roles=("sweep_default",))
 def execute_values_upsert(db: Database, names: Sequence[str]) -> None:
     """psycopg2 execute_values() with ON CONFLICT DO NOTHING, PAGE_SIZE rows per statement."""
     with db.dbapi() as conn, conn.cursor() as cur:
         psycopg2.extras.execute_values(cur, UPSERT_VALUES_SQL, [(name,) for name in names], page_size=PAGE_SIZE)
 
 
-@strategy(family="upsert")
+@strategy(family="upsert", roles=("sweep_default",))
 def copy_upsert(db: Database, names: Sequence[str]) -> None:
     """COPY into a temporary table, then INSERT … SELECT … ON CONFLICT DO NOTHING, one transaction."""
     with db.dbapi() as conn, conn.cursor() as cur:
