@@ -162,11 +162,12 @@ def measure_release(
     SQLAlchemy paths' driver (None: each strategy's own).
     """
     found: dict[str, StrategyFigures] = {}
+    on = {"driver": driver} if driver else {}  # without one, the request as before drivers
     for name in strategies:
         figures = found[name] = StrategyFigures()
         try:
             step(f"{name}: calls")
-            profiled = worker.measure(name, rows, calls=True, check=True, driver=driver)
+            profiled = worker.measure(name, rows, calls=True, check=True, **on)
             if profiled.get("not_exact"):
                 figures.broken = profiled["not_exact"]
                 record_broken(worker.env, name, rows, figures.broken, driver)
@@ -174,7 +175,7 @@ def measure_release(
             figures.statements = profiled["statements"]  # the server's count: the same under cProfile
             for index in range(samples):
                 step(f"{name}: sample {index + 1}/{samples}")
-                answer = worker.measure(name, rows, driver=driver)
+                answer = worker.measure(name, rows, **on)
                 figures.seconds.append(answer["seconds"])
                 figures.cpu_seconds.append(answer["cpu_seconds"])
                 figures.statements = answer["statements"]
