@@ -61,6 +61,7 @@ class BisectResult:
     steps: list[dict[str, Any]] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)  # releases that did not install or run
     held: dict[str, str] = field(default_factory=dict)  # other distributions pinned (--with)
+    driver: str | None = None  # the SQLAlchemy paths' driver (None: the strategy's own)
     environments_built: int = 0
     environments_used: int = 0
 
@@ -111,6 +112,7 @@ class BisectResult:
         step = self._tested()
         return {
             "strategy": self.strategy,
+            "driver": self.driver,
             "library": self.library,
             "metric": self.metric,
             "rows": self.rows,
@@ -176,6 +178,7 @@ def bisect_releases(
     rows: int = DEFAULT_ROWS,
     rounds: int = DEFAULT_ROUNDS,
     held: dict[str, str] | None = None,
+    driver: str | None = None,
     progress: Callable[[str, str], None] | None = None,
     measure: Measure | None = None,
 ) -> BisectResult:
@@ -186,7 +189,8 @@ def bisect_releases(
     """
     if len(releases) < 2:
         raise ValueError("bisect needs at least two releases (OLD < NEW)")
-    result = BisectResult(strategy, library, metric, rows, list(releases), held=dict(held or {}))
+    result = BisectResult(strategy, library, metric, rows, list(releases), held=dict(held or {}),
+                          driver=driver)
     measure = measure or _real_measure(result, rounds, progress or (lambda *_: None))
     old = releases[0]
     if metric in COUNTED:
@@ -234,7 +238,8 @@ def _real_measure(result: BisectResult, rounds: int, tell: Callable[[str, str], 
         tell(version, f"measuring {result.metric}")
         with Worker(envs[version]) as worker:
             try:
-                answer = worker.measure(result.strategy, result.rows, calls=result.metric == "calls")
+                answer = worker.measure(result.strategy, result.rows, calls=result.metric == "calls",
+                                        driver=result.driver)
             except Unmeasurable as exc:
                 return f"unsupported: {exc}"
         return answer[COUNTED[result.metric]]
@@ -246,7 +251,7 @@ def _real_measure(result: BisectResult, rounds: int, tell: Callable[[str, str], 
         tell(version, f"side by side with {old}")
         try:
             return measure_side_by_side(envs[old], envs[version], result.strategy, metric=result.metric,
-                                        rounds=rounds, rows=result.rows)
+                                        rounds=rounds, rows=result.rows, driver=result.driver)
         except Unmeasurable as exc:
             return f"unsupported: {exc}"
 

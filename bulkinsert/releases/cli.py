@@ -14,6 +14,7 @@ from .. import registry
 from ..schema import DEFAULT_ROWS
 from ..user_strategies import strategies_from_option
 from .console import guarded, progress_display
+from .drivers import check_driver, driver_mark, release_driver_option
 from .report import print_sweep
 from .sidebyside import DEFAULT_ROUNDS, MIN_ROUNDS
 from .sweep import DEFAULT_ROWS as DEFAULT_SWEEP_ROWS
@@ -155,20 +156,19 @@ def list_command(library: str, low: str | None, high: str | None, pre: bool, as_
                    "'<machine>-releases-dirty', apart from every clean figure.")
 @pre_option
 @json_option
+@release_driver_option
 @strategies_from_option
 @guarded
 def sweep_command(library: str, low: str, high: str, strategies: str | None, rows: int, samples: int,
-                  results_dir: Path | None, allow_dirty: bool, pre: bool, as_json: bool) -> None:
+                  results_dir: Path | None, allow_dirty: bool, pre: bool, as_json: bool, driver: str | None) -> None:
     """Measure strategies on every release from --from to --to; store asv results (their own machine)."""
-    from ..registry import get
     from .envs import distribution_name
     from .sweep import DEFAULT_RESULTS_DIR, refuse_dirty, sweep
 
     refuse_dirty(allow_dirty)
     library = distribution_name(library)
     names = sweep_strategy_names(library, strategies)
-    for name in names:
-        get(name)  # unknown names fail before anything is built
+    check_driver(names, driver)  # unknown names, or a driver one lacks, fail before anything is built
     listing, versions = resolve_range(library, low, high, pre, strict=False)
     if not versions:
         raise LookupError(f"no release of {library} from {low} to {high} can be measured here")
@@ -183,7 +183,8 @@ def sweep_command(library: str, low: str, high: str, strategies: str | None, row
             update(steps["done"], f"{library} {version} ({index + 1}/{total}): {what}")
 
         result = sweep(library, versions, names, rows=rows, samples=samples,
-                       results_dir=results_dir or DEFAULT_RESULTS_DIR, progress=tell, allow_dirty=allow_dirty)
+                       results_dir=results_dir or DEFAULT_RESULTS_DIR, progress=tell, allow_dirty=allow_dirty,
+                       driver=driver)
     if as_json:
         click.echo(json.dumps(result.as_dict(), indent=2))
     else:
@@ -203,18 +204,18 @@ def sweep_command(library: str, low: str, high: str, strategies: str | None, row
 @with_option
 @pre_option
 @json_option
+@release_driver_option
 @strategies_from_option
 @guarded
 def bisect_command(strategy: str, library: str, low: str, high: str, metric: str, rows: int, rounds: int,
-                   held: tuple[str, ...], pre: bool, as_json: bool) -> None:
+                   held: tuple[str, ...], pre: bool, as_json: bool, driver: str | None) -> None:
     """Find the first release in (--from, --to] whose figure differs from --from's."""
-    from ..registry import get
     from .bisection import SEVERAL_CHANGES_HINT, bisect_releases
     from .envs import distribution_name, parse_held, release_env
     from .findings import record
 
     library = distribution_name(library)
-    get(strategy)
+    check_driver([strategy], driver)
     pinned = parse_held(held)
     _, versions = resolve_range(library, low, high, pre)
     if len(versions) < 2:
@@ -229,10 +230,10 @@ def bisect_command(strategy: str, library: str, low: str, high: str, metric: str
             update(len(seen), f"{library} {version}: {what}")
 
         result = bisect_releases(library, versions, strategy, metric=metric, rows=rows, rounds=rounds,
-                                 held=pinned, progress=tell)
+                                 held=pinned, driver=driver, progress=tell)
     data = result.as_dict()
     data["context"] = release_env(library, versions[0], held=pinned).context()
-    record({"kind": "bisect", **_dirty_mark(), **{k: data[k] for k in (
+    record({"kind": "bisect", **_dirty_mark(), **driver_mark(driver), **{k: data[k] for k in (
         "strategy", "library", "metric", "rows", "first_changed", "last_unchanged", "values", "notes_url",
         "verdict", "ratio", "ratio_against", "ratio_ci", "p_value", "skipped", "untested_between", "context",
         "environments_built", "environments_used", "from", "to")}})
@@ -274,18 +275,19 @@ def bisect_command(strategy: str, library: str, low: str, high: str, metric: str
               help="Test hook: NEW's inserts of STRATEGY take this factor longer.")
 @pre_option
 @json_option
+@release_driver_option
 @strategies_from_option
 @guarded
 def compare_command(strategy: str, old: str, new: str, library: str, metric: str, rounds: int, rows: int,
-                    held: tuple[str, ...], plant_slowdown: float | None, pre: bool, as_json: bool) -> None:
+                    held: tuple[str, ...], plant_slowdown: float | None, pre: bool, as_json: bool,
+                    driver: str | None) -> None:
     """Measure STRATEGY on releases OLD and NEW side by side, interleaved; verdict on NEW."""
-    from ..registry import get
     from .envs import build, distribution_name, parse_held, release_env
     from .findings import notes_url, record
     from .sidebyside import measure_side_by_side
 
     library = distribution_name(library)
-    get(strategy)
+    check_driver([strategy], driver)
     pinned = parse_held(held)
     resolve_range(library, old, old, pre)
     resolve_range(library, new, new, pre)
@@ -297,16 +299,16 @@ def compare_command(strategy: str, old: str, new: str, library: str, metric: str
         build(new_env)
         plant = f"{strategy}:{plant_slowdown}" if plant_slowdown else None
         outcome = measure_side_by_side(
-            old_env, new_env, strategy, metric=metric, rounds=rounds, rows=rows, plant_new=plant,
+            old_env, new_env, strategy, metric=metric, rounds=rounds, rows=rows, plant_new=plant, driver=driver,
             step=lambda done, total: update(done, f"{old} vs {new}: round {done + 1}/{total}"),
         )
-    data = {"strategy": strategy, "library": library, "old": old, "new": new, "rows": rows,
+    data = {"strategy": strategy, "driver": driver, "library": library, "old": old, "new": new, "rows": rows,
             "rounds": len(outcome.old_samples), **outcome.as_dict(), "notes_url": notes_url(library, new),
             "context": new_env.context()}
     if plant:
         data["planted_slowdown"] = plant_slowdown
-    kept = {k: v for k, v in data.items() if k not in ("old_samples", "new_samples")}
-    finding = {"kind": "compare", **_dirty_mark(), **kept,
+    kept = {k: v for k, v in data.items() if k not in ("old_samples", "new_samples", "driver")}
+    finding = {"kind": "compare", **_dirty_mark(), **driver_mark(driver), **kept,
                "values": {f"old:{old}": outcome.old_samples, f"new:{new}": outcome.new_samples}}
     if not plant:
         record(finding)

@@ -14,12 +14,12 @@ from typing import Any
 
 import click
 
-from ..errors import BulkInsertError
+from ..errors import BulkInsertError, Unsupported
 from ..server import scrub
 
 
 def guarded(command: Callable[..., Any]) -> Callable[..., Any]:
-    """The release tools' expected failures as one password-free line on stderr, exit 1."""
+    """The release tools' expected failures as one password-free line on stderr: exit 1, 2 if unsupported."""
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -28,7 +28,7 @@ def guarded(command: Callable[..., Any]) -> Callable[..., Any]:
         except (BulkInsertError, LookupError, OSError, ValueError) as exc:
             message = str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
             click.echo(f"error: {scrub(message.strip().splitlines()[0] if message.strip() else repr(exc))}", err=True)
-            sys.exit(1)
+            sys.exit(2 if isinstance(exc, Unsupported) else 1)
 
     return wrapper
 

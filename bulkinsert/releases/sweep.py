@@ -102,6 +102,7 @@ class SweepResult:
     seconds: float = 0.0
     dirty: bool = False
     machine: str = ""
+    driver: str | None = None  # the SQLAlchemy paths' driver (None: each strategy's own)
 
     @property
     def environments_built(self) -> int:
@@ -110,6 +111,7 @@ class SweepResult:
     def as_dict(self) -> dict[str, Any]:
         return {
             "library": self.library,
+            "driver": self.driver,
             "rows": self.rows,
             "seconds": round(self.seconds, 1),
             "environments_built": self.environments_built,
@@ -150,27 +152,30 @@ def refuse_dirty(allow_dirty: bool, checkout: Path = CHECKOUT) -> bool:
 
 
 def measure_release(
-    worker: Worker, strategies: Sequence[str], rows: int, samples: int, step: Callable[[str], None]
+    worker: Worker, strategies: Sequence[str], rows: int, samples: int, step: Callable[[str], None],
+    driver: str | None = None,
 ) -> dict[str, StrategyFigures]:
     """Every strategy in one release's process: one profiled insert, then ``samples`` plain ones.
 
     The profiled insert is checked for exactness afterwards (untimed); a difference is recorded as
-    a broken finding for ``worker.env``'s release and the samples are still taken.
+    a broken finding for ``worker.env``'s release and the samples are still taken. ``driver``: the
+    SQLAlchemy paths' driver (None: each strategy's own).
     """
     found: dict[str, StrategyFigures] = {}
+    on = {"driver": driver} if driver else {}  # without one, the request as before drivers
     for name in strategies:
         figures = found[name] = StrategyFigures()
         try:
             step(f"{name}: calls")
-            profiled = worker.measure(name, rows, calls=True, check=True)
+            profiled = worker.measure(name, rows, calls=True, check=True, **on)
             if profiled.get("not_exact"):
                 figures.broken = profiled["not_exact"]
-                record_broken(worker.env, name, rows, figures.broken)
+                record_broken(worker.env, name, rows, figures.broken, driver)
             figures.function_calls = profiled["function_calls"]
             figures.statements = profiled["statements"]  # the server's count: the same under cProfile
             for index in range(samples):
                 step(f"{name}: sample {index + 1}/{samples}")
-                answer = worker.measure(name, rows)
+                answer = worker.measure(name, rows, **on)
                 figures.seconds.append(answer["seconds"])
                 figures.cpu_seconds.append(answer["cpu_seconds"])
                 figures.statements = answer["statements"]
@@ -183,10 +188,11 @@ def measure_release(
     return found
 
 
-def record_broken(env: ReleaseEnv, strategy: str, rows: int, error: str) -> None:
-    """The releases page's broken mark: this release loaded the strategy's rows wrongly."""
+def record_broken(env: ReleaseEnv, strategy: str, rows: int, error: str, driver: str | None = None) -> None:
+    """The releases page's broken mark: this release loaded the strategy's rows wrongly (on ``driver``)."""
     record({"kind": "broken", "library": env.library, "release": env.version, "strategy": strategy,
-            "error": error, "rows": rows, "workload": "users", **({"dirty": True} if work_tree_dirty() else {})})
+            "error": error, "rows": rows, "workload": "users", **({"driver": driver} if driver else {}),
+            **({"dirty": True} if work_tree_dirty() else {})})
 
 
 def sweep(
@@ -199,17 +205,19 @@ def sweep(
     results_dir: Path | None = DEFAULT_RESULTS_DIR,
     progress: Callable[[str, int, int, str], None] | None = None,
     allow_dirty: bool = False,
+    driver: str | None = None,
 ) -> SweepResult:
     """Measure ``strategies`` on each of ``versions`` and write asv results (unless ``results_dir`` is None).
 
     ``progress(version, index, total, what)`` is told where the sweep is. A release that does
     not install, or whose process fails, is recorded in ``failed`` and the sweep goes on.
     Raises :class:`DirtyWorkTree` before measuring when the checkout has uncommitted changes and
-    ``allow_dirty`` is false.
+    ``allow_dirty`` is false. ``driver`` runs the SQLAlchemy paths on it (None: each strategy's own);
+    the figures are then filed under the strategy label (``core_executemany+psycopg``).
     """
     started = time.monotonic()
     dirty = refuse_dirty(allow_dirty)
-    result = SweepResult(library, rows, dirty=dirty, machine=sweep_machine(dirty=dirty))
+    result = SweepResult(library, rows, dirty=dirty, machine=sweep_machine(dirty=dirty), driver=driver)
     tell = progress or (lambda *_: None)
     envs = [release_env(library, v) for v in versions]
     with ThreadPoolExecutor(max_workers=1) as builder:
@@ -232,7 +240,8 @@ def sweep(
             try:
                 with Worker(env) as worker:
                     measured = measure_release(
-                        worker, strategies, rows, samples, lambda what, v=version, i=index: tell(v, i, len(envs), what)
+                        worker, strategies, rows, samples, lambda what, v=version, i=index: tell(v, i, len(envs), what),
+                        driver,
                     )
             except WorkerError as exc:
                 result.failed[version] = str(exc)
@@ -253,7 +262,8 @@ def figures_of_sweep(result: SweepResult, *, machine: str, commit: str, date: in
     for release in result.releases:
         requirements = tuple(release.env.requirements) + (("python", python),)
         for name, measured in release.strategies.items():
-            params = (("strategy", name), ("rows", str(result.rows)))
+            # On another driver the label (core_executemany+psycopg): never paired with the psycopg2 figures.
+            params = (("strategy", strategy_label(name, result.driver)), ("rows", str(result.rows)))
             common = dict(machine=machine, env_name=release.env.name, commit=commit, date=date,
                           params=params, requirements=requirements)
             failure = _failure(measured)
@@ -268,6 +278,15 @@ def figures_of_sweep(result: SweepResult, *, machine: str, commit: str, date: in
             figures += [Figure(benchmark=m.benchmark, value=_number(getattr(measured, m.attribute)), unit=m.unit,
                                **common) for m in (_STATEMENTS, _CALLS)]
     return figures
+
+
+def strategy_label(name: str, driver: str | None) -> str:
+    """``name`` on ``driver`` as the suite names it: the bare name on the strategy's own driver."""
+    if driver is None:
+        return name
+    from ..registry import get
+
+    return get(name).with_driver(driver).label
 
 
 def _failure(measured: StrategyFigures) -> tuple[str, str] | None:

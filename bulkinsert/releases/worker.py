@@ -2,7 +2,8 @@
 
 Started once per environment and kept alive, so every insert after the first is measured warm
 (imports, mapper configuration and connections are paid once, outside the samples). Each
-request line is ``{"strategy": ..., "rows": ..., "calls": bool, "check": bool}``; each answer line is
+request line is ``{"strategy": ..., "rows": ..., "calls": bool, "check": bool}`` (plus
+``"driver"`` to run the SQLAlchemy paths on another driver than the strategy's own); each answer line is
 ``{"ok": true, "seconds", "cpu_seconds", "statements", "function_calls", "versions", "placement"}``
 (the CPU placement of :mod:`bulkinsert.placement`, from ``$BULKINSERT_PLACEMENT``), or
 ``{"ok": false, "unsupported"|"error": "one line"}``. With ``"check": true`` the loaded table is
@@ -70,7 +71,8 @@ class Measurer:
         from ..schema import default_names
         from ..workloads import workload_for
 
-        strategy = get(request["strategy"])  # a user's strategy file too ($BULKINSERT_STRATEGIES_FROM)
+        # a user's strategy file too ($BULKINSERT_STRATEGIES_FROM); on the requested driver, if any
+        strategy = get(request["strategy"]).with_driver(request.get("driver"))
         own = workload_for(strategy.name)  # its own table and rows, when it declared them
         names = own.rows(int(request["rows"])) if own else default_names(int(request["rows"]))
         not_exact = None

@@ -66,13 +66,18 @@ class Worker:
             raise WorkerError(scrub(f"{self.env.library} {self.env.version}: {answer['error']}"))
         return answer
 
-    def measure(self, strategy: str, rows: int, *, calls: bool = False, check: bool = False) -> dict[str, Any]:
+    def measure(self, strategy: str, rows: int, *, calls: bool = False, check: bool = False,
+                driver: str | None = None) -> dict[str, Any]:
         """One insert in the release's process: seconds, CPU, statements (and calls if asked).
 
         ``check``: afterwards, untimed, compare the table with the rows (``not_exact`` in the answer).
+        ``driver``: the SQLAlchemy paths' driver (None: the strategy's own; left out of the request then,
+        so a request reads as it did before drivers).
         """
         assert self.process.stdin is not None
-        request = {"strategy": strategy, "rows": rows, "calls": calls, "check": check}
+        request: dict[str, Any] = {"strategy": strategy, "rows": rows, "calls": calls, "check": check}
+        if driver is not None:
+            request["driver"] = driver
         self.process.stdin.write(json.dumps(request) + "\n")
         self.process.stdin.flush()
         answer = self._answer()
