@@ -258,6 +258,7 @@ def sweep(
     finally:
         if upcoming is not None:
             upcoming.close()
+    result.failed = {v: result.failed[v] for v in versions if v in result.failed}  # release order, as measured
     if results_dir is not None and result.releases:
         result.written = write_results(result, results_dir)
     result.seconds = time.monotonic() - started
