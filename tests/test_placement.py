@@ -72,7 +72,8 @@ def test_the_idlest_cpu_comes_first_and_ties_go_to_the_higher(monkeypatch: pytes
 @pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs two CPUs")
 def test_a_cpu_kept_busy_reads_busy() -> None:
     busy_cpu = max(os.sched_getaffinity(0))
-    spinner = subprocess.Popen([sys.executable, "-c", f"import os; os.sched_setaffinity(0, {{{busy_cpu}}})\nwhile True: pass"])
+    spin = f"import os; os.sched_setaffinity(0, {{{busy_cpu}}})\nwhile True: pass"
+    spinner = subprocess.Popen([sys.executable, "-c", spin])
     try:
         time.sleep(0.3)
         shares = placement.busy_shares(tuple(sorted(os.sched_getaffinity(0))), window=0.3)
