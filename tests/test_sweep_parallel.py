@@ -93,16 +93,18 @@ def test_build_all_keeps_the_bound_and_files_a_failure(
         build_all(envs, 0, builder=builder)
 
 
-def test_spare_cpus_are_those_the_placement_leaves(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_spare_cpus_are_those_the_placement_leaves(environments: list[ReleaseEnv]) -> None:
     from bulkinsert import placement
 
     allowed = placement.allowed_cpus()
-    monkeypatch.setenv(placement.PLACEMENT_ENV, "same-cpu")
-    assert spare_cpus() == allowed[:-1]  # the measurement takes the last allowed CPU
-    monkeypatch.setenv(placement.PLACEMENT_ENV, "none")
-    assert spare_cpus() == ()  # the scheduler may put the measurement anywhere
-    monkeypatch.setenv(placement.PLACEMENT_ENV, "split")
-    assert spare_cpus() == allowed[:-2]
+    with Worker(environments[0]) as worker:
+        worker.measure("core_executemany", 100)
+        applied = worker.placement  # the process picked its CPU itself (same-cpu: one for client and server)
+    assert applied is not None and applied["client_cpus"] == applied["server_cpus"]
+    assert spare_cpus(applied) == tuple(c for c in allowed if c not in applied["client_cpus"])
+    assert spare_cpus({**applied, "client_cpus": None, "server_cpus": None}) == ()  # none: it may run anywhere
+    assert spare_cpus({**applied, "client_cpus": [allowed[0]], "server_cpus": [allowed[-1]]}) == allowed[1:-1]
+    assert spare_cpus(None) == ()
 
 
 def test_a_process_started_ahead_imports_on_the_cpus_given_and_measures_when_ready(

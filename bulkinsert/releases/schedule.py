@@ -9,11 +9,12 @@ building its environment (uv, about a second or two each) and starting its measu
   copied in full (uv hard-links from its cache, so they take far less). A build that fails files
   its release as failed; the other builds go on. Building while measuring would put uv's
   processes on the measuring CPU, so no build overlaps a timed insert.
-* **The next release's measuring process is started while this one measures**, confined to the
-  CPUs the placement (:mod:`bulkinsert.placement`) leaves unused: under the default
-  ``same-cpu`` placement the measurement has one CPU (client and server), the import runs on
-  another. It connects only when its turn comes. With no spare CPU (one CPU, ``split`` on two,
-  ``none``) nothing is started ahead.
+* **The next release's measuring process is started while this one measures**, once the
+  running one has placed itself (:mod:`bulkinsert.placement`, at its first timed insert), and
+  confined to the CPUs that placement leaves unused: under the default ``same-cpu`` placement
+  the measurement has one CPU (client and server), the import runs on another. It connects only
+  when its turn comes. With no spare CPU (one CPU, ``split`` on two, ``none``) nothing is
+  started ahead.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from typing import Any
 
 from .envs import EnvironmentError_, ReleaseEnv, build, env_root
 
@@ -73,13 +75,15 @@ def build_all(
     return outcomes
 
 
-def spare_cpus() -> tuple[int, ...]:
-    """The allowed CPUs the current placement leaves to neither the measuring client nor the server."""
-    from ..placement import allowed_cpus, current_mode, plan
+def spare_cpus(placement: dict[str, Any] | None) -> tuple[int, ...]:
+    """The allowed CPUs a measuring process's placement (its answers' ``placement``) leaves unused.
 
-    allowed = allowed_cpus()  # also handed down to children ($BULKINSERT_ALLOWED_CPUS)
-    _, client, server, _ = plan(current_mode(), allowed)
-    if client is None or server is None:
+    Each measuring process picks its CPU itself (the idlest, at its first timed insert), so the
+    CPUs are read from what it applied, not predicted; unpinned or unknown: none spare.
+    """
+    from ..placement import allowed_cpus
+
+    if not placement or placement.get("client_cpus") is None or placement.get("server_cpus") is None:
         return ()
-    used = set(client) | set(server)
-    return tuple(cpu for cpu in allowed if cpu not in used)
+    used = set(placement["client_cpus"]) | set(placement["server_cpus"])
+    return tuple(cpu for cpu in allowed_cpus() if cpu not in used)

@@ -154,13 +154,14 @@ def refuse_dirty(allow_dirty: bool, checkout: Path = CHECKOUT) -> bool:
 
 def measure_release(
     worker: Worker, strategies: Sequence[str], rows: int, samples: int, step: Callable[[str], None],
-    driver: str | None = None,
+    driver: str | None = None, placed: Callable[[], None] | None = None,
 ) -> dict[str, StrategyFigures]:
     """Every strategy in one release's process: one profiled insert, then ``samples`` plain ones.
 
     The profiled insert is checked for exactness afterwards (untimed); a difference is recorded as
     a broken finding for ``worker.env``'s release and the samples are still taken. ``driver``: the
-    SQLAlchemy paths' driver (None: each strategy's own).
+    SQLAlchemy paths' driver (None: each strategy's own). ``placed`` is called once, after the
+    first insert that placed the process on its CPUs (``worker.placement``).
     """
     found: dict[str, StrategyFigures] = {}
     on = {"driver": driver} if driver else {}  # without one, the request as before drivers
@@ -169,6 +170,9 @@ def measure_release(
         try:
             step(f"{name}: calls")
             profiled = worker.measure(name, rows, calls=True, check=True, **on)
+            if placed is not None and worker.placement is not None:
+                placed()
+                placed = None
             if profiled.get("not_exact"):
                 figures.broken = profiled["not_exact"]
                 record_broken(worker.env, name, rows, figures.broken, driver)
@@ -235,21 +239,26 @@ def sweep(
         if isinstance(outcome, EnvironmentError_):
             result.failed[version] = str(outcome)
     ready = [index for index, outcome in enumerate(outcomes) if not isinstance(outcome, EnvironmentError_)]
-    cpus = spare_cpus() if start_ahead else ()
     upcoming: Worker | None = None
     try:
         for position, index in enumerate(ready):
             version, env = versions[index], envs[index]
-            worker, upcoming = upcoming or Worker(envs[index], ahead=True, cpus=cpus), None
+            worker, upcoming = upcoming or Worker(envs[index]), None
             tell(version, index, total, "measuring process")
+
+            def start_next(worker: Worker = worker, position: int = position) -> None:
+                """Once this process has placed itself: the next one imports on the CPUs it left."""
+                nonlocal upcoming
+                cpus = spare_cpus(worker.placement)
+                if start_ahead and cpus and position + 1 < len(ready) and upcoming is None:
+                    upcoming = Worker(envs[ready[position + 1]], ahead=True, cpus=cpus)
+
             try:
                 with worker:
                     worker.ready()
-                    if cpus and position + 1 < len(ready):  # its imports run on a CPU this measurement does not use
-                        upcoming = Worker(envs[ready[position + 1]], ahead=True, cpus=cpus)
                     measured = measure_release(
                         worker, strategies, rows, samples, lambda what, v=version, i=index: tell(v, i, total, what),
-                        driver,
+                        driver, placed=start_next,
                     )
             except WorkerError as exc:
                 result.failed[version] = str(exc)

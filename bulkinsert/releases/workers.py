@@ -39,6 +39,7 @@ class Worker:
                  cpus: tuple[int, ...] = ()) -> None:
         self.env = env
         self.versions: dict[str, str] = {}
+        self.placement: dict[str, Any] | None = None  # where its last timed insert ran (bulkinsert.placement)
         self._ready = False
         variables = dict(os.environ)
         variables.setdefault("BULKINSERT_DATABASE", DEFAULT_DATABASE)
@@ -114,6 +115,7 @@ class Worker:
         if driver is not None:
             request["driver"] = driver
         answer = self._request(request)
+        self.placement = answer.get("placement") or self.placement
         if "unsupported" in answer:
             raise Unmeasurable(scrub(answer["unsupported"]))
         return answer
