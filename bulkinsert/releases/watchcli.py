@@ -14,8 +14,9 @@ from typing import Any
 
 import click
 
+from ..guard import guarded
 from ..user_strategies import strategies_from_option
-from .console import guarded, progress_display
+from .console import progress_display
 from .sidebyside import DEFAULT_ROUNDS, MIN_ROUNDS
 from .sweep import DEFAULT_ROWS, DEFAULT_SAMPLES
 from .watch import default_watch_strategies
