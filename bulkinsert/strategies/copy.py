@@ -12,7 +12,7 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 
-from ..copyformat import binary_copy_chunks, escape_text_field, text_copy_bytes, text_copy_chunks
+from ..copyencode import binary_copy_chunks, escape_text_field, text_copy_bytes, text_copy_chunks
 from ..copystream import send_overlapped
 from ..database import Database
 from ..registry import strategy

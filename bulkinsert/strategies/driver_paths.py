@@ -14,7 +14,7 @@ import io
 from collections.abc import Sequence
 
 from .. import compat
-from ..copyformat import text_copy_bytes
+from ..copyencode import text_copy_bytes
 from ..database import Database
 from ..measure import DBAPI_TIMER
 from ..registry import strategy

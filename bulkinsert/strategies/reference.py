@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ..copyformat import text_copy_chunks
+from ..copyencode import text_copy_chunks
 from ..database import Database
 from ..registry import Unsupported, strategy
 from ..schema import GeneratedNames

@@ -19,7 +19,7 @@ import psycopg2.extras
 from sqlalchemy.dialects import postgresql
 
 from .. import compat
-from ..copyformat import ChunkReader, text_copy_chunks
+from ..copyencode import ChunkReader, text_copy_chunks
 from ..database import Database
 from ..errors import InsertError
 from ..registry import strategy
