@@ -206,6 +206,12 @@ def strategy(
     return register
 
 
+# Run by load() after the built-ins: bulkinsert.user_strategies, which builds on this module (the
+# package imports it), adds the loader of the file $BULKINSERT_STRATEGIES_FROM names. A hook, so
+# the registry never imports what registers into it.
+EXTRA_LOADERS: list[Callable[[], object]] = []
+
+
 def load() -> dict[str, Strategy]:
     """Import every strategy module (idempotent) and return the registry.
 
@@ -216,10 +222,8 @@ def load() -> dict[str, Strategy]:
     import importlib
 
     importlib.import_module(f"{__package__}.strategies")  # registers on import
-    from .user_strategies import load_from_environment
-
-    load_from_environment()
-
+    for loader in EXTRA_LOADERS:
+        loader()
     return REGISTRY
 
 

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import BulkInsertError
+from .registry import EXTRA_LOADERS, REGISTRY
 
 ENV_VARIABLE = "BULKINSERT_STRATEGIES_FROM"
 
@@ -80,7 +81,6 @@ def load(spec: str) -> tuple[str, ...]:
     on any error the file's strategies and workloads are taken out again.
     """
     from . import workloads
-    from .registry import REGISTRY
 
     path = resolve(spec)
     where = str(path)
@@ -127,6 +127,10 @@ def load_from_environment() -> tuple[str, ...]:
     """Load the file ``BULKINSERT_STRATEGIES_FROM`` names (nothing when unset)."""
     spec = os.environ.get(ENV_VARIABLE, "").strip()
     return load(spec) if spec else ()
+
+
+if load_from_environment not in EXTRA_LOADERS:
+    EXTRA_LOADERS.append(load_from_environment)
 
 
 def mark_from_file(infos: list[dict[str, Any]]) -> list[dict[str, Any]]:
