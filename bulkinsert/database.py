@@ -69,6 +69,7 @@ class Database:
         # closed with this Database.
         self.extras: dict[type, Any] = {}
         self.warmed: set[str] = set()  # strategies whose first-use costs were paid on this object
+        self.warm_up_statements: dict[str, int] = {}  # server statements of each warm-up insert
         # This server's measuring turn: held from a timed insert's reset to its row count.
         self.turn = turn_for(self.dsn)  # shared by every Database of this process on this server
         with self.engine.begin() as conn:

@@ -26,7 +26,6 @@ from typing import Any
 from .errors import BulkInsertError
 
 ENV_VARIABLE = "BULKINSERT_STRATEGIES_FROM"
-EXIT_BAD_INPUT = 2
 
 # absolute path of a loaded file -> the names it registered (loading it again is a no-op)
 _LOADED: dict[str, tuple[str, ...]] = {}
@@ -145,15 +144,10 @@ def use(spec: str) -> Path:
 
 
 def option_callback(ctx: Any, param: Any, value: str | None) -> str | None:
-    """``--strategies-from``: load the file before the command runs; bad input is one line, exit 2."""
+    """``--strategies-from``: load the file before the command runs; bad input is one line, exit 2
+    (:class:`UserStrategiesError`, worded by :mod:`bulkinsert.guard`)."""
     if value:
-        import click
-
-        try:
-            use(value)
-        except UserStrategiesError as exc:
-            click.echo(f"error: {exc}", err=True)
-            ctx.exit(EXIT_BAD_INPUT)
+        use(value)
     return value
 
 

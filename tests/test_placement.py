@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 
 import psutil
@@ -54,6 +55,34 @@ def test_plan_for_two_cpus() -> None:
     assert placement.plan("none", (0, 1)) == ("none", None, None, None)
 
 
+def test_plan_follows_the_preferred_order() -> None:
+    assert placement.plan("same-cpu", (0, 1), order=(0, 1)) == ("same-cpu", (0,), (0,), None)
+    assert placement.plan("split", (0, 1), order=(0, 1)) == ("split", (0,), (1,), None)
+
+
+def test_the_idlest_cpu_comes_first_and_ties_go_to_the_higher(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(placement, "_order", None)
+    monkeypatch.setattr(placement, "busy_shares", lambda cpus: {0: 0.02, 1: 0.97, 2: 0.5})
+    assert placement.preferred_order((0, 1, 2)) == (0, 2, 1)
+    monkeypatch.setattr(placement, "_order", None)
+    monkeypatch.setattr(placement, "busy_shares", lambda cpus: {0: 0.31, 1: 0.29})
+    assert placement.preferred_order((0, 1)) == (1, 0)
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs two CPUs")
+def test_a_cpu_kept_busy_reads_busy() -> None:
+    busy_cpu = max(os.sched_getaffinity(0))
+    spin = f"import os; os.sched_setaffinity(0, {{{busy_cpu}}})\nwhile True: pass"
+    spinner = subprocess.Popen([sys.executable, "-c", spin])
+    try:
+        time.sleep(0.3)
+        shares = placement.busy_shares(tuple(sorted(os.sched_getaffinity(0))), window=0.3)
+    finally:
+        spinner.kill()
+        spinner.wait()
+    assert shares[busy_cpu] > 0.8
+
+
 def test_split_on_one_cpu_degrades_and_says_so() -> None:
     applied, client, server_cpus, note = placement.plan("split", (3,))
     assert (applied, client, server_cpus) == ("same-cpu", (3,), (3,))
@@ -86,8 +115,9 @@ def test_same_cpu_pins_client_threads_server_and_later_backends(db: Database) ->
         pid = server.embedded_postmaster(db.dsn)
         assert pid is not None
         applied = placement.apply(pid, "same-cpu")
-        cpu = {ALLOWED[-1]}
-        assert applied.client_cpus == applied.server_cpus == (ALLOWED[-1],)
+        first = placement.preferred_order(ALLOWED)[0]
+        cpu = {first}
+        assert applied.client_cpus == applied.server_cpus == (first,)
         assert thread_affinities() == {frozenset(cpu)}
         affinities = server_affinities(pid)
         assert applied.server_processes >= 1 and affinities
@@ -112,9 +142,10 @@ def test_split_puts_server_on_another_cpu_and_none_unpins_it(db: Database) -> No
     pid = server.embedded_postmaster(db.dsn)
     assert pid is not None
     applied = placement.apply(pid, "split")
+    order = placement.preferred_order(ALLOWED)
     assert applied.applied == "split" and applied.note is None
-    assert os.sched_getaffinity(0) == {ALLOWED[-1]}
-    assert all(found == {ALLOWED[-2]} for found in server_affinities(pid).values())
+    assert os.sched_getaffinity(0) == {order[0]}
+    assert all(found == {order[1]} for found in server_affinities(pid).values())
     placement.apply(pid, "none")
     assert os.sched_getaffinity(0) == set(ALLOWED)
     assert all(found >= set(ALLOWED) for found in server_affinities(pid).values())
@@ -125,7 +156,7 @@ def test_external_server_is_not_pinned_and_says_so() -> None:
     assert applied.server_cpus is None and applied.server_processes == 0
     assert applied.note == "external server: not pinned"
     assert "server not pinned" in applied.describe()
-    assert os.sched_getaffinity(0) == {ALLOWED[-1]}
+    assert os.sched_getaffinity(0) == {placement.preferred_order(ALLOWED)[0]}
 
 
 def test_embedded_postmaster_is_none_for_another_server() -> None:
@@ -138,7 +169,7 @@ def test_every_result_records_its_placement(clean_db: Database, monkeypatch: pyt
     result = run_insert("copy_text", default_names(100), db=clean_db)
     assert result.placement is not None
     assert result.placement["mode"] == os.environ[placement.PLACEMENT_ENV]
-    assert result.placement["client_cpus"] == [ALLOWED[-1]]
+    assert result.placement["client_cpus"] == [placement.preferred_order(ALLOWED)[0]]
     assert result.placement["server_processes"] >= 1
     assert json.loads(json.dumps(result.as_dict()))["placement"] == result.placement
 

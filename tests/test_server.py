@@ -97,6 +97,8 @@ def test_server_has_pg_stat_statements_and_durability_off(pgdata: Path) -> None:
             assert "pg_stat_statements" in cur.fetchone()[0]
             cur.execute("SHOW fsync")
             assert cur.fetchone()[0] == "off"
+            cur.execute("SHOW autovacuum")
+            assert cur.fetchone()[0] == "off"
             cur.execute("SELECT pg_backend_pid(), current_setting('unix_socket_directories')")
             _, socket_dir = cur.fetchone()
     finally:
@@ -107,6 +109,26 @@ def test_server_has_pg_stat_statements_and_durability_off(pgdata: Path) -> None:
     assert postmaster.pid == server.postmaster_pid() and postmaster.socket_dir == socket_dir
     assert server.stop() is True
     assert not server.is_running()
+
+
+def test_a_data_directory_missing_a_setting_is_configured_again(pgdata: Path) -> None:
+    """A data directory set up before a setting joined SERVER_SETTINGS gets it at the next start."""
+    import psycopg2
+
+    server = EmbeddedServer(pgdata)
+    server.start()
+    server.stop()
+    auto_conf = pgdata / "postgresql.auto.conf"
+    auto_conf.write_text("".join(line + "\n" for line in auto_conf.read_text().splitlines()
+                                 if not line.startswith("autovacuum ")))
+    conn = psycopg2.connect(server.dsn("postgres"))
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SHOW autovacuum")
+            assert cur.fetchone()[0] == "off"
+    finally:
+        conn.close()
+        server.stop()
 
 
 def test_a_postmaster_pid_file_being_written_is_not_a_server(tmp_path: Path) -> None:

@@ -32,11 +32,6 @@ from .drivers import driver_mark
 from .findings import notes_url, record
 from .sweep import figures_of_sweep, project_commit, strategy_label, sweep, sweep_machine, work_tree_dirty
 
-# One strategy of every family the release tools measure: ORM, Core, the driver's own call,
-# COPY, and the upserts (the family a release changed before: SQLAlchemy 2.0.47).
-DEFAULT_WATCH_STRATEGIES = (
-    "orm_bulk_insert", "core_executemany", "execute_values", "copy_text", "core_upsert_do_nothing", "orm_upsert",
-)
 FIRST_RUN_RELEASES = 2  # no state yet: the newest release and the one before it
 
 
@@ -50,7 +45,15 @@ def strategies_for(library: str, chosen: Sequence[str] | None) -> list[str]:
     (psycopg, asyncpg), else the default set (SQLAlchemy and psycopg2 run every one of them)."""
     if chosen:
         return list(chosen)
-    return envs.default_strategies(library) or list(DEFAULT_WATCH_STRATEGIES)
+    return envs.default_strategies(library) or list(default_watch_strategies())
+
+
+def default_watch_strategies() -> tuple[str, ...]:
+    """One strategy of every family the release tools measure (role ``watch_default``): ORM, Core,
+    the driver's own call, COPY, and the upserts (the family a release changed before: SQLAlchemy 2.0.47)."""
+    from ..registry import with_role
+
+    return with_role("watch_default")
 
 
 @dataclass

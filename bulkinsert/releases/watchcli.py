@@ -14,12 +14,13 @@ from typing import Any
 
 import click
 
+from ..guard import guarded
 from ..user_strategies import strategies_from_option
-from .console import guarded, progress_display
+from .console import progress_display
 from .drivers import release_driver_option
 from .sidebyside import DEFAULT_ROUNDS, MIN_ROUNDS
 from .sweep import DEFAULT_ROWS, DEFAULT_SAMPLES
-from .watch import DEFAULT_WATCH_STRATEGIES
+from .watch import default_watch_strategies
 
 
 @click.command("watch")
@@ -29,7 +30,7 @@ from .watch import DEFAULT_WATCH_STRATEGIES
 @click.option("--since", help="Measure the releases after this one, compared with it (overrides what was measured).")
 @click.option("--to", "high", help="Newest release to consider.")
 @click.option("--strategies", default=None,
-              help=f"Comma-separated strategy names (default: {','.join(DEFAULT_WATCH_STRATEGIES)}; "
+              help=f"Comma-separated strategy names (default: {','.join(default_watch_strategies())}; "
                    "for psycopg and asyncpg their own driver's strategies).")
 @click.option("--rows", type=click.IntRange(1), default=DEFAULT_ROWS, show_default=True, help="Names per insert.")
 @click.option("--samples", type=click.IntRange(0), default=DEFAULT_SAMPLES, show_default=True,
