@@ -1,7 +1,9 @@
 """The driver page: the same SQLAlchemy code on psycopg2, psycopg 3, asyncpg and pg8000, per environment.
 
 Built from ``InsertTimeByDriver`` (median seconds) and ``DriverCounts`` (server statements,
-cProfile calls): the figures carrying a ``driver`` parameter. Every table holds one environment's
+cProfile calls): the figures carrying a ``driver`` parameter; psycopg2's column from the psycopg2
+series of the same run (``InsertTime``, ``ServerStatements``, ``CodePath``), which the driver
+benchmarks do not measure twice. Every table holds one environment's
 newest run only (``results.load_figures`` keeps one commit per environment), so its figures were
 measured side by side; ratios are to psycopg2 on the same path. A cell without a figure says why.
 """
@@ -26,9 +28,23 @@ DRIVER_METHODS = {"time_insert": "seconds", "track_statements": "statements", "t
 NO_REASON = "not measured here (asv keeps no reason for an n/a figure)"
 
 
+# The psycopg2 series' benchmarks that give the psycopg2 column (asv class names).
+REFERENCE_SERIES = {"InsertTime", "ServerStatements", "CodePath"}
+
+
 def is_driver_figure(figure: Figure) -> bool:
     """A figure of the driver axis (it names its driver): never one of the psycopg2 series' cells."""
     return figure.param("driver") is not None
+
+
+def driver_of(figure: Figure) -> str | None:
+    """The driver a figure was measured on, for the drivers page (None: not one of its figures)."""
+    if figure.method not in DRIVER_METHODS:
+        return None
+    if is_driver_figure(figure):
+        return str(figure.param("driver"))
+    parts = figure.benchmark.split(".")
+    return REFERENCE if len(parts) >= 2 and parts[-2] in REFERENCE_SERIES else None
 
 
 @dataclass
@@ -103,10 +119,12 @@ def _na_reason(name: str, driver: str, versions: dict[str, str]) -> str:
 def _table(figures: Sequence[Figure], libraries: Sequence[str], site_rows: int) -> DriverTable:
     first = figures[0]
     cells: dict[tuple[str, str, str, int], Figure] = {}
-    for figure in figures:
+    on_axis = {figure.strategy for figure in figures if is_driver_figure(figure)}
+    # The psycopg2 series first: a driver-axis psycopg2 figure (older runs measured it) wins.
+    for figure in sorted(figures, key=is_driver_figure):
         metric = DRIVER_METHODS.get(figure.method)
-        if metric is not None and figure.strategy is not None and figure.rows is not None:
-            cells[(metric, figure.strategy, str(figure.param("driver")), figure.rows)] = figure
+        if metric is not None and figure.strategy in on_axis and figure.rows is not None:
+            cells[(metric, figure.strategy, str(driver_of(figure)), figure.rows)] = figure
     time_rows = sorted({rows for metric, _, _, rows in cells if metric == "seconds"})
     rows = site_rows if site_rows in time_rows or not time_rows else time_rows[-1]
     count_rows_all = sorted({rows_ for metric, _, _, rows_ in cells if metric != "seconds"})
@@ -145,10 +163,11 @@ def driver_tables(site: SiteData) -> list[DriverTable]:
     """One table per asv-matrix environment whose results hold the driver axis, in matrix order."""
     groups: dict[tuple[str, tuple], list[Figure]] = {}
     for figure in site.figures:
-        if is_driver_figure(figure) and figure.method in DRIVER_METHODS:
+        if driver_of(figure) is not None:
             if not site.matrix or in_matrix(figure, site.matrix):  # type: ignore[arg-type]
                 groups.setdefault((figure.machine, figure.requirements), []).append(figure)
-    ordered = sorted(groups.values(), key=lambda fs: (fs[0].machine, results.environment_order(fs[0], site.libraries),
+    axis = [figures for figures in groups.values() if any(is_driver_figure(f) for f in figures)]
+    ordered = sorted(axis, key=lambda fs: (fs[0].machine, results.environment_order(fs[0], site.libraries),
                                                        fs[0].env_name))
     return [_table(figures, site.libraries, site.rows) for figures in ordered]
 
