@@ -49,7 +49,7 @@ def _pin(placement: str) -> None:
 
 def _paths(workload: str, rows: int) -> tuple[str, bytes, dict[str, Callable[[Any], None]]]:
     from bulkinsert import workloads
-    from bulkinsert.copyformat import ChunkReader, text_copy_chunks
+    from bulkinsert.copyencode import ChunkReader, text_copy_chunks
     from bulkinsert.copystream import send_overlapped
     from bulkinsert.strategies import wide
 

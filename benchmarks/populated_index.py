@@ -10,8 +10,8 @@ the ones already there included. This command measures both sides, side by side:
 For each table state (``--present`` rows already there, ``USER%04d`` names) and round, every
 strategy loads the same ``--added`` new names on top: the table is refilled, vacuumed and
 checkpointed before each timed load (untimed), the strategies interleaved within a round.
-Medians are printed, with each strategy's ratio to ``copy_text_stream`` (the same streamed COPY
-with the indexes kept). ``--json`` prints the samples too.
+Medians are printed, with each strategy's ratio to the ``populated_reference`` one,
+``copy_text_stream`` (the same streamed COPY with the indexes kept). ``--json`` prints the samples too.
 """
 
 from __future__ import annotations
@@ -26,26 +26,20 @@ from typing import Any
 
 CHECKOUT = Path(__file__).resolve().parents[1]
 
-STRATEGIES = ["copy_text_stream", "copy_text_fast", "copy_deferred_index"]
-REFERENCE = "copy_text_stream"
+
+
+def _strategies() -> tuple[list[str], str]:
+    """The strategies measured and the one they are divided by: their roles in the registry."""
+    from bulkinsert.registry import one_with_role, with_role
+
+    return list(with_role("populated_index")), one_with_role("populated_reference")
 
 
 def _fill(db: Any, present: int) -> None:
-    """``present`` rows in ``users`` (loaded by COPY), vacuumed and checkpointed: untimed."""
-    import psycopg2
+    """``present`` rows in ``users`` (the populated workload's own fill, vacuumed), checkpointed: untimed."""
+    from bulkinsert import workloads
 
-    from bulkinsert import default_names, run_insert
-
-    db.reset()
-    if present:
-        run_insert("copy_text_fast", default_names(present), db=db)
-    conn = psycopg2.connect(db.dsn)
-    conn.autocommit = True
-    try:
-        with conn.cursor() as cur:
-            cur.execute("VACUUM (ANALYZE) users")
-    finally:
-        conn.close()
+    workloads.get("populated", present=present).reset(db)
     db.checkpoint()
 
 
@@ -54,15 +48,16 @@ def measure(present_sizes: list[int], added: int, rounds: int) -> dict[str, Any]
     from bulkinsert.database import Database
     from bulkinsert.measure import GC_REGIME
 
+    strategies, _ = _strategies()
     names = default_names(added, start=max(present_sizes))  # never collide with present rows
     samples: dict[str, dict[str, list[float]]] = {}
     with Database(instrument=False) as db, db.turn:
-        for name in STRATEGIES:  # first-use costs paid once, untimed
+        for name in strategies:  # first-use costs paid once, untimed
             run_insert(name, default_names(100), db=db)
         for present in present_sizes:
-            per_strategy = samples.setdefault(str(present), {name: [] for name in STRATEGIES})
+            per_strategy = samples.setdefault(str(present), {name: [] for name in strategies})
             for _ in range(rounds):
-                for name in STRATEGIES:
+                for name in strategies:
                     _fill(db, present)
                     result = run_insert(name, names, db=db, reset=False)
                     assert db.row_count() == present + added
@@ -93,11 +88,12 @@ def main(argv: list[str]) -> int:
     if args.json:
         print(json.dumps(data, indent=2))
         return 0
+    _, reference = _strategies()
     print(f"{data['added']:,} rows added, median of {data['rounds']} interleaved rounds; {data['gc']}")
-    print(f"{'rows present':>12}  {'strategy':<20} {'median s':>9}  {'x ' + REFERENCE:>20}  samples")
+    print(f"{'rows present':>12}  {'strategy':<20} {'median s':>9}  {'x ' + reference:>20}  samples")
     for present_text, medians in data["median"].items():
         for name, seconds in medians.items():
-            ratio = seconds / medians[REFERENCE]
+            ratio = seconds / medians[reference]
             shown = " ".join(f"{s:.3f}" for s in data["samples"][present_text][name])
             print(f"{int(present_text):>12,}  {name:<20} {seconds:>9.3f}  {ratio:>20.2f}  {shown}")
     return 0

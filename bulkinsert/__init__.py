@@ -6,6 +6,7 @@ Every strategy is one registered function (:mod:`bulkinsert.strategies`); run on
 
 from __future__ import annotations
 
+from . import user_strategies  # noqa: F401 - registry.load() then also loads $BULKINSERT_STRATEGIES_FROM
 from .measure import InsertResult, profile_this, profiled
 from .registry import REGISTRY, Strategy, Unsupported, strategy
 from .runner import InsertError, run_insert, validate_names

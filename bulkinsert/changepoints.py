@@ -26,7 +26,7 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .metrics import count_verdict
+from .metrics import COUNTS, count_verdict
 
 DEFAULT_ALPHA = 0.01  # significance of a timing change point (permutation p-value)
 DEFAULT_PERMUTATIONS = 199  # the smallest p-value is 1/200: below DEFAULT_ALPHA only if no permutation ties
@@ -171,16 +171,13 @@ def timing_change_points(strategy: str, metric: str, points: Sequence[tuple[str,
                         False, s.p_value) for n, s in enumerate(splits)]
 
 
-COUNT_RULE = {"statements": "statements", "function_calls": "calls", "calls": "calls"}
-
-
 def count_change_points(strategy: str, metric: str, points: Sequence[tuple[str, float]],
                         rows: int | None) -> list[ChangePoint]:
     """Every step between adjacent measured releases that the one count rule calls a change."""
-    if metric not in COUNT_RULE:
-        raise ValueError(f"{metric!r} is not a count; expected one of {sorted(COUNT_RULE)}")
+    if metric not in COUNTS:
+        raise ValueError(f"{metric!r} is not a count; expected one of {sorted(COUNTS)}")
     found = []
     for (old_release, old), (new_release, new) in zip(points, points[1:], strict=False):
-        if count_verdict(COUNT_RULE[metric], old, new, rows).verdict != "same":
+        if count_verdict(COUNTS[metric], old, new, rows).verdict != "same":
             found.append(ChangePoint(strategy, metric, old_release, new_release, old, new, True))
     return found

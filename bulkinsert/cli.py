@@ -15,44 +15,20 @@ except ImportError as exc:  # the measuring core alone (asv's and release enviro
 
 from . import registry, user_strategies
 from .driver_options import driver_option, drivers_of, on_driver, print_strategy_table, strategy_info
+from .guard import guard
 from .placement import click_option as placement_option
 from .placement import last_applied
 from .placement import select as select_placement
-from .registry import Unsupported
 from .schema import DEFAULT_ROWS
-from .server import DatabaseUnavailable, scrub
 from .workload_options import selected_workload, workload_options
-
-EXIT_FAILURE = 1
-EXIT_UNSUPPORTED = 2
-
-
-def fail(message: str, code: int = EXIT_FAILURE) -> None:
-    """Print one password-free line to stderr and exit."""
-    click.echo(f"error: {scrub(message)}", err=True)
-    sys.exit(code)
 
 
 class Guarded(click.Group):
-    """Turns the package's expected failures into one-line errors instead of tracebacks."""
+    """Every command's expected failures as one-line errors instead of tracebacks (:mod:`bulkinsert.guard`)."""
 
     def invoke(self, ctx: click.Context) -> Any:
-        from .runner import InsertError, describe_failure, is_database_error
-
-        try:
+        with guard():
             return super().invoke(ctx)
-        except (Unsupported, user_strategies.UserStrategiesError) as exc:  # a bad strategy file: exit 2 too
-            fail(f"unsupported: {exc}" if isinstance(exc, Unsupported) else str(exc), EXIT_UNSUPPORTED)
-        except (DatabaseUnavailable, InsertError) as exc:
-            fail(str(exc))
-        except KeyError as exc:
-            fail(str(exc.args[0]) if exc.args else repr(exc))
-        except KeyboardInterrupt:
-            fail("interrupted", 130)
-        except Exception as exc:
-            if not is_database_error(exc):
-                raise
-            fail(f"database error: {describe_failure(exc)}")
 
 
 @click.group(cls=Guarded, context_settings={"help_option_names": ["-h", "--help"]})
@@ -130,25 +106,15 @@ def run_command(
     """
     from .database import Database
     from .measure import GC_REGIME
-    from .runner import run_insert, validate_names
-    from .strategies.wide import for_workload
+    from .runner import refuse, run_insert
     from .turns import describe_process
-    from .workloads import validate_rows
 
     if rows is not None and names_json is not None:
         raise click.UsageError("give --rows or --names-json, not both")
     strategy = on_driver(registry.get(strategy_name), driver)
     workload = selected_workload(workload_name, present, [strategy])
     names = _load_names(rows, names_json, workload, seed)
-    # Refusals first: an unsupported strategy or bad input never waits for the server's turn.
-    reason = strategy.unsupported_reason()
-    if reason is not None:
-        raise Unsupported(f"{strategy.label}: {reason}")
-    for_workload(strategy, workload)
-    if workload.single_column:
-        validate_names(names)
-    else:
-        validate_rows(workload, names)
+    refuse(strategy, names)  # first: an unsupported strategy or bad input never waits for the server's turn
     select_placement(placement)
     describe_process(f"bulkinsert run {strategy.name}")
     with Database(dsn, instrument=False) as db, Database(db.dsn, instrument=True) as driver_db:

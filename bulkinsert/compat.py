@@ -143,6 +143,30 @@ def driver_unsupported_reason(driver: str) -> str | None:
     return None
 
 
+def driver_refusal_in(driver: str, versions: dict[str, str]) -> str | None:
+    """Why an environment with these recorded requirements has no SQLAlchemy path on ``driver``.
+
+    For results read elsewhere (the site): asv keeps no reason for an n/a figure, but the
+    environment's SQLAlchemy release and installed distributions tell the version refusals.
+    SQLAlchemy before 2.1 depends on greenlet itself; 2.1 only with its ``asyncio`` extra.
+    """
+    lowered = {name.lower(): version for name, version in versions.items()}
+    release = lowered.get("sqlalchemy")
+    since = _DIALECT_SINCE.get(driver)
+    if since is None:
+        return f"unknown driver {driver!r}"
+    if release and _version_tuple(release)[:2] < since:
+        return (f"SQLAlchemy's postgresql+{driver} dialect arrived in {since[0]}.{since[1]} "
+                f"(this environment: {release})")
+    wanted = {"psycopg2": ("psycopg2-binary", "psycopg2"), "psycopg": ("psycopg",), "asyncpg": ("asyncpg",),
+              "pg8000": ("pg8000",)}[driver]
+    if not any(name in lowered for name in wanted):
+        return f"driver {driver}: {wanted[0]} is not installed in this environment (not in the asv matrix)"
+    if driver == "asyncpg" and "greenlet" not in lowered and release and _version_tuple(release) >= (2, 1):
+        return f"driver asyncpg needs 'greenlet', not installed in this environment (SQLAlchemy {release})"
+    return None
+
+
 def driver_version(driver: str) -> str | None:
     """The installed version of ``driver`` (None when it is not installed)."""
     from importlib import metadata

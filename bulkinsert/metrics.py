@@ -80,6 +80,9 @@ METRICS: tuple[Metric, ...] = (
 _BY_NAME = {metric.name: metric for metric in METRICS}
 _BY_METHOD = {metric.method: metric for metric in METRICS}
 ATTRIBUTES = frozenset(metric.attribute for metric in METRICS)
+# Each counted metric under its judging name and its attribute ("function_calls" -> "calls"):
+# a series keyed either way is judged by the one count rule.
+COUNTS = {key: metric.name for metric in METRICS if metric.kind == COUNTED for key in (metric.name, metric.attribute)}
 
 
 def metric(name: str) -> Metric:

@@ -17,11 +17,11 @@ from statistics import median
 from typing import Any
 
 from .placement import CHOICES, DEFAULT
+from .registry import with_role
 from .schema import DEFAULT_ROWS
 from .server import held_server
 
 GOAL = 1.15
-PER_ROW = ("dbapi_executemany", "core_executemany_plain", "core_upsert_do_update")
 
 
 def one_run(strategy: str, rows: int, placement: str) -> dict[str, Any]:
@@ -60,7 +60,7 @@ def measure(strategy: str, rows: int, placement: str, runs: int) -> dict[str, An
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bulkinsert.placement_check", description=__doc__.splitlines()[0])
-    parser.add_argument("strategies", nargs="*", default=[*PER_ROW, "copy_text"])
+    parser.add_argument("strategies", nargs="*", default=list(with_role("placement_check")))
     parser.add_argument("--rows", type=int, default=DEFAULT_ROWS)
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--placements", default=",".join(CHOICES), help="comma-separated [%(default)s]")

@@ -6,8 +6,9 @@ means adding one decorated function in ``bulkinsert/strategies/``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 from .errors import Unsupported
@@ -29,6 +30,10 @@ ROLES = {
     "per_row_sa13": "sends one INSERT per row on SQLAlchemy 1.3 (its default is plain executemany)",
     "scale": "measured by the scale suite at up to 1,000,000 rows",
     "sweep_default": "swept by `bulkinsert releases sweep` when no --strategies are given",
+    "watch_default": "watched by `releases watch` for SQLAlchemy and psycopg2 when no --strategies are given",
+    "placement_check": "measured by `python -m bulkinsert.placement_check` when no strategies are named",
+    "populated_index": "measured by `python -m benchmarks.populated_index` (deferred index on a populated table)",
+    "populated_reference": "the indexed COPY that `benchmarks.populated_index` divides by",
 }
 # Roles every strategy of a family has: the scale suite measures every COPY-class path, and a
 # reference strategy is one by being the server's own path.
@@ -65,9 +70,14 @@ class Strategy:
     # The drivers this strategy runs on; ``driver`` is the one chosen (the first by default).
     drivers: tuple[str, ...] = ()
 
+    # Why the strategy cannot insert a workload's rows or run on a driver, keyed by the workload's
+    # or the driver's name: ``@strategy(unsupported={"wide": "reason"})``.
+    unsupported: Mapping[str, str] = field(default_factory=dict, compare=False)
+
     def __post_init__(self) -> None:
         if not self.drivers:
             object.__setattr__(self, "drivers", (self.driver,))
+        object.__setattr__(self, "unsupported", MappingProxyType(dict(self.unsupported)))
 
     def with_driver(self, driver: str | None) -> Strategy:
         """This strategy on ``driver`` (None: its own default); unsupported_reason() says if it cannot."""
@@ -102,6 +112,8 @@ class Strategy:
 
         from . import compat
 
+        if self.driver in self.unsupported:
+            return self.unsupported[self.driver]
         if self.driver not in self.drivers:
             return f"runs on driver {', '.join(self.drivers)} only, not {self.driver}"
         if self.engine_driver != compat.DEFAULT_DRIVER:
@@ -149,6 +161,7 @@ def strategy(
     setup: Callable[[Database, Sequence[str]], None] | None = None,
     talk_step: int | None = None,
     roles: Sequence[str] = (),
+    unsupported: Mapping[str, str] | None = None,
 ) -> Callable[[InsertFunction], InsertFunction]:
     """Register the decorated function under its own name.
 
@@ -158,7 +171,9 @@ def strategy(
     path runs on (``driver``, default its first or psycopg2, is the one it runs on unless
     asked); ``setup(db, names)`` does, outside the timed region, whatever the insert needs
     first (open a connection, write a server-side file; may raise :class:`Unsupported`);
-    ``requires`` names optional driver modules; ``talk_step`` orders the talk's five steps.
+    ``requires`` names optional driver modules; ``talk_step`` orders the talk's five steps;
+    ``roles`` says what else it is for (:data:`ROLES`); ``unsupported`` maps a workload (or
+    driver) the strategy cannot insert to the reason, which ``run --workload`` prints.
     """
     if family not in FAMILIES:
         raise ValueError(f"unknown family {family!r}; expected one of {FAMILIES}")
@@ -184,10 +199,17 @@ def strategy(
             setup=setup,
             talk_step=talk_step,
             roles=declared_roles(family, roles),
+            unsupported=dict(unsupported or {}),
         )
         return function
 
     return register
+
+
+# Run by load() after the built-ins: bulkinsert.user_strategies, which builds on this module (the
+# package imports it), adds the loader of the file $BULKINSERT_STRATEGIES_FROM names. A hook, so
+# the registry never imports what registers into it.
+EXTRA_LOADERS: list[Callable[[], object]] = []
 
 
 def load() -> dict[str, Strategy]:
@@ -200,10 +222,8 @@ def load() -> dict[str, Strategy]:
     import importlib
 
     importlib.import_module(f"{__package__}.strategies")  # registers on import
-    from .user_strategies import load_from_environment
-
-    load_from_environment()
-
+    for loader in EXTRA_LOADERS:
+        loader()
     return REGISTRY
 
 

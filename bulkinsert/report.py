@@ -14,18 +14,17 @@ which the summary lists.
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import shutil
 import subprocess
-import sys
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import click
 
+from .errors import BulkInsertError
 from .metrics import format_value
 
 REQUIRED = ("library", "strategy", "metric", "old", "new", "ratio", "confirmed", "verdict")
@@ -35,20 +34,8 @@ TITLE_PREFIX = "Benchmark finding:"
 TOKEN_VARIABLES = ("GH_TOKEN", "GITHUB_TOKEN")
 
 
-class ReportError(Exception):
-    """Bad findings input or a failing ``gh``: one line on stderr, exit 1 (:func:`_one_line`)."""
-
-
-def _one_line(command: Callable[..., None]) -> Callable[..., None]:
-    @functools.wraps(command)
-    def wrapper(*args: Any, **kwargs: Any) -> None:
-        try:
-            command(*args, **kwargs)
-        except ReportError as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(1)
-
-    return wrapper
+class ReportError(BulkInsertError):
+    """Bad findings input or a failing ``gh``: one line on stderr, exit 1 (:mod:`bulkinsert.guard`)."""
 
 
 def load_findings(path: Path) -> dict[str, Any]:
@@ -252,7 +239,6 @@ def report_group() -> None:
 @report_group.command("markdown")
 @findings_argument
 @click.option("--title", default="bulkinsert compare", show_default=True, help="Heading of the summary.")
-@_one_line
 def markdown_command(findings_path: Path, title: str) -> None:
     """Print a Markdown summary (for $GITHUB_STEP_SUMMARY): confirmed findings, then counts."""
     click.echo(render_markdown(load_findings(findings_path), title=title), nl=False)
@@ -260,7 +246,6 @@ def markdown_command(findings_path: Path, title: str) -> None:
 
 @report_group.command("github")
 @findings_argument
-@_one_line
 def github_command(findings_path: Path) -> None:
     """One GitHub issue per confirmed finding (library, release, strategy, metric): create, or comment on it.
 

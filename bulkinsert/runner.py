@@ -177,29 +177,12 @@ def sends_a_statement_per_row(db: Database, strategy: Strategy) -> bool:
     return sent is not None and sent >= WARM_UP_ROWS // 2
 
 
-def before_timer(
-    strategy: Strategy | str,
-    names: Sequence[str],
-    db: Database,
-    *,
-    reset: bool = True,
-    warm_up: bool = True,
-    collect_garbage: bool = True,
-) -> Strategy:
-    """Everything that happens before a timed insert, in one place; returns the strategy.
+def refuse(strategy: Strategy | str, names: Sequence[Any]) -> tuple[Strategy, Workload]:
+    """The refusal checks, in one place: raise before anything is written or waited for.
 
-    In order: refuse an unsupported strategy or invalid names (:class:`Unsupported`,
-    :class:`InsertError`, nothing written); switch ``db`` to the engine the strategy asks
-    for (connected now); pin client and embedded server to the CPU placement
-    (:mod:`bulkinsert.placement`: ``--placement`` or ``$BULKINSERT_PLACEMENT``); warm up
-    (``warm_up``, once per strategy and Database, needs ``reset``); empty ``users`` and
-    CHECKPOINT (``reset``); the strategy's own ``setup`` hook (which may raise
-    :class:`Unsupported`); a full garbage collection. The caller starts its
-    timer right after, with the collector disabled (:data:`~bulkinsert.measure.GC_REGIME`).
-
-    The rows' workload (:func:`~bulkinsert.workloads.workload_of`; plain names are ``users``)
-    decides the table, the validation, the reset (``populated`` refills its present rows here)
-    and the strategy's function for it (``wide``: its typed path, or :class:`Unsupported`).
+    An unsupported strategy (:class:`Unsupported`: libraries, driver, the rows' workload, values
+    the driver cannot carry exactly) or invalid rows (:class:`InsertError`). Returns the strategy
+    as it inserts the rows' workload (:func:`~bulkinsert.strategies.wide.for_workload`) and the workload.
     """
     from .strategies.wide import for_workload
 
@@ -216,6 +199,34 @@ def before_timer(
         inexact = compat.inexact_values_reason(strategy.engine_driver, names)
         if inexact is not None:
             raise Unsupported(f"{strategy.label}: workload {workload.name}: {inexact}")
+    return strategy, workload
+
+
+def before_timer(
+    strategy: Strategy | str,
+    names: Sequence[str],
+    db: Database,
+    *,
+    reset: bool = True,
+    warm_up: bool = True,
+    collect_garbage: bool = True,
+) -> Strategy:
+    """Everything that happens before a timed insert, in one place; returns the strategy.
+
+    In order: refuse an unsupported strategy or invalid names (:func:`refuse`, nothing
+    written); switch ``db`` to the engine the strategy asks
+    for (connected now); pin client and embedded server to the CPU placement
+    (:mod:`bulkinsert.placement`: ``--placement`` or ``$BULKINSERT_PLACEMENT``); warm up
+    (``warm_up``, once per strategy and Database, needs ``reset``); empty ``users`` and
+    CHECKPOINT (``reset``); the strategy's own ``setup`` hook (which may raise
+    :class:`Unsupported`); a full garbage collection. The caller starts its
+    timer right after, with the collector disabled (:data:`~bulkinsert.measure.GC_REGIME`).
+
+    The rows' workload (:func:`~bulkinsert.workloads.workload_of`; plain names are ``users``)
+    decides the table, the validation, the reset (``populated`` refills its present rows here)
+    and the strategy's function for it (``wide``: its typed path, or :class:`Unsupported`).
+    """
+    strategy, workload = refuse(strategy, names)
     db.use_engine(strategy.engine_kwargs(), strategy.engine_driver)
     # Client and server on the chosen CPUs before the warm-up, so warm-up and sample share them.
     placement.apply(embedded_postmaster(db.dsn))

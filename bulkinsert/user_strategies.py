@@ -24,9 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from .errors import BulkInsertError
+from .registry import EXTRA_LOADERS, REGISTRY
 
 ENV_VARIABLE = "BULKINSERT_STRATEGIES_FROM"
-EXIT_BAD_INPUT = 2
 
 # absolute path of a loaded file -> the names it registered (loading it again is a no-op)
 _LOADED: dict[str, tuple[str, ...]] = {}
@@ -81,7 +81,6 @@ def load(spec: str) -> tuple[str, ...]:
     on any error the file's strategies and workloads are taken out again.
     """
     from . import workloads
-    from .registry import REGISTRY
 
     path = resolve(spec)
     where = str(path)
@@ -130,6 +129,10 @@ def load_from_environment() -> tuple[str, ...]:
     return load(spec) if spec else ()
 
 
+if load_from_environment not in EXTRA_LOADERS:
+    EXTRA_LOADERS.append(load_from_environment)
+
+
 def mark_from_file(infos: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """``bulkinsert list``'s rows, each with ``from_file``: registered by a user's file, not built in."""
     mine = {name for names in _LOADED.values() for name in names}
@@ -145,15 +148,10 @@ def use(spec: str) -> Path:
 
 
 def option_callback(ctx: Any, param: Any, value: str | None) -> str | None:
-    """``--strategies-from``: load the file before the command runs; bad input is one line, exit 2."""
+    """``--strategies-from``: load the file before the command runs; bad input is one line, exit 2
+    (:class:`UserStrategiesError`, worded by :mod:`bulkinsert.guard`)."""
     if value:
-        import click
-
-        try:
-            use(value)
-        except UserStrategiesError as exc:
-            click.echo(f"error: {exc}", err=True)
-            ctx.exit(EXIT_BAD_INPUT)
+        use(value)
     return value
 
 

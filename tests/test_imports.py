@@ -131,11 +131,8 @@ def test_no_import_cycle() -> None:
     assert cycle is None, "import cycle: " + " -> ".join(cycle or [])
 
 
-# Deferred imports that still close a circle, each to be removed here when its fix lands:
-# registry.load() imports the user's strategy loader, which fills the registry.
-KNOWN_DEFERRED_CIRCLES = {
-    ("bulkinsert.registry", "bulkinsert.user_strategies"),
-}
+# Deferred imports that still close a circle, each to be removed here when its fix lands (none).
+KNOWN_DEFERRED_CIRCLES: set[tuple[str, str]] = set()
 
 
 def test_no_import_cycle_through_function_level_imports() -> None:

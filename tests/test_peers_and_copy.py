@@ -14,7 +14,7 @@ import pytest
 from conftest import BAD_NAMES
 
 from bulkinsert import InsertError, compat, default_names, registry, run_insert
-from bulkinsert.copyformat import (
+from bulkinsert.copyencode import (
     binary_copy_bytes,
     binary_copy_chunks,
     text_copy_bytes,

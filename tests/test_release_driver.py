@@ -97,3 +97,97 @@ def test_compare_on_psycopg_reports_the_driver_and_its_own_count(db: Database, o
         counts[driver] = data["old_value"]
         assert read_findings(own_findings)[-1]["driver"] == driver
     assert counts["psycopg2"] < ROWS <= counts["psycopg"], counts
+
+
+# -- releases watch --driver ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("args", "fragment"), [
+    (["--strategies", "copy_text", "--driver", "psycopg"], "runs on driver"),
+    (["--strategies", "core_executemany", "--driver", "pg8000"], "do not install pg8000"),
+])
+def test_watch_refuses_a_driver_as_sweep_does(args: list[str], fragment: str) -> None:
+    code, out, err = invoke("watch", "--library", "SQLAlchemy", *args)
+    assert code == 2 and not out
+    assert err.count("\n") == 1 and fragment in err, err
+
+
+def test_watch_runs_sweep_and_side_by_side_on_the_driver_and_records_it(
+        own_findings: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The loop's wiring: the sweep gets the driver, the confirming re-run the bare strategy and the driver,
+    the finding, its record and its feed entry name the driver. (The sweep's figures here are given;
+    test_watch_on_psycopg_measures_the_driver_in_each_release measures them.)"""
+    from bulkinsert.releases import sidebyside, watch
+    from bulkinsert.site.data import SiteData
+    from bulkinsert.site.feed import releases_feed
+
+    old, new = "2.0.30", "2.0.31"
+    swept_on: list[str | None] = []
+
+    def given_sweep(library: str, versions: list[str], strategies: list[str], **options: object) -> SweepResult:
+        swept_on.append(options["driver"])  # type: ignore[arg-type]
+        return SweepResult(library, ROWS, driver=options["driver"], machine="m", releases=[  # type: ignore[arg-type]
+            ReleaseFigures(v, release_env(library, v), False, {name: StrategyFigures(
+                statements=3 if v == old else ROWS + 2, function_calls=1000) for name in strategies})
+            for v in versions])
+
+    asked: list[tuple[str, str | None]] = []
+
+    class Outcome:
+        def as_dict(self) -> dict:
+            return {"verdict": "more", "repeatable": True, "old_value": 3, "new_value": ROWS + 2}
+
+    def side_by_side(_old: object, _new: object, strategy: str, **options: object) -> Outcome:
+        asked.append((strategy, options.get("driver")))  # type: ignore[arg-type]
+        return Outcome()
+
+    monkeypatch.setattr(watch, "sweep", given_sweep)
+    monkeypatch.setattr(sidebyside, "measure_side_by_side", side_by_side)
+    plans = [watch.Plan("SQLAlchemy", old, [new], "test")]
+    result = watch.run(plans, ["core_executemany"], rows=ROWS, samples=0, rounds=2, results_dir=tmp_path,
+                       allow_dirty=False, driver="psycopg")  # a dirty record would stay out of the feed
+    assert swept_on == ["psycopg"] and asked == [("core_executemany", "psycopg")]
+    (finding,) = [f for f in result.findings if f["metric"] == "statements"]
+    assert finding["confirmed"] and finding["driver"] == "psycopg" and finding["strategy"] == "core_executemany+psycopg"
+    assert result.as_dict()["driver"] == "psycopg"
+    (recorded,) = [r for r in read_findings(own_findings) if r.get("metric") == "statements"]
+    assert recorded["kind"] == "watch" and recorded["driver"] == "psycopg"
+    feed = releases_feed(SiteData([], [], ROWS), own_findings)
+    assert "core_executemany+psycopg" in feed
+
+
+def test_watch_on_psycopg_measures_the_driver_in_each_release(
+        db: Database, own_findings: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Two releases from a local index, measured for real on psycopg: the state is the driver's figures."""
+    from bulkinsert.releases import watch
+    from bulkinsert.releases.envs import EnvironmentError_, build
+    from bulkinsert.results import load_figures
+
+    releases = ("2.0.30", "2.0.31")  # the environments tests/test_watch.py builds
+    try:
+        for version in releases:
+            build(release_env("SQLAlchemy", version))
+    except EnvironmentError_ as exc:
+        pytest.skip(f"release environments cannot be built here: {exc}")
+    page = tmp_path / "simple" / "sqlalchemy"
+    page.mkdir(parents=True)
+    page.joinpath("index.html").write_text("".join(
+        f'<a href="SQLAlchemy-{v}-py3-none-any.whl">SQLAlchemy-{v}-py3-none-any.whl</a>\n' for v in releases))
+    monkeypatch.setenv("PIP_CONFIG_FILE", "/dev/null")
+    monkeypatch.delenv("PIP_EXTRA_INDEX_URL", raising=False)
+    monkeypatch.setenv("PIP_INDEX_URL", (tmp_path / "simple").as_uri())
+    results = tmp_path / "results"
+    code, out, err = invoke("watch", "--library", "SQLAlchemy", "--strategies", "core_executemany", "--driver",
+                            "psycopg", "--rows", str(ROWS), "--samples", "2", "--rounds", "8", "--results-dir",
+                            str(results), "--allow-dirty", "--json")
+    assert code in (0, 1), err
+    data = json.loads(out)
+    assert data["driver"] == "psycopg" and [e["release"] for e in data["new_releases"]] == [releases[1]]
+    assert all(f["driver"] == "psycopg" for f in data["findings"])
+    assert all(r.get("driver") == "psycopg" for r in read_findings(own_findings))
+    figures = load_figures(results)
+    statements = {f.versions["SQLAlchemy"]: f.value for f in figures if f.method == "track_statements"}
+    assert {f.strategy for f in figures} == {"core_executemany+psycopg"}
+    assert set(statements) == set(releases) and all(v >= ROWS for v in statements.values()), statements  # per row
+    assert watch.measured_releases("SQLAlchemy", figures, ["core_executemany"], ROWS) == set()
+    assert watch.measured_releases("SQLAlchemy", figures, ["core_executemany+psycopg"], ROWS) == set(releases)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import ast
+from pathlib import Path
+
 import pytest
 from conftest import statement_counts_unavailable
 
@@ -68,3 +71,52 @@ def test_per_row_strategies_send_one_insert_per_row(db: Database) -> None:
             if strategy.supported:
                 counts = run_insert(strategy, default_names(rows), db=db).statements
                 assert counts is not None and counts < rows, (name, counts)
+
+
+def test_the_release_and_check_tools_read_their_defaults_from_the_roles() -> None:
+    from benchmarks import populated_index
+    from bulkinsert.releases import watch
+
+    assert watch.default_watch_strategies() == registry.with_role("watch_default")
+    assert {"orm_bulk_insert", "copy_text", "orm_upsert"} <= set(watch.default_watch_strategies())
+    assert "copy_text" in registry.with_role("placement_check")
+    strategies, reference = populated_index._strategies()
+    assert reference == "copy_text_stream" and "copy_deferred_index" in strategies and reference in strategies
+
+
+def _literals_naming_strategies(path: Path, names: set[str]) -> list[str]:
+    """String constants equal to a strategy name, docstrings left out (they explain, they do not choose)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    docstrings = {
+        id(node.body[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+        and node.body and isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant)
+    }
+    return [
+        f"{path}:{node.lineno}: {node.value!r}"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant) and node.value in names and id(node) not in docstrings
+    ]
+
+
+def test_no_module_outside_the_strategies_names_a_built_in_strategy() -> None:
+    """Which strategies a tool measures is a role of their declaration, never a list kept elsewhere."""
+    checkout = Path(__file__).resolve().parents[1]
+    names = {name for name, registered in registry.load().items()
+             if registered.function.__module__.startswith("bulkinsert.strategies.")}
+    assert {"copy_text", "orm_basic"} <= names
+    found = [
+        hit
+        for top in ("bulkinsert", "benchmarks")
+        for path in sorted((checkout / top).rglob("*.py"))
+        if "strategies" not in path.relative_to(checkout).parts
+        for hit in _literals_naming_strategies(path, names)
+    ]
+    assert not found, "a strategy list outside its declaration (use a role):\n" + "\n".join(found)
+
+
+def test_the_literal_check_catches_a_list(tmp_path: Path) -> None:
+    module = tmp_path / "tool.py"
+    module.write_text('"""Measures ``copy_text``."""\nDEFAULT = ("copy_text", "other")\n', encoding="utf-8")
+    assert _literals_naming_strategies(module, {"copy_text"}) == [f"{module}:2: 'copy_text'"]

@@ -62,7 +62,7 @@ def test_tracked_libraries_follow_the_release_axis(monkeypatch: pytest.MonkeyPat
     assert watch.tracked_libraries() == ["SQLAlchemy", "psycopg2-binary", "psycopg", "asyncpg"]
     monkeypatch.setattr(watch.envs, "RELEASE_LIBRARIES", ("SQLAlchemy", "psycopg"))
     assert watch.tracked_libraries() == ["SQLAlchemy", "psycopg"]
-    assert watch.strategies_for("SQLAlchemy", None) == list(watch.DEFAULT_WATCH_STRATEGIES)
+    assert watch.strategies_for("SQLAlchemy", None) == list(watch.default_watch_strategies())
     assert watch.strategies_for("asyncpg", None) and all("asyncpg" in n for n in watch.strategies_for("asyncpg", None))
     assert watch.strategies_for("psycopg", None) and all(
         "psycopg3" in name or name.startswith("sa_psycopg") for name in watch.strategies_for("psycopg", None))

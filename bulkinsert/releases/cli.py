@@ -11,9 +11,10 @@ from typing import Any
 import click
 
 from .. import registry
+from ..guard import guarded
 from ..schema import DEFAULT_ROWS
 from ..user_strategies import strategies_from_option
-from .console import guarded, progress_display
+from .console import progress_display
 from .drivers import check_driver, driver_mark, release_driver_option
 from .report import print_sweep
 from .sidebyside import DEFAULT_ROUNDS, MIN_ROUNDS

@@ -1,4 +1,4 @@
-"""The release tools' console: expected failures as one line, and a progress bar on stderr.
+"""The release tools' console: a progress bar on stderr (their one-line errors: :mod:`bulkinsert.guard`).
 
 Shared by ``bulkinsert releases`` (cli.py) and ``releases watch`` (watchcli.py), which cli.py
 registers: kept apart from both so neither imports the other back.
@@ -6,31 +6,8 @@ registers: kept apart from both so neither imports the other back.
 
 from __future__ import annotations
 
-import functools
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
-
-import click
-
-from ..errors import BulkInsertError, Unsupported
-from ..server import scrub
-
-
-def guarded(command: Callable[..., Any]) -> Callable[..., Any]:
-    """The release tools' expected failures as one password-free line on stderr: exit 1, 2 if unsupported."""
-
-    @functools.wraps(command)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return command(*args, **kwargs)
-        except (BulkInsertError, LookupError, OSError, ValueError) as exc:
-            message = str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
-            click.echo(f"error: {scrub(message.strip().splitlines()[0] if message.strip() else repr(exc))}", err=True)
-            sys.exit(2 if isinstance(exc, Unsupported) else 1)
-
-    return wrapper
 
 
 @contextmanager

@@ -20,7 +20,7 @@ DRIVER_DISTRIBUTIONS = {"psycopg2": "psycopg2-binary", "psycopg": "psycopg", "as
 
 
 def release_driver_option(function: Callable[..., Any]) -> Callable[..., Any]:
-    """``--driver NAME`` for sweep, bisect and compare; without it each strategy's own driver."""
+    """``--driver NAME`` for sweep, bisect, compare and watch; without it each strategy's own driver."""
     return click.option(
         "--driver", metavar="NAME", default=None,
         help="Driver for the SQLAlchemy paths in every release's environment: psycopg2, psycopg, asyncpg "

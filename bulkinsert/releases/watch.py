@@ -28,14 +28,10 @@ from ..findingtypes import DEFAULT_THRESHOLD, Finding
 from ..metrics import STATUS, metric_for
 from ..results import Figure, load_figures, varying_libraries
 from . import envs
+from .drivers import driver_mark
 from .findings import notes_url, record
-from .sweep import figures_of_sweep, project_commit, sweep, sweep_machine, work_tree_dirty
+from .sweep import figures_of_sweep, project_commit, strategy_label, sweep, sweep_machine, work_tree_dirty
 
-# One strategy of every family the release tools measure: ORM, Core, the driver's own call,
-# COPY, and the upserts (the family a release changed before: SQLAlchemy 2.0.47).
-DEFAULT_WATCH_STRATEGIES = (
-    "orm_bulk_insert", "core_executemany", "execute_values", "copy_text", "core_upsert_do_nothing", "orm_upsert",
-)
 FIRST_RUN_RELEASES = 2  # no state yet: the newest release and the one before it
 
 
@@ -49,7 +45,15 @@ def strategies_for(library: str, chosen: Sequence[str] | None) -> list[str]:
     (psycopg, asyncpg), else the default set (SQLAlchemy and psycopg2 run every one of them)."""
     if chosen:
         return list(chosen)
-    return envs.default_strategies(library) or list(DEFAULT_WATCH_STRATEGIES)
+    return envs.default_strategies(library) or list(default_watch_strategies())
+
+
+def default_watch_strategies() -> tuple[str, ...]:
+    """One strategy of every family the release tools measure (role ``watch_default``): ORM, Core,
+    the driver's own call, COPY, and the upserts (the family a release changed before: SQLAlchemy 2.0.47)."""
+    from ..registry import with_role
+
+    return with_role("watch_default")
 
 
 @dataclass
@@ -106,15 +110,20 @@ def state_figures(results_dir: Path, machine: str) -> list[Figure]:
 
 
 def plan(libraries: Sequence[str], chosen: Sequence[str] | None, *, rows: int, since: str | None, to: str | None,
-         pre: bool, results_dir: Path, dirty: bool) -> list[Plan]:
-    """Every library's plan: the index listing and the results only (nothing built, no server)."""
+         pre: bool, results_dir: Path, dirty: bool, driver: str | None = None) -> list[Plan]:
+    """Every library's plan: the index listing and the results only (nothing built, no server).
+
+    On ``driver`` a release is measured when it has a figure of the strategies on that driver
+    (the sweep files them as ``name+driver``): the psycopg2 figures do not count for it.
+    """
     from .index import list_releases
 
     figures = state_figures(results_dir, sweep_machine(dirty=dirty))
     plans = []
     for library in libraries:
         listing = list_releases(library, pre=pre)
-        measured = measured_releases(library, figures, strategies_for(library, chosen), rows)
+        watched = [strategy_label(name, driver) for name in strategies_for(library, chosen)]
+        measured = measured_releases(library, figures, watched, rows)
         plans.append(plan_library(library, listing.versions, measured, since=since, to=to))
     return plans
 
@@ -127,6 +136,7 @@ class WatchResult:
     new_releases: list[dict[str, Any]] = field(default_factory=list)
     findings: list[dict[str, Any]] = field(default_factory=list)
     seconds: float = 0.0
+    driver: str | None = None  # the SQLAlchemy paths' driver in every release (None: each strategy's own)
 
     @property
     def failing(self) -> list[dict[str, Any]]:
@@ -134,7 +144,7 @@ class WatchResult:
         return [f for f in self.findings if f["confirmed"] and f["verdict"] == "regression"]
 
     def as_dict(self) -> dict[str, Any]:
-        return {"new_releases": self.new_releases, "findings": self.findings,
+        return {"driver": self.driver, "new_releases": self.new_releases, "findings": self.findings,
                 "plans": [p.as_dict() for p in self.plans], "seconds": round(self.seconds, 1)}
 
 
@@ -163,8 +173,9 @@ def is_candidate(finding: Finding) -> bool:
 SideBySideCheck = Callable[[Finding, int], dict[str, Any]]
 
 
-def side_by_side_check(rounds: int) -> SideBySideCheck:
-    """The confirming re-run: ``releases compare`` on this machine, in the environments the sweep used."""
+def side_by_side_check(rounds: int, driver: str | None = None) -> SideBySideCheck:
+    """The confirming re-run: ``releases compare`` on this machine, in the environments the sweep used
+    (on ``driver``: a finding's strategy is then the sweep's ``name+driver`` label)."""
     from .sidebyside import measure_side_by_side
     from .workers import Unmeasurable, WorkerError
 
@@ -172,8 +183,9 @@ def side_by_side_check(rounds: int) -> SideBySideCheck:
         old_env = envs.release_env(finding.library, finding.old)
         new_env = envs.release_env(finding.library, finding.new)
         try:
-            outcome = measure_side_by_side(old_env, new_env, finding.strategy or "", metric=finding.metric,
-                                           rounds=rounds, rows=rows)
+            name = (finding.strategy or "").partition("+")[0] if driver else finding.strategy or ""
+            outcome = measure_side_by_side(old_env, new_env, name, metric=finding.metric,
+                                           rounds=rounds, rows=rows, driver=driver)
         except (Unmeasurable, WorkerError) as exc:
             return {"verdict": "not measured", "error": str(exc), "context": new_env.context()}
         return {**outcome.as_dict(), "context": new_env.context()}
@@ -221,7 +233,7 @@ def _verdict(finding: Finding, confirmed: bool) -> str:
         "regression" if finding.change in ("slower", "more") else "improvement")
 
 
-def _record(data: Mapping[str, Any], dirty: bool) -> None:
+def _record(data: Mapping[str, Any], dirty: bool, driver: str | None = None) -> None:
     """One ``watch`` record per settled finding (the releases page marks the changed ones)."""
     side = data.get("side_by_side") or {}
     record({"kind": "watch", "library": data["library"], "strategy": data["strategy"], "metric": data["metric"],
@@ -231,25 +243,31 @@ def _record(data: Mapping[str, Any], dirty: bool) -> None:
             "watch_verdict": data["verdict"], "change": data["change"], "reason": data["reason"],
             "context": data.get("context") or {}, "notes_url": data.get("notes_url"),
             "values": {f"old:{data['old']}": data.get("old_value"), f"new:{data['new']}": data.get("new_value")},
-            **({"dirty": True} if dirty else {})})
+            **driver_mark(driver), **({"dirty": True} if dirty else {})})
 
 
 def run(plans: Sequence[Plan], chosen: Sequence[str] | None, *, rows: int, samples: int, rounds: int,
         results_dir: Path | None, allow_dirty: bool = False,
-        progress: Callable[[str], None] | None = None, check: SideBySideCheck | None = None) -> WatchResult:
-    """Sweep each plan's base and new releases, judge adjacent ones, settle candidates side by side."""
+        progress: Callable[[str], None] | None = None, check: SideBySideCheck | None = None,
+        driver: str | None = None) -> WatchResult:
+    """Sweep each plan's base and new releases, judge adjacent ones, settle candidates side by side.
+
+    ``driver``: the SQLAlchemy paths run on it in every release (checked by the caller,
+    ``drivers.check_driver``); findings and records carry it, their strategy is ``name+driver``.
+    """
     started = time.monotonic()
     tell = progress or (lambda _text: None)
-    checker = check or side_by_side_check(rounds)
+    checker = check or side_by_side_check(rounds, driver)
     dirty = work_tree_dirty() if allow_dirty else False
-    result = WatchResult(list(plans))
+    result = WatchResult(list(plans), driver=driver)
     for item in plans:
         if not item.new:
             continue
         strategies = strategies_for(item.library, chosen)
         versions = ([item.base] if item.base else []) + item.new
         swept = sweep(item.library, versions, strategies, rows=rows, samples=samples, results_dir=results_dir,
-                      allow_dirty=allow_dirty, progress=lambda version, _index, _total, what, name=item.library:
+                      allow_dirty=allow_dirty, driver=driver,
+                      progress=lambda version, _index, _total, what, name=item.library:
                       tell(f"{name} {version}: {what}"))
         commit, date = project_commit()
         figures = figures_of_sweep(swept, machine=swept.machine, commit=commit, date=date)
@@ -274,7 +292,8 @@ def run(plans: Sequence[Plan], chosen: Sequence[str] | None, *, rows: int, sampl
                 continue  # single measurements the sweep does not take
             data = finding_dict(finding, confirmed=confirmed, verdict=_verdict(finding, confirmed), reason=reason,
                                 check=checked, base=item.base)
-            _record(data, dirty)
+            data.update(driver_mark(driver))
+            _record(data, dirty, driver)
             found.append(data)
         result.findings.extend(found)
         for version in item.new:

@@ -14,11 +14,13 @@ from typing import Any
 
 import click
 
+from ..guard import guarded
 from ..user_strategies import strategies_from_option
-from .console import guarded, progress_display
+from .console import progress_display
+from .drivers import release_driver_option
 from .sidebyside import DEFAULT_ROUNDS, MIN_ROUNDS
 from .sweep import DEFAULT_ROWS, DEFAULT_SAMPLES
-from .watch import DEFAULT_WATCH_STRATEGIES
+from .watch import default_watch_strategies
 
 
 @click.command("watch")
@@ -28,7 +30,7 @@ from .watch import DEFAULT_WATCH_STRATEGIES
 @click.option("--since", help="Measure the releases after this one, compared with it (overrides what was measured).")
 @click.option("--to", "high", help="Newest release to consider.")
 @click.option("--strategies", default=None,
-              help=f"Comma-separated strategy names (default: {','.join(DEFAULT_WATCH_STRATEGIES)}; "
+              help=f"Comma-separated strategy names (default: {','.join(default_watch_strategies())}; "
                    "for psycopg and asyncpg their own driver's strategies).")
 @click.option("--rows", type=click.IntRange(1), default=DEFAULT_ROWS, show_default=True, help="Names per insert.")
 @click.option("--samples", type=click.IntRange(0), default=DEFAULT_SAMPLES, show_default=True,
@@ -41,6 +43,7 @@ from .watch import DEFAULT_WATCH_STRATEGIES
                                                   "'<machine>-releases-dirty', as `releases sweep`).")
 @click.option("--pre", is_flag=True, help="Include pre-releases.")
 @click.option("--json", "as_json", is_flag=True, help='Print {"new_releases": [...], "findings": [...]}.')
+@release_driver_option
 @strategies_from_option
 def watch_command(**options: Any) -> None:
     """Measure every release not measured yet, compare it with the one before, confirm changes side by side.
@@ -56,14 +59,16 @@ def watch_command(**options: Any) -> None:
 
 
 def _watch(libraries: tuple[str, ...], since: str | None, high: str | None, strategies: str | None, rows: int,
-           samples: int, rounds: int, results_dir: Path | None, allow_dirty: bool, pre: bool, as_json: bool) -> bool:
+           samples: int, rounds: int, results_dir: Path | None, allow_dirty: bool, pre: bool, as_json: bool,
+           driver: str | None = None) -> bool:
     """The run; True when it confirmed a regression or a broken path."""
     from packaging.version import InvalidVersion, Version
 
     from ..registry import get
+    from .drivers import check_driver
     from .envs import distribution_name
     from .sweep import DEFAULT_RESULTS_DIR, refuse_dirty, work_tree_dirty
-    from .watch import plan, run, tracked_libraries
+    from .watch import plan, run, strategies_for, tracked_libraries
 
     started = time.monotonic()
     for bound in (since, high):
@@ -75,9 +80,12 @@ def _watch(libraries: tuple[str, ...], since: str | None, high: str | None, stra
     for name in chosen or ():
         get(name)  # an unknown name fails before anything is read
     names = [distribution_name(n) for n in libraries] or tracked_libraries()
+    for library in names:  # as sweep and bisect: a driver a strategy or the environments lack, before anything
+        check_driver(strategies_for(library, chosen), driver)
     results = results_dir or DEFAULT_RESULTS_DIR
     dirty = allow_dirty and work_tree_dirty()
-    plans = plan(names, chosen, rows=rows, since=since, to=high, pre=pre, results_dir=results, dirty=dirty)
+    plans = plan(names, chosen, rows=rows, since=since, to=high, pre=pre, results_dir=results, dirty=dirty,
+                 driver=driver)
     for item in plans:
         if item.why.startswith("first run"):
             click.echo(f"{item.library}: {item.why}", err=True)
@@ -91,7 +99,7 @@ def _watch(libraries: tuple[str, ...], since: str | None, high: str | None, stra
     refuse_dirty(allow_dirty)
     with progress_display(0, "watch") as update:
         result = run(plans, chosen, rows=rows, samples=samples, rounds=rounds, results_dir=results,
-                     allow_dirty=allow_dirty, progress=lambda text: update(0, text))
+                     allow_dirty=allow_dirty, progress=lambda text: update(0, text), driver=driver)
     if as_json:
         click.echo(json.dumps(result.as_dict(), indent=2))
     else:

@@ -11,6 +11,7 @@ from pathlib import Path
 from ..schema import DEFAULT_ROWS
 from .asv_index import patch_asv_index
 from .data import SiteData, load_site_data
+from .drivers import drivers_page
 from .feed import FEED_FILE, releases_feed
 from .licences import licences_page
 from .profiles import (
@@ -28,8 +29,8 @@ from .scoresheet import scoresheet_page
 from .versions import versions_page
 
 ASSETS = Path(__file__).resolve().parent / "assets"
-PAGES = ("scoresheet.html", "versions.html", "releases.html", f"{PROFILE_DIR}/index.html", "licences.html",
-         FEED_FILE)
+PAGES = ("scoresheet.html", "versions.html", "drivers.html", "releases.html", f"{PROFILE_DIR}/index.html",
+         "licences.html", FEED_FILE)
 
 
 @dataclass
@@ -140,6 +141,7 @@ def build_site(
     step("pages")
     write(html_dir / "scoresheet.html", scoresheet_page(site))
     write(html_dir / "versions.html", versions_page(site))
+    write(html_dir / "drivers.html", drivers_page(site))
     write(html_dir / "releases.html", releases_page(site, findings))
     write(html_dir / FEED_FILE, releases_feed(site, findings))  # beside asv's regressions.xml
     write(html_dir / PROFILE_DIR / "index.html", profiles_index_page(site))

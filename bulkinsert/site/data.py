@@ -110,7 +110,8 @@ def group_environments(figures: Iterable[Figure], libraries: Sequence[str]) -> l
     ordered = sorted(figures, key=lambda f: f.benchmark.startswith(SUPPLEMENTARY_MODULES))
     for figure in ordered:
         metric = METRIC_OF_METHOD.get(figure.method)
-        if metric is None or figure.strategy is None or figure.rows is None:
+        # The driver axis (a "driver" parameter) has its own page: never a psycopg2 series' cell.
+        if metric is None or figure.strategy is None or figure.rows is None or figure.param("driver") is not None:
             continue
         slot = (figure.machine, figure.requirements)
         env = environments.get(slot)

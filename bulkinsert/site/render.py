@@ -18,6 +18,7 @@ NAV_ITEMS = (
     ("index.html", "asv benchmarks"),
     ("scoresheet.html", "Scoresheet"),
     ("versions.html", "Version matrix"),
+    ("drivers.html", "Drivers"),
     ("releases.html", "Releases"),
     (f"{PROFILE_DIR}/index.html", "Profiles"),
     ("licences.html", "Licences"),

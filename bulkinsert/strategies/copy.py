@@ -12,7 +12,7 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 
-from ..copyformat import binary_copy_chunks, escape_text_field, text_copy_bytes, text_copy_chunks
+from ..copyencode import binary_copy_chunks, escape_text_field, text_copy_bytes, text_copy_chunks
 from ..copystream import send_overlapped
 from ..database import Database
 from ..registry import strategy
@@ -35,7 +35,7 @@ def _copy_buffer(db: Database, sql: str, payload: bytes) -> None:
         cur.copy_expert(sql, io.BytesIO(payload), size=max(len(payload), 1))
 
 
-@strategy(family="copy", talk_step=5)
+@strategy(family="copy", talk_step=5, roles=("watch_default", "placement_check"))
 def copy_text(db: Database, names: Sequence[str]) -> None:
     """psycopg2 copy_from() a StringIO, each name escaped for COPY text (the talk's 0.14 s)."""
     buffer = io.StringIO("".join([escape_text_field(name) + "\n" for name in names]))
@@ -43,13 +43,13 @@ def copy_text(db: Database, names: Sequence[str]) -> None:
         cur.copy_from(buffer, "users", columns=("name",))
 
 
-@strategy(family="copy")
+@strategy(family="copy", roles=("populated_index",))
 def copy_text_fast(db: Database, names: Sequence[str]) -> None:
     """psycopg2 COPY text from one pre-encoded buffer, escaping only when some name needs it."""
     _copy_buffer(db, COPY_TEXT_SQL, text_copy_bytes(names))
 
 
-@strategy(family="copy")
+@strategy(family="copy", roles=("populated_index", "populated_reference"))
 def copy_text_stream(db: Database, names: Sequence[str]) -> None:
     """psycopg2 COPY text streamed in 64k-row chunks, escaping only chunks that need it.
 
@@ -68,7 +68,7 @@ def copy_binary(db: Database, names: Sequence[str]) -> None:
         send_overlapped(cur, COPY_BINARY_SQL, binary_copy_chunks(names))
 
 
-@strategy(family="copy")
+@strategy(family="copy", roles=("populated_index",))
 def copy_deferred_index(db: Database, names: Sequence[str]) -> None:
     """Streamed text COPY with users' indexes dropped and rebuilt after the load, one transaction.
 

@@ -21,13 +21,15 @@ def _core_insert(db: Database, names: Sequence[str]) -> None:
         conn.execute(users.insert(), [{"name": name} for name in names])
 
 
-@strategy(family="core", drivers=ALL_DRIVERS, talk_step=3, roles=("per_row_sa13", "sweep_default"))
+@strategy(family="core", drivers=ALL_DRIVERS, talk_step=3,
+          roles=("per_row_sa13", "sweep_default", "watch_default"))
 def core_executemany(db: Database, names: Sequence[str]) -> None:
     """Core: table.insert() with a list of dicts, the installed SQLAlchemy's default path."""
     _core_insert(db, names)
 
 
-@strategy(family="core", drivers=ALL_DRIVERS, engine_options=partial(MODE, "plain"), roles=("per_row",))
+@strategy(family="core", drivers=ALL_DRIVERS, engine_options=partial(MODE, "plain"),
+          roles=("per_row", "placement_check"))
 def core_executemany_plain(db: Database, names: Sequence[str]) -> None:
     """Core executemany through psycopg2's own cursor.executemany (one INSERT per row)."""
     _core_insert(db, names)

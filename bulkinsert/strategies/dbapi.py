@@ -17,7 +17,7 @@ INSERT_ONE = "INSERT INTO users (name) VALUES (%s)"
 PAGE_SIZE = 1000
 
 
-@strategy(family="dbapi", roles=("per_row",))
+@strategy(family="dbapi", roles=("per_row", "placement_check"))
 def dbapi_executemany(db: Database, names: Sequence[str]) -> None:
     """psycopg2 cursor.executemany(): the DB-API call the talk caught sending one INSERT per row."""
     with db.dbapi() as conn, conn.cursor() as cur:
@@ -31,7 +31,7 @@ def execute_batch(db: Database, names: Sequence[str]) -> None:
         psycopg2.extras.execute_batch(cur, INSERT_ONE, [(name,) for name in names], page_size=PAGE_SIZE)
 
 
-@strategy(family="dbapi")
+@strategy(family="dbapi", roles=("watch_default",))
 def execute_values(db: Database, names: Sequence[str]) -> None:
     """psycopg2.extras.execute_values(): multi-row INSERT ... VALUES, PAGE_SIZE rows each."""
     with db.dbapi() as conn, conn.cursor() as cur:

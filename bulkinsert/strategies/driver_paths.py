@@ -14,16 +14,18 @@ import io
 from collections.abc import Sequence
 
 from .. import compat
-from ..copyformat import text_copy_bytes
+from ..copyencode import text_copy_bytes
 from ..database import Database
 from ..measure import DBAPI_TIMER
 from ..registry import strategy
 from .copy import COPY_BINARY_SQL, COPY_TEXT_SQL
 
+# Why these paths have no path for the typed ``wide`` rows (:mod:`bulkinsert.strategies.wide`).
+TYPED_ROWS = {"wide": "a driver's fast path from a SQLAlchemy connection, measured on names; typed rows: the peers"}
 INSERT_SQL = "INSERT INTO users (name) VALUES (%s)"
 
 
-@strategy(family="copy", driver="psycopg")
+@strategy(family="copy", driver="psycopg", unsupported=TYPED_ROWS)
 def sa_psycopg_copy(db: Database, names: Sequence[str]) -> None:
     """psycopg 3 COPY BINARY with write_row(), on the SQLAlchemy connection's driver_connection."""
     with db.engine.begin() as conn:
@@ -40,7 +42,7 @@ def sa_psycopg_copy(db: Database, names: Sequence[str]) -> None:
         DBAPI_TIMER.timed(load)
 
 
-@strategy(family="dbapi", driver="psycopg")
+@strategy(family="dbapi", driver="psycopg", unsupported=TYPED_ROWS)
 def sa_psycopg_pipeline(db: Database, names: Sequence[str]) -> None:
     """psycopg 3 cursor.executemany() in an explicit pipeline, on the SQLAlchemy connection."""
     with db.engine.begin() as conn:
@@ -54,7 +56,7 @@ def sa_psycopg_pipeline(db: Database, names: Sequence[str]) -> None:
         DBAPI_TIMER.timed(load)
 
 
-@strategy(family="copy", driver="asyncpg")
+@strategy(family="copy", driver="asyncpg", unsupported=TYPED_ROWS)
 def sa_asyncpg_copy(db: Database, names: Sequence[str]) -> None:
     """asyncpg copy_records_to_table() (binary COPY), on the SQLAlchemy AsyncEngine's connection."""
     with db.engine.begin() as conn:
@@ -67,7 +69,7 @@ def sa_asyncpg_copy(db: Database, names: Sequence[str]) -> None:
         DBAPI_TIMER.timed(compat.await_in_greenlet, load())
 
 
-@strategy(family="copy", driver="pg8000")
+@strategy(family="copy", driver="pg8000", unsupported=TYPED_ROWS)
 def sa_pg8000_copy(db: Database, names: Sequence[str]) -> None:
     """pg8000 COPY text from a stream (execute(..., stream=)), on the SQLAlchemy connection."""
     with db.engine.begin() as conn:

@@ -49,7 +49,8 @@ def orm_bulk_insert_mappings(db: Database, names: Sequence[str]) -> None:
         session.commit()
 
 
-@strategy(family="orm", drivers=compat.SQLALCHEMY_DRIVERS, check=compat.require_orm_bulk_insert)
+@strategy(family="orm", drivers=compat.SQLALCHEMY_DRIVERS, check=compat.require_orm_bulk_insert,
+          roles=("watch_default",))
 def orm_bulk_insert(db: Database, names: Sequence[str]) -> None:
     """2.0-style ORM bulk INSERT: session.execute(insert(User), list of dicts)."""
     if not names:

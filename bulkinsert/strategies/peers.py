@@ -17,7 +17,7 @@ import asyncio
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
-from ..copyformat import text_copy_bytes
+from ..copyencode import text_copy_bytes
 from ..database import Database
 from ..measure import DBAPI_TIMER
 from ..registry import strategy

@@ -13,10 +13,11 @@ import atexit
 import os
 import tempfile
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from ..copyformat import text_copy_chunks
+from ..copyencode import text_copy_chunks
 from ..database import Database
 from ..registry import Unsupported, strategy
 from ..schema import GeneratedNames
@@ -32,7 +33,8 @@ _CAN_READ_SERVER_FILES_SQL = (
 )
 
 
-@strategy(family="reference")
+@strategy(family="reference", unsupported={
+    "wide": "the server can only generate the talk's USER%04d names, not typed rows"})
 def server_generate(db: Database, names: Sequence[str]) -> None:
     """INSERT ... SELECT generate_series() makes the same USER%04d names in the server."""
     if not isinstance(names, GeneratedNames):
@@ -49,7 +51,7 @@ def server_generate(db: Database, names: Sequence[str]) -> None:
 @dataclass
 class _StagedFile:
     dsn: str
-    names: Sequence[str]  # held so that its id() cannot be reused by another list
+    rows: Sequence[Any]  # held so that its id() cannot be reused by another list
     length: int
     path: str
 
@@ -70,23 +72,16 @@ def _remove_staged() -> None:
 atexit.register(_remove_staged)
 
 
-def _staged_path(db: Database, names: Sequence[str]) -> str | None:
-    for staged in _STAGED:
-        if staged.dsn == db.dsn and staged.names is names and staged.length == len(names):
-            return staged.path
-    return None
+def stage_payload(db: Database, rows: Sequence[Any], chunks: Callable[[Any], Iterable[bytes]]) -> str:
+    """Write ``chunks(rows)`` as a file the server can read (before the timer); returns its path.
 
-
-def stage_server_file(db: Database, names: Sequence[str]) -> str:
-    """Write ``names`` as a COPY text file the server can read; returns its path.
-
-    It is ``server_copy_file``'s ``setup`` hook, run before timing: the strategy then times
-    the server's COPY only. The same list object is staged once. Raises :class:`Unsupported` when the server cannot read
-    the file (no superuser or ``pg_read_server_files``, or a server on another machine).
+    The same list object is staged once. Raises :class:`Unsupported` when the server cannot
+    read the file (no superuser or ``pg_read_server_files``, or a server on another machine).
+    Shared by both floors: ``server_copy_file`` of names and of typed rows.
     """
-    found = _staged_path(db, names)
-    if found is not None:
-        return found
+    for staged in _STAGED:
+        if staged.dsn == db.dsn and staged.rows is rows and staged.length == len(rows):
+            return staged.path
     _remove_staged()
     with db.dbapi() as conn, conn.cursor() as cur:
         cur.execute(_CAN_READ_SERVER_FILES_SQL)
@@ -102,11 +97,11 @@ def stage_server_file(db: Database, names: Sequence[str]) -> str:
     os.chmod(folder, 0o755)
     path = os.path.join(folder, f"{uuid.uuid4().hex}.copy")
     with open(path, "wb") as out:
-        for chunk in text_copy_chunks(names):
+        for chunk in chunks(rows):
             out.write(chunk)
     os.chmod(path, 0o644)
     size = os.path.getsize(path)
-    _STAGED.append(_StagedFile(db.dsn, names, len(names), path))
+    _STAGED.append(_StagedFile(db.dsn, rows, len(rows), path))
     with db.dbapi() as conn, conn.cursor() as cur:
         cur.execute("SELECT (pg_stat_file(%s, true)).size", (path,))
         seen = cur.fetchone()[0]
@@ -117,6 +112,14 @@ def stage_server_file(db: Database, names: Sequence[str]) -> str:
             "(it runs on another machine or in another filesystem namespace)"
         )
     return path
+
+
+def stage_server_file(db: Database, names: Sequence[str]) -> str:
+    """``server_copy_file``'s ``setup`` hook: ``names`` as a COPY text file the server reads.
+
+    Run before timing, so the strategy then times the server's COPY only.
+    """
+    return stage_payload(db, names, text_copy_chunks)
 
 
 @strategy(family="reference", setup=stage_server_file, roles=("floor",))

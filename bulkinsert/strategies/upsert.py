@@ -19,7 +19,7 @@ import psycopg2.extras
 from sqlalchemy.dialects import postgresql
 
 from .. import compat
-from ..copyformat import ChunkReader, text_copy_chunks
+from ..copyencode import ChunkReader, text_copy_chunks
 from ..database import Database
 from ..errors import InsertError
 from ..registry import strategy
@@ -31,6 +31,8 @@ UPSERT_VALUES_SQL = "INSERT INTO users (name) VALUES %s ON CONFLICT DO NOTHING"
 # fresh table filled by one COPY is read back in the order it was written).
 STAGE_SQL = "CREATE TEMPORARY TABLE users_stage (name text NOT NULL) ON COMMIT DROP"
 STAGE_COPY_SQL = "COPY users_stage (name) FROM STDIN"
+# Why no upsert has a path for the typed ``wide`` rows (:mod:`bulkinsert.strategies.wide`).
+TYPED_ROWS = {"wide": "the upserts are measured on users(name), whose conflict target is the name"}
 STAGE_MERGE_SQL = "INSERT INTO users (name) SELECT name FROM users_stage ORDER BY ctid ON CONFLICT DO NOTHING"
 
 
@@ -56,13 +58,15 @@ def _execute_many(db: Database, statement: object, names: Sequence[str]) -> None
             conn.execute(statement, _rows(names))
 
 
-@strategy(family="upsert", drivers=compat.SQLALCHEMY_DRIVERS, roles=("sweep_default",))
+@strategy(family="upsert", drivers=compat.SQLALCHEMY_DRIVERS, roles=("sweep_default", "watch_default"),
+          unsupported=TYPED_ROWS)
 def core_upsert_do_nothing(db: Database, names: Sequence[str]) -> None:
     """Core: postgresql.insert(users).on_conflict_do_nothing() with a list of dicts."""
     _execute_many(db, postgresql.insert(users).on_conflict_do_nothing(), names)
 
 
-@strategy(family="upsert", drivers=compat.SQLALCHEMY_DRIVERS, roles=("sweep_default",))
+@strategy(family="upsert", drivers=compat.SQLALCHEMY_DRIVERS, roles=("sweep_default", "placement_check"),
+          unsupported=TYPED_ROWS)
 def core_upsert_do_update(db: Database, names: Sequence[str]) -> None:
     """Core: ON CONFLICT (name) DO UPDATE SET name = excluded.name, with a list of dicts."""
     statement = postgresql.insert(users)
@@ -73,7 +77,7 @@ def core_upsert_do_update(db: Database, names: Sequence[str]) -> None:
 
 
 @strategy(family="upsert", drivers=compat.SQLALCHEMY_DRIVERS, check=compat.require_orm_upsert,
-          roles=("sweep_default",))
+          roles=("sweep_default", "watch_default"), unsupported=TYPED_ROWS)
 def orm_upsert(db: Database, names: Sequence[str]) -> None:
     """ORM-enabled bulk upsert: session.execute(postgresql.insert(User).on_conflict_do_nothing(), rows)."""
     with db.session() as session:
@@ -82,14 +86,14 @@ def orm_upsert(db: Database, names: Sequence[str]) -> None:
         session.commit()
 
 
-@strategy(family="upsert", roles=("sweep_default",))
+@strategy(family="upsert", roles=("sweep_default",), unsupported=TYPED_ROWS)
 def execute_values_upsert(db: Database, names: Sequence[str]) -> None:
     """psycopg2 execute_values() with ON CONFLICT DO NOTHING, PAGE_SIZE rows per statement."""
     with db.dbapi() as conn, conn.cursor() as cur:
         psycopg2.extras.execute_values(cur, UPSERT_VALUES_SQL, [(name,) for name in names], page_size=PAGE_SIZE)
 
 
-@strategy(family="upsert", roles=("sweep_default",))
+@strategy(family="upsert", roles=("sweep_default",), unsupported=TYPED_ROWS)
 def copy_upsert(db: Database, names: Sequence[str]) -> None:
     """COPY into a temporary table, then INSERT … SELECT … ON CONFLICT DO NOTHING, one transaction."""
     with db.dbapi() as conn, conn.cursor() as cur:

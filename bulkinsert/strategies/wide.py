@@ -3,7 +3,8 @@
 A strategy registered in the other modules of this package inserts the talk's names; here it
 gets a second function, registered under the same name, for rows of natural Python values
 (:mod:`bulkinsert.workloads`). :func:`for_workload` hands the runner the strategy with that
-function (and setup hook) in place, or raises :class:`Unsupported` with the reason. The
+function (and setup hook) in place, or raises :class:`Unsupported` with the reason the
+strategy declares (``@strategy(unsupported={"wide": reason})``). The
 users/populated paths are untouched, so their figures stay comparable with earlier runs.
 
 How each family expresses the types:
@@ -36,7 +37,7 @@ from ..errors import Unsupported
 from ..registry import Strategy
 from ..workloads import NEGATIVE_ZERO, WIDE_KEY_CONSTRAINT, WIDE_PRIMARY_KEY, WIDE_SEQUENCE, Wide, Workload, wide
 
-__all__ = ["UNSUPPORTED", "WIDE_PATHS", "WidePath", "for_workload"]
+__all__ = ["WIDE_PATHS", "WidePath", "for_workload"]
 
 Rows = Sequence[tuple]
 COLUMNS = wide.column_names
@@ -68,21 +69,6 @@ class WidePath:
 
 WIDE_PATHS: dict[str, WidePath] = {}
 
-# Why a strategy has no wide path. A strategy missing from both tables is new since; it says so.
-UNSUPPORTED: dict[str, str] = {
-    "server_generate": "the server can only generate the talk's USER%04d names, not typed rows",
-    "core_upsert_do_nothing": "the upserts are measured on users(name), whose conflict target is the name",
-    "core_upsert_do_update": "the upserts are measured on users(name), whose conflict target is the name",
-    "orm_upsert": "the upserts are measured on users(name), whose conflict target is the name",
-    "execute_values_upsert": "the upserts are measured on users(name), whose conflict target is the name",
-    "copy_upsert": "the upserts are measured on users(name), whose conflict target is the name",
-    **dict.fromkeys(
-        ("sa_psycopg_copy", "sa_psycopg_pipeline", "sa_asyncpg_copy", "sa_pg8000_copy"),
-        "a driver's fast path from a SQLAlchemy connection, measured on names; typed rows: the peers",
-    ),
-}
-
-
 def wide_path(*names: str, setup: Callable[[Database, Rows], None] | None = None,
               keeps_strategy_setup: bool = True) -> Callable[[Callable], Callable]:
     """Register the decorated function as the wide path of the strategies ``names``."""
@@ -107,11 +93,14 @@ def for_workload(strategy: Strategy, workload: Workload) -> Strategy:
     if workload.strategies:  # a user's workload: only the strategies written for it insert its rows
         raise Unsupported(f"{strategy.name}: workload {workload.name} is inserted by "
                           f"{', '.join(workload.strategies)} only")
+    declared = strategy.unsupported.get(workload.name)  # @strategy(unsupported={"wide": reason})
+    if declared is not None:
+        raise Unsupported(f"{strategy.name}: workload {workload.name}: {declared}")
     if workload.single_column:
         return strategy
     path = WIDE_PATHS.get(strategy.name)
     if path is None:
-        reason = UNSUPPORTED.get(strategy.name, "no path for typed rows has been written for it")
+        reason = "no path for typed rows has been written for it"  # a strategy new since
         raise Unsupported(f"{strategy.name}: workload {workload.name}: {reason}")
     if path.setup is None:
         setup = strategy.setup if path.keeps_strategy_setup else None

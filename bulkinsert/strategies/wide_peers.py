@@ -17,29 +17,21 @@ Each peer uses its own type handling, with what it needs to be exact:
 
 from __future__ import annotations
 
-import atexit
 import json
-import os
-import shutil
-import tempfile
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from ..database import Database
-from ..errors import Unsupported
 from ..measure import DBAPI_TIMER
 from .peers import _AdbcConnection, _AsyncpgConnection, _peer, _Psycopg3
+from .reference import stage_payload
 from .wide import BINARY, COLUMN_LIST, COLUMNS, COPY_BINARY_SQL, COPY_TEXT_SQL, TEXT, wide_path
 
 Rows = Sequence[tuple]
 _EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 _EPOCH_DAY = date(2000, 1, 1).toordinal()
 _MICROSECOND = timedelta(microseconds=1)
-_CAN_READ_SERVER_FILES_SQL = (
-    "SELECT rolsuper OR pg_has_role(current_user, 'pg_read_server_files', 'MEMBER')"
-    " FROM pg_roles WHERE rolname = current_user"
-)
 
 # -- psycopg 3 -----------------------------------------------------------------------------------------------
 
@@ -154,46 +146,9 @@ def adbc_ingest(db: Database, rows: Rows) -> None:
 
 
 # -- the server's own COPY of the same rows -------------------------------------------------------------------
-_STAGED: dict[str, Any] = {}  # the last staged rows: {"rows": list, "length": n, "dsn": ..., "path": ...}
-
-
-def _remove_staged() -> None:
-    path = _STAGED.pop("path", None)
-    _STAGED.clear()
-    if path:
-        shutil.rmtree(os.path.dirname(path), ignore_errors=True)
-
-
-atexit.register(_remove_staged)
-
-
 def stage_wide_file(db: Database, rows: Rows) -> str:
-    """Write ``rows`` as a COPY file the server reads (before the timer); the same list is staged once."""
-    if _STAGED.get("rows") is rows and _STAGED.get("length") == len(rows) and _STAGED.get("dsn") == db.dsn:
-        return _STAGED["path"]
-    _remove_staged()
-    with db.dbapi() as conn, conn.cursor() as cur:
-        cur.execute(_CAN_READ_SERVER_FILES_SQL)
-        row = cur.fetchone()
-    if not row or not row[0]:
-        raise Unsupported("server_copy_file: the database role may not read server files "
-                          "(needs superuser or pg_read_server_files)")
-    folder = tempfile.mkdtemp(prefix="bulkinsert-wide-")
-    os.chmod(folder, 0o755)  # the embedded server runs as another OS user when we are root
-    path = os.path.join(folder, "wide.copy")
-    with open(path, "wb") as out:
-        for chunk in BINARY.chunks(rows):
-            out.write(chunk)
-    os.chmod(path, 0o644)
-    with db.dbapi() as conn, conn.cursor() as cur:
-        cur.execute("SELECT (pg_stat_file(%s, true)).size", (path,))
-        seen = cur.fetchone()[0]
-    if seen != os.path.getsize(path):
-        shutil.rmtree(folder, ignore_errors=True)
-        raise Unsupported("server_copy_file: the server cannot see files this client writes "
-                          "(it runs on another machine or in another filesystem namespace)")
-    _STAGED.update(rows=rows, length=len(rows), dsn=db.dsn, path=path)
-    return path
+    """The rows as a COPY BINARY file the server reads (before the timer); the same list is staged once."""
+    return stage_payload(db, rows, BINARY.chunks)
 
 
 @wide_path("server_copy_file", setup=stage_wide_file, keeps_strategy_setup=False)
