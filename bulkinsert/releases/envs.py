@@ -197,6 +197,8 @@ def _index_arguments() -> list[str]:
 def _uv_env() -> dict[str, str]:
     env = dict(os.environ)
     env.setdefault("UV_CACHE_DIR", str(env_root().parent / "uv-cache"))
+    # Every environment's files hard-linked from the shared cache (uv copies, with a warning, across file systems).
+    env.setdefault("UV_LINK_MODE", "hardlink")
     env.pop("VIRTUAL_ENV", None)
     return env
 

@@ -1,7 +1,8 @@
 """Measure strategies on every release of a range and store the figures as asv results.
 
-Per release: its environment (built on demand, the next one built while this one measures),
-one long-lived measuring process, then per strategy one insert under cProfile (function calls
+Per release: its environment (every missing one built first, several at once, before anything is
+timed; :mod:`.schedule`), one long-lived measuring process (the next one started ahead on a CPU
+the measurement does not use), then per strategy one insert under cProfile (function calls
 and server statements) and ``samples`` plain inserts (wall time, client CPU; ``samples=0``
 records the deterministic figures only, e.g. for sweeps sharded over CI runners). After the
 profiled insert, outside every timed region, the table is compared with the inserted rows by the
@@ -28,7 +29,6 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,9 +38,10 @@ from .. import suiteconf
 from ..errors import BulkInsertError
 from ..metrics import metric
 from ..results import DIRTY_MACHINE_SUFFIX
-from .envs import CHECKOUT, EnvironmentError_, ReleaseEnv, build, release_env
+from .envs import CHECKOUT, EnvironmentError_, ReleaseEnv, release_env
 from .findings import record
 from .provenance import machine_name, project_commit
+from .schedule import build_all, default_build_jobs, spare_cpus
 from .workers import Unmeasurable, Worker, WorkerError
 
 # A sweep files its figures under the main suite's benchmarks of these metrics.
@@ -153,13 +154,14 @@ def refuse_dirty(allow_dirty: bool, checkout: Path = CHECKOUT) -> bool:
 
 def measure_release(
     worker: Worker, strategies: Sequence[str], rows: int, samples: int, step: Callable[[str], None],
-    driver: str | None = None,
+    driver: str | None = None, placed: Callable[[], None] | None = None,
 ) -> dict[str, StrategyFigures]:
     """Every strategy in one release's process: one profiled insert, then ``samples`` plain ones.
 
     The profiled insert is checked for exactness afterwards (untimed); a difference is recorded as
     a broken finding for ``worker.env``'s release and the samples are still taken. ``driver``: the
-    SQLAlchemy paths' driver (None: each strategy's own).
+    SQLAlchemy paths' driver (None: each strategy's own). ``placed`` is called once, after the
+    first insert that placed the process on its CPUs (``worker.placement``).
     """
     found: dict[str, StrategyFigures] = {}
     on = {"driver": driver} if driver else {}  # without one, the request as before drivers
@@ -168,6 +170,9 @@ def measure_release(
         try:
             step(f"{name}: calls")
             profiled = worker.measure(name, rows, calls=True, check=True, **on)
+            if placed is not None and worker.placement is not None:
+                placed()
+                placed = None
             if profiled.get("not_exact"):
                 figures.broken = profiled["not_exact"]
                 record_broken(worker.env, name, rows, figures.broken, driver)
@@ -206,6 +211,8 @@ def sweep(
     progress: Callable[[str, int, int, str], None] | None = None,
     allow_dirty: bool = False,
     driver: str | None = None,
+    build_jobs: int | None = None,
+    start_ahead: bool = True,
 ) -> SweepResult:
     """Measure ``strategies`` on each of ``versions`` and write asv results (unless ``results_dir`` is None).
 
@@ -214,39 +221,53 @@ def sweep(
     Raises :class:`DirtyWorkTree` before measuring when the checkout has uncommitted changes and
     ``allow_dirty`` is false. ``driver`` runs the SQLAlchemy paths on it (None: each strategy's own);
     the figures are then filed under the strategy label (``core_executemany+psycopg``).
+    Environments are built first, ``build_jobs`` at a time (None: :func:`.schedule.default_build_jobs`);
+    ``start_ahead`` starts the next release's process on a spare CPU while one measures (:mod:`.schedule`).
     """
     started = time.monotonic()
     dirty = refuse_dirty(allow_dirty)
     result = SweepResult(library, rows, dirty=dirty, machine=sweep_machine(dirty=dirty), driver=driver)
     tell = progress or (lambda *_: None)
     envs = [release_env(library, v) for v in versions]
-    with ThreadPoolExecutor(max_workers=1) as builder:
-        pending: dict[int, Future[bool]] = {}
+    total = len(envs)
+    for index, env in enumerate(envs):
+        if not env.is_built:
+            tell(versions[index], index, total, "environment")
+    jobs = build_jobs or default_build_jobs(total)
+    outcomes = build_all(envs, jobs, done=lambda index, _: tell(versions[index], index, total, "environment built"))
+    for version, outcome in zip(versions, outcomes, strict=True):
+        if isinstance(outcome, EnvironmentError_):
+            result.failed[version] = str(outcome)
+    ready = [index for index, outcome in enumerate(outcomes) if not isinstance(outcome, EnvironmentError_)]
+    upcoming: Worker | None = None
+    try:
+        for position, index in enumerate(ready):
+            version, env = versions[index], envs[index]
+            worker, upcoming = upcoming or Worker(envs[index]), None
+            tell(version, index, total, "measuring process")
 
-        def schedule(index: int) -> None:
-            if index < len(envs) and index not in pending:
-                pending[index] = builder.submit(build, envs[index])
+            def start_next(worker: Worker = worker, position: int = position) -> None:
+                """Once this process has placed itself: the next one imports on the CPUs it left."""
+                nonlocal upcoming
+                cpus = spare_cpus(worker.placement)
+                if start_ahead and cpus and position + 1 < len(ready) and upcoming is None:
+                    upcoming = Worker(envs[ready[position + 1]], ahead=True, cpus=cpus)
 
-        schedule(0)
-        for index, (version, env) in enumerate(zip(versions, envs, strict=True)):
-            tell(version, index, len(envs), "environment" if not env.is_built else "reusing environment")
             try:
-                built = pending.pop(index).result()
-            except EnvironmentError_ as exc:
-                result.failed[version] = str(exc)
-                schedule(index + 1)
-                continue
-            schedule(index + 1)  # the next release's environment builds while this one measures
-            try:
-                with Worker(env) as worker:
+                with worker:
+                    worker.ready()
                     measured = measure_release(
-                        worker, strategies, rows, samples, lambda what, v=version, i=index: tell(v, i, len(envs), what),
-                        driver,
+                        worker, strategies, rows, samples, lambda what, v=version, i=index: tell(v, i, total, what),
+                        driver, placed=start_next,
                     )
             except WorkerError as exc:
                 result.failed[version] = str(exc)
                 continue
-            result.releases.append(ReleaseFigures(version, env, built, measured))
+            result.releases.append(ReleaseFigures(version, env, outcomes[index] is True, measured))
+    finally:
+        if upcoming is not None:
+            upcoming.close()
+    result.failed = {v: result.failed[v] for v in versions if v in result.failed}  # release order, as measured
     if results_dir is not None and result.releases:
         result.written = write_results(result, results_dir)
     result.seconds = time.monotonic() - started

@@ -1,8 +1,11 @@
 """The measuring process inside one release's environment: JSON lines in, JSON lines out.
 
 Started once per environment and kept alive, so every insert after the first is measured warm
-(imports, mapper configuration and connections are paid once, outside the samples). Each
-request line is ``{"strategy": ..., "rows": ..., "calls": bool, "check": bool}`` (plus
+(imports, mapper configuration and connections are paid once, outside the samples). The first
+line out is ``{"ok": true, "ready": true, "versions"}``, written after the imports and before
+any connection; the first request connects (``{"connect": true}`` does only that, answered
+``{"ok": true, "connected": true}``). Each request line is
+``{"strategy": ..., "rows": ..., "calls": bool, "check": bool}`` (plus
 ``"driver"`` to run the SQLAlchemy paths on another driver than the strategy's own); each answer line is
 ``{"ok": true, "seconds", "cpu_seconds", "statements", "function_calls", "versions", "placement"}``
 (the CPU placement of :mod:`bulkinsert.placement`, from ``$BULKINSERT_PLACEMENT``), or
@@ -112,6 +115,14 @@ class Measurer:
         self.plain.close()
 
 
+def _import_measuring_code() -> None:
+    """Import what a measurement needs (the release's library with it) before any connection."""
+    import importlib
+
+    for name in ("database", "exact", "runner", "registry", "strategies", "workloads"):
+        importlib.import_module(f"{__package__.rpartition('.')[0]}.{name}")
+
+
 def main() -> None:
     answers = os.fdopen(os.dup(sys.stdout.fileno()), "w", buffering=1)
     sys.stdout = sys.stderr  # nothing but answers on the protocol stream
@@ -120,13 +131,22 @@ def main() -> None:
     try:
         from ..compat import library_versions
 
-        measurer = Measurer()
+        _import_measuring_code()
+
+        # Hello after the imports, before connecting: a process started ahead of its turn (on a CPU
+        # the measurement does not use) pays its imports there and touches the server only later.
         answers.write(json.dumps({"ok": True, "ready": True, "versions": library_versions()}) + "\n")
         for line in sys.stdin:
             if not line.strip():
                 continue
+            request = json.loads(line)
+            if measurer is None:
+                measurer = Measurer()  # a failure here ends the process with one error line
+            if request.get("connect"):
+                answers.write(json.dumps({"ok": True, "connected": True}) + "\n")
+                continue
             try:
-                answer = measurer.measure(json.loads(line))
+                answer = measurer.measure(request)
             except Exception as exc:  # noqa: BLE001 - reported to the parent as one line
                 message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
                 answer = {"ok": False, "error": f"{type(exc).__name__}: {message}"}

@@ -27,10 +27,20 @@ class Unmeasurable(BulkInsertError):
 
 
 class Worker:
-    """One long-lived measuring process in ``env``; ``plant`` sets the slowdown test hook."""
+    """One long-lived measuring process in ``env``; ``plant`` sets the slowdown test hook.
 
-    def __init__(self, env: ReleaseEnv, *, plant: str | None = None) -> None:
+    ``ahead``: only start the process (its imports run while the caller does other work) and
+    connect later, in :meth:`ready`; ``cpus`` confines it to those CPUs until its first timed
+    insert places it (:mod:`bulkinsert.placement`), so a process started ahead of its turn
+    imports on a CPU the running measurement does not use.
+    """
+
+    def __init__(self, env: ReleaseEnv, *, plant: str | None = None, ahead: bool = False,
+                 cpus: tuple[int, ...] = ()) -> None:
         self.env = env
+        self.versions: dict[str, str] = {}
+        self.placement: dict[str, Any] | None = None  # where its last timed insert ran (bulkinsert.placement)
+        self._ready = False
         variables = dict(os.environ)
         variables.setdefault("BULKINSERT_DATABASE", DEFAULT_DATABASE)
         variables.pop(PLANT_VARIABLE, None)
@@ -51,8 +61,34 @@ class Worker:
             env=variables,
             cwd=str(env.path),
         )
-        hello = self._answer()
-        self.versions: dict[str, str] = hello.get("versions", {})
+        if cpus:
+            try:
+                os.sched_setaffinity(self.process.pid, cpus)
+            except OSError:  # gone already, or CPUs not allowed: it then imports where the scheduler puts it
+                pass
+        if not ahead:
+            try:
+                self.ready()
+            except BaseException:
+                self.close()
+                raise
+
+    def ready(self) -> Worker:
+        """Wait for the process's imports, then connect it to the server (idempotent)."""
+        if not self._ready:
+            self.versions = self._answer().get("versions", {})
+            self._request({"connect": True})
+            self._ready = True
+        return self
+
+    def _request(self, request: dict[str, Any]) -> dict[str, Any]:
+        assert self.process.stdin is not None
+        try:
+            self.process.stdin.write(json.dumps(request) + "\n")
+            self.process.stdin.flush()
+        except BrokenPipeError:
+            pass  # the process is gone; its last word (or exit status) is read below
+        return self._answer()
 
     def _answer(self) -> dict[str, Any]:
         assert self.process.stdout is not None
@@ -74,13 +110,12 @@ class Worker:
         ``driver``: the SQLAlchemy paths' driver (None: the strategy's own; left out of the request then,
         so a request reads as it did before drivers).
         """
-        assert self.process.stdin is not None
+        self.ready()
         request: dict[str, Any] = {"strategy": strategy, "rows": rows, "calls": calls, "check": check}
         if driver is not None:
             request["driver"] = driver
-        self.process.stdin.write(json.dumps(request) + "\n")
-        self.process.stdin.flush()
-        answer = self._answer()
+        answer = self._request(request)
+        self.placement = answer.get("placement") or self.placement
         if "unsupported" in answer:
             raise Unmeasurable(scrub(answer["unsupported"]))
         return answer
