@@ -173,7 +173,10 @@ def _compare_never_pairs_sweep_and_matrix(results: Path, loaded_all: list) -> No
     findings = json.loads(done.stdout)["findings"]
     assert all(f["old"] != f["new"] for f in findings), findings
     assert all(f["machine"] == sweep_machine(dirty=True) or f["machine"] == sweep_machine() for f in findings)
-    assert all(0.2 < f["ratio"] < 5 for f in findings), findings
+    # No finding holds a matrix figure (each ten times a sweep figure). Not a bound on the ratio:
+    # two sweep releases with two samples each may differ by more than 5x on a loaded machine.
+    matrix_values = {f.value for f in matrix if f.value is not None}
+    assert not any(f["old_value"] in matrix_values or f["new_value"] in matrix_values for f in findings), findings
 
 
 def test_a_dirty_work_tree_is_refused_unless_allowed(tmp_path: Path) -> None:
