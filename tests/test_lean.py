@@ -20,7 +20,7 @@ import tomllib
 from importlib import metadata
 from pathlib import Path
 
-from bulkinsert.database import Database
+from bulkinsert.pg.database import Database
 from bulkinsert.releases.envs import build, project_dependencies, release_env
 
 CHECKOUT = Path(__file__).resolve().parents[1]

@@ -16,8 +16,8 @@ from types import SimpleNamespace
 import pytest
 from click.testing import CliRunner
 
-from bulkinsert.cli import cli
-from bulkinsert.database import Database
+from bulkinsert.cli.main import cli
+from bulkinsert.pg.database import Database
 from bulkinsert.releases import watch
 from bulkinsert.releases.envs import build, release_env
 from bulkinsert.releases.findings import read_records

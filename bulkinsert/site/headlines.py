@@ -16,10 +16,10 @@ from typing import Any
 from packaging.utils import canonicalize_name
 
 from .. import registry
-from ..findingtypes import RUN, Finding
-from ..metrics import STATUS
+from ..analysis.findingtypes import RUN, Finding
+from ..analysis.metrics import STATUS
+from ..analysis.results import Figure, version_key
 from ..releases.findings import RecordedFinding, notes_url
-from ..results import Figure, version_key
 from .charts import fmt_count, fmt_seconds
 from .profiles import safe_name
 

@@ -22,8 +22,8 @@ from typing import Any
 
 from packaging.utils import canonicalize_name
 
+from ..analysis.results import Figure, version_key
 from ..releases.findings import notes_url, read_records
-from ..results import Figure, version_key
 from .charts import fmt_count
 from .data import SiteData
 from .feed import FEED_FILE
