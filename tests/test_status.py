@@ -18,11 +18,11 @@ from click.testing import CliRunner
 
 from bulkinsert.analysis import status
 from bulkinsert.analysis.compare import compare_command
+from bulkinsert.analysis.findingrecords import RecordedFinding, read_records
 from bulkinsert.analysis.metrics import CALLS_PER_INSERT, count_verdict
 from bulkinsert.analysis.results import Figure, load_figures, write_figures
 from bulkinsert.analysis.verdicts import compare_figures, judge_results
 from bulkinsert.measure.planted import parse_planted
-from bulkinsert.releases.findings import RecordedFinding, read_records
 from bulkinsert.site import data as site_data
 from bulkinsert.site.versions import versions_page
 

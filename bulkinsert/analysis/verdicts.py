@@ -36,9 +36,9 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..releases.findings import RecordedFinding, read_records
 from . import stats
 from . import status as status_
+from .findingrecords import RecordedFinding, read_records
 from .findingtypes import DEFAULT_THRESHOLD, RUN, Comparison, Finding, Pair, finding_of
 from .metrics import (
     COUNTED,

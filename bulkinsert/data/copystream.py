@@ -31,7 +31,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from ..errors import InsertError
-from ..measure.timing import DBAPI_TIMER
+from ..pg.dbapitimer import DBAPI_TIMER
 
 __all__ = ["QUEUE_DEPTH", "OverlappedReader", "overlapped", "send_overlapped"]
 

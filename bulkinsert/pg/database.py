@@ -12,8 +12,8 @@ from sqlalchemy.orm import sessionmaker
 from .. import compat
 from ..data import schema
 from ..data.workloads import DEFAULT_WORKLOAD, WORKLOADS
-from ..measure.timing import TimedConnection, time_dialect_calls
 from . import server
+from .dbapitimer import TimedConnection, time_dialect_calls
 from .turns import turn_for
 
 

@@ -119,7 +119,7 @@ def _import_measuring_code() -> None:
     """Import what a measurement needs (the release's library with it) before any connection."""
     import importlib
 
-    for name in ("database", "exact", "runner", "registry", "strategies", "workloads"):
+    for name in ("pg.database", "data.exact", "measure.runner", "registry", "strategies", "data.workloads"):
         importlib.import_module(f"{__package__.rpartition('.')[0]}.{name}")
 
 

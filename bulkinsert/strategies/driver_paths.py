@@ -15,8 +15,8 @@ from collections.abc import Sequence
 
 from .. import compat
 from ..data.copyencode import text_copy_bytes
-from ..measure.timing import DBAPI_TIMER
 from ..pg.database import Database
+from ..pg.dbapitimer import DBAPI_TIMER
 from ..registry import strategy
 from .copy import COPY_BINARY_SQL, COPY_TEXT_SQL
 
