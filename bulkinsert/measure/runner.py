@@ -273,9 +273,7 @@ def run_insert(
     db = db or Database()
     try:
         with db.turn:  # one measurement per server at a time, reset to row count
-            strategy = before_timer(
-                strategy, names, db, reset=reset, warm_up=warm_up and reset, collect_garbage=False
-            )
+            strategy = before_timer(strategy, names, db, reset=reset, warm_up=warm_up and reset, collect_garbage=False)
             applied = placement.last_applied()
             workload = workload_of(names)
             existing = workload.row_count(db)
