@@ -38,6 +38,7 @@ from typing import Any
 
 from . import stats
 from . import status as status_
+from .controls import apply_controls
 from .findingrecords import RecordedFinding, read_records
 from .findingtypes import DEFAULT_THRESHOLD, RUN, Comparison, Finding, Pair, finding_of
 from .metrics import (
@@ -350,6 +351,7 @@ def compare_figures(
         metrics = {f.benchmark: metric_for(f.benchmark) for f in group}
         for pair in pairs:
             judge(pair, metrics[pair.new.benchmark], threshold=threshold, alpha=alpha, min_effect=min_effect)
+        apply_controls(pairs, metrics)  # what paths that do not use the varying library did too
         compared += len(pairs)
         findings.extend(verdicts(pairs, metrics))
     apply_reruns(findings, reruns)

