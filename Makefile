@@ -83,7 +83,7 @@ bench-workloads:
 # Ten back-to-back `bulkinsert run`s of the per-row paths and COPY under each CPU placement:
 # the spread (max/min) of wall and client CPU time (docs/benchmarks.md, "CPU placement").
 placement-check: venv
-	$(BIN)/python -m bulkinsert.placement_check --runs 10 --rows 10000
+	$(BIN)/python -m bulkinsert.measure.placement_check --runs 10 --rows 10000
 
 # asv publish writes asv's pages and, through the plugin in asv.conf.json, the project's own.
 publish: venv

@@ -24,15 +24,16 @@ os.environ.setdefault("BULKINSERT_DATA_DIR", str(CHECKOUT / ".pgdata"))
 # at the same time neither collide with its tables nor pollute its statement counts.
 os.environ.setdefault("BULKINSERT_DATABASE", "bulkinsert_asv")
 
-from bulkinsert import compat, registry, runner  # noqa: E402
-from bulkinsert.database import Database  # noqa: E402
-from bulkinsert.metrics import ATTRIBUTES, unit_of  # noqa: E402, F401  (unit_of: for the suite modules)
-from bulkinsert.planted import PlantedError, planted_from_environment  # noqa: E402
+from bulkinsert import compat, registry  # noqa: E402
+from bulkinsert.analysis.metrics import ATTRIBUTES, unit_of  # noqa: E402, F401  (unit_of: for the suite modules)
+from bulkinsert.analysis.status import BROKEN, FAILED, installed_versions, one_line, record_note  # noqa: E402
+from bulkinsert.data.schema import default_names  # noqa: E402
+from bulkinsert.measure import runner  # noqa: E402
+from bulkinsert.measure.planted import PlantedError, planted_from_environment  # noqa: E402
+from bulkinsert.measure.runner import before_timer  # noqa: E402
+from bulkinsert.pg.database import Database  # noqa: E402
+from bulkinsert.pg.turns import describe_process  # noqa: E402
 from bulkinsert.registry import Strategy, Unsupported  # noqa: E402
-from bulkinsert.runner import before_timer  # noqa: E402
-from bulkinsert.schema import default_names  # noqa: E402
-from bulkinsert.status import BROKEN, FAILED, installed_versions, one_line, record_note  # noqa: E402
-from bulkinsert.turns import describe_process  # noqa: E402
 
 describe_process(f"asv {os.environ.get('ASV_ENV_NAME', 'benchmarks')}")  # shown to whoever waits
 
@@ -139,12 +140,12 @@ def _close_databases() -> None:
 
 
 def ready(db: Database, strategy: Strategy, names: Sequence[str]) -> None:
-    """Take the server's measuring turn and run :func:`bulkinsert.runner.before_timer`.
+    """Take the server's measuring turn and run :func:`bulkinsert.measure.runner.before_timer`.
 
     The same pre-timer sequence as ``bulkinsert run``: engine, an untimed warm-up insert (once
     per strategy and process: mapper configuration, statement cache, first connection), empty
     table, CHECKPOINT, the strategy's ``setup`` hook, gc.collect(). asv then times with the
-    collector disabled — the regime of every figure (``bulkinsert.measure.GC_REGIME``). A
+    collector disabled — the regime of every figure (``bulkinsert.measure.timing.GC_REGIME``). A
     ``setup`` hook that finds it cannot run here makes asv record n/a. The turn is released
     in ``release``, after the sample (teardown).
     """
@@ -174,7 +175,7 @@ def check_inserted(db: Database, rows: int, name: str) -> None:
 # Measuring how often `bulkinsert compare` is wrong, and that it speaks when a path breaks
 # (docs/benchmarks.md): a strategy's timed insert is stretched by a factor (a sleep proportional
 # to its own measured time), or made to raise or to load one row too few. One parser for both
-# hooks, the release worker's too: bulkinsert.planted.
+# hooks, the release worker's too: bulkinsert.measure.planted.
 PLANTED = planted_from_environment()
 PLANTED_SLOWDOWN = PLANTED.slowdowns
 # Where the suite notes why a benchmark failed or broke (asv keeps no error text): next to the
@@ -305,7 +306,7 @@ def measure_all() -> dict[str, Any]:
     the profiler overhead is median profiled ÷ median plain wall time, so it is never a warm
     run divided by a cold one. A failure is recorded for that combination only.
     """
-    from bulkinsert.runner import Mode, run_rounds
+    from bulkinsert.measure.runner import Mode, run_rounds
 
     plain_db = Database(instrument=False)
     driver_db = Database(instrument=True)
@@ -388,8 +389,8 @@ class MetricBenchmark:
         self.entry = cached_entry(metrics, strategy, rows)
 
     def metric(self, key: str) -> float:
-        if key not in ATTRIBUTES:  # the pass writes the metric table's keys (bulkinsert.metrics)
-            raise KeyError(f"{key!r} is not a metric of bulkinsert.metrics.METRICS")
+        if key not in ATTRIBUTES:  # the pass writes the metric table's keys (bulkinsert.analysis.metrics)
+            raise KeyError(f"{key!r} is not a metric of bulkinsert.analysis.metrics.METRICS")
         value = self.entry.get(key)
         # None only when the server cannot count statements (no pg_stat_statements): n/a.
         return float("nan") if value is None else float(value)

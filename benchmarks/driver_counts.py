@@ -1,7 +1,7 @@
 """Statements and function calls of every SQLAlchemy path on every driver (the site's driver table).
 
 Counts are deterministic, so one profiled insert per combination (after the untimed warm-up)
-gives both; the keys are those of the metric table (``bulkinsert.metrics``), so ``compare``
+gives both; the keys are those of the metric table (``bulkinsert.analysis.metrics``), so ``compare``
 judges them as it judges the psycopg2 series' counts. Times are InsertTimeByDriver's.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from bulkinsert import registry
-from bulkinsert.metrics import metric
+from bulkinsert.analysis.metrics import metric
 
 from .common import PROFILE_LIMIT_ROWS, TRACK_ROWS, Database, cached_entry, default_names, skip_reason, unit_of
 from .insert_time import DRIVERS, SQLALCHEMY_PATHS
@@ -21,7 +21,7 @@ CALLS = metric("calls")
 
 def measure_driver_counts() -> dict[str, Any]:
     """``{"strategy/rows/driver": {statements, function_calls} | {"skip": why} | {"error": what}}``."""
-    from bulkinsert.runner import Mode, run_rounds
+    from bulkinsert.measure.runner import Mode, run_rounds
 
     db = Database(instrument=False)
     counts: dict[str, Any] = {}

@@ -34,7 +34,7 @@ def _cpu_seconds(pid: int) -> float:
 
 
 def _pin(placement: str) -> None:
-    from bulkinsert.server import data_dir
+    from bulkinsert.pg.server import data_dir
 
     client, server = PLACEMENTS[placement]
     allowed = os.sched_getaffinity(0)
@@ -48,9 +48,9 @@ def _pin(placement: str) -> None:
 
 
 def _paths(workload: str, rows: int) -> tuple[str, bytes, dict[str, Callable[[Any], None]]]:
-    from bulkinsert import workloads
-    from bulkinsert.copyencode import ChunkReader, text_copy_chunks
-    from bulkinsert.copystream import send_overlapped
+    from bulkinsert.data import workloads
+    from bulkinsert.data.copyencode import ChunkReader, text_copy_chunks
+    from bulkinsert.data.copystream import send_overlapped
     from bulkinsert.strategies import wide
 
     if workload == "wide":
@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--placement", choices=list(PLACEMENTS), default="split")
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args(argv)
-    from bulkinsert.database import Database
+    from bulkinsert.pg.database import Database
 
     sql, payload, paths = _paths(args.workload, args.rows)
     folder = Path(os.environ.get("TMPDIR", "/tmp")) / f"bulkinsert-overlap-{os.getpid()}"

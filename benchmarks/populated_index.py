@@ -37,7 +37,7 @@ def _strategies() -> tuple[list[str], str]:
 
 def _fill(db: Any, present: int) -> None:
     """``present`` rows in ``users`` (the populated workload's own fill, vacuumed), checkpointed: untimed."""
-    from bulkinsert import workloads
+    from bulkinsert.data import workloads
 
     workloads.get("populated", present=present).reset(db)
     db.checkpoint()
@@ -45,8 +45,8 @@ def _fill(db: Any, present: int) -> None:
 
 def measure(present_sizes: list[int], added: int, rounds: int) -> dict[str, Any]:
     from bulkinsert import compat, default_names, run_insert
-    from bulkinsert.database import Database
-    from bulkinsert.measure import GC_REGIME
+    from bulkinsert.measure.timing import GC_REGIME
+    from bulkinsert.pg.database import Database
 
     strategies, _ = _strategies()
     names = default_names(added, start=max(present_sizes))  # never collide with present rows
@@ -81,7 +81,7 @@ def main(argv: list[str]) -> int:
     os.environ.setdefault("BULKINSERT_DATABASE", f"bulkinsert_populated_run_{os.getpid()}")
     present = [int(part.replace("_", "")) for part in args.present.split(",") if part.strip()]
     data = measure(present, args.added, args.rounds)
-    from bulkinsert import server
+    from bulkinsert.pg import server
 
     if not os.environ.get(server.DSN_ENV) and os.environ["BULKINSERT_DATABASE"].endswith(f"_run_{os.getpid()}"):
         server.drop_database(server.embedded_server().dsn("postgres"), os.environ["BULKINSERT_DATABASE"])

@@ -27,7 +27,7 @@ EVERYWHERE_ENV = "BULKINSERT_SCALE_EVERYWHERE"
 
 def _newest_in_matrix() -> dict[str, str]:
     """The newest SQLAlchemy and psycopg2 releases of asv.conf.json's matrix (read without asv)."""
-    from bulkinsert import suiteconf
+    from bulkinsert.measure import suiteconf
 
     pins = suiteconf.newest_pins(suiteconf.read_without_asv(CHECKOUT / "asv.conf.json"))
     return {"sqlalchemy": pins.get("SQLAlchemy", "?"), "psycopg2": pins.get("psycopg2-binary", "?")}
@@ -56,8 +56,8 @@ def scale_runnable(name: str, rows: int) -> Any:
     return strategy
 
 def peak_memory(strategy: str, rows: int, env: dict[str, str] | None = None) -> dict[str, Any]:
-    """Client peak RSS increase of one insert of ``rows`` names, in a fresh process (bulkinsert.peakmem)."""
-    from bulkinsert import peakmem
+    """Client peak RSS increase of one insert of ``rows`` names, in a fresh process (bulkinsert.measure.peakmem)."""
+    from bulkinsert.measure import peakmem
 
     return peakmem.run(strategy, rows, env=env, timeout=600)
 
@@ -98,7 +98,7 @@ def measure_scale() -> dict[str, Any]:
     from statistics import median
 
     from bulkinsert import default_names
-    from bulkinsert.runner import Mode, run_rounds
+    from bulkinsert.measure.runner import Mode, run_rounds
 
     db = database(instrument=False)
     metrics: dict[str, Any] = {}

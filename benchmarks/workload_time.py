@@ -1,6 +1,6 @@
 """Wall time of one insert for the workloads beyond the talk's table: ``wide`` and ``populated``.
 
-``wide``: eleven typed columns with edge values (``bulkinsert.workloads``), every strategy that
+``wide``: eleven typed columns with edge values (``bulkinsert.data.workloads``), every strategy that
 can express them (the others are n/a with their reason), in every environment of the matrix —
 SQLAlchemy's and psycopg2's type handling is what differs between releases. ``populated``:
 ``users`` already holding ``POPULATED_PRESENT`` rows (refilled before every sample, untimed),
@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import sys
 
-from bulkinsert import workloads
+from bulkinsert.data import workloads
 
 from .common import QUICK, InsertBenchmark, _rows, database, ready, release, runnable
 
@@ -45,7 +45,7 @@ class WorkloadInsertTime(InsertBenchmark):
     param_names = ["strategy", "workload", "rows"]
 
     def setup(self, strategy: str, workload: str, rows: int) -> None:  # type: ignore[override]
-        from bulkinsert import workloads
+        from bulkinsert.data import workloads
         from bulkinsert.errors import Unsupported
         from bulkinsert.strategies.wide import for_workload
 
@@ -80,10 +80,10 @@ class WorkloadInsertTime(InsertBenchmark):
 
 
 def main(argv: list[str]) -> int:
-    """``memory STRATEGY ROWS``: peak client memory of one wide insert (bulkinsert.peakmem), as JSON."""
+    """``memory STRATEGY ROWS``: peak client memory of one wide insert (bulkinsert.measure.peakmem), as JSON."""
     import json
 
-    from bulkinsert import peakmem
+    from bulkinsert.measure import peakmem
 
     if len(argv) != 3 or argv[0] != "memory":
         print("usage: python -m benchmarks.workload_time memory STRATEGY ROWS  (the wide workload)", file=sys.stderr)

@@ -1,17 +1,17 @@
 """bulkinsert: the fastest correct way to bulk-insert rows into PostgreSQL from Python.
 
 Every strategy is one registered function (:mod:`bulkinsert.strategies`); run one with
-:func:`run_insert`, measure with :mod:`bulkinsert.measure`, list them with :func:`strategies`.
+:func:`run_insert`, measure with :mod:`bulkinsert.measure.timing`, list them with :func:`strategies`.
 """
 
 from __future__ import annotations
 
 from . import user_strategies  # noqa: F401 - registry.load() then also loads $BULKINSERT_STRATEGIES_FROM
-from .measure import InsertResult, profile_this, profiled
+from .data.schema import GeneratedNames, User, default_names, users
+from .measure.runner import InsertError, run_insert, validate_names
+from .measure.timing import InsertResult, profile_this, profiled
+from .pg.server import DatabaseUnavailable
 from .registry import REGISTRY, Strategy, Unsupported, strategy
-from .runner import InsertError, run_insert, validate_names
-from .schema import GeneratedNames, User, default_names, users
-from .server import DatabaseUnavailable
 
 __version__ = "0.1.0"
 

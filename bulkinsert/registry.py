@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from .errors import Unsupported
 
 if TYPE_CHECKING:
-    from .database import Database
+    from .pg.database import Database
 
 __all__ = ["FAMILIES", "REGISTRY", "Strategy", "Unsupported", "get", "known_drivers", "load", "strategy"]
 
@@ -31,7 +31,7 @@ ROLES = {
     "scale": "measured by the scale suite at up to 1,000,000 rows",
     "sweep_default": "swept by `bulkinsert releases sweep` when no --strategies are given",
     "watch_default": "watched by `releases watch` for SQLAlchemy and psycopg2 when no --strategies are given",
-    "placement_check": "measured by `python -m bulkinsert.placement_check` when no strategies are named",
+    "placement_check": "measured by `python -m bulkinsert.measure.placement_check` when no strategies are named",
     "populated_index": "measured by `python -m benchmarks.populated_index` (deferred index on a populated table)",
     "populated_reference": "the indexed COPY that `benchmarks.populated_index` divides by",
 }

@@ -2,7 +2,7 @@
 
 A user file registers functions with the same ``@strategy`` decorator as the built-in ones
 (``from bulkinsert import strategy``) and may declare its own table and rows with
-:func:`bulkinsert.workloads.register_workload`. It is loaded by :func:`bulkinsert.registry.load`
+:func:`bulkinsert.data.workloads.register_workload`. It is loaded by :func:`bulkinsert.registry.load`
 whenever ``BULKINSERT_STRATEGIES_FROM`` names it, so the CLI, the asv suite and the release
 worker (a process in another environment, which inherits the variable) all see the same
 strategies. ``--strategies-from`` sets that variable to the file's absolute path.
@@ -80,7 +80,7 @@ def load(spec: str) -> tuple[str, ...]:
     The built-in strategies are registered first, so a clashing name is refused, not shadowed;
     on any error the file's strategies and workloads are taken out again.
     """
-    from . import workloads
+    from .data import workloads
 
     path = resolve(spec)
     where = str(path)
@@ -149,7 +149,7 @@ def use(spec: str) -> Path:
 
 def option_callback(ctx: Any, param: Any, value: str | None) -> str | None:
     """``--strategies-from``: load the file before the command runs; bad input is one line, exit 2
-    (:class:`UserStrategiesError`, worded by :mod:`bulkinsert.guard`)."""
+    (:class:`UserStrategiesError`, worded by :mod:`bulkinsert.cli.guard`)."""
     if value:
         use(value)
     return value

@@ -23,7 +23,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import declarative_base
 
 from bulkinsert import strategy
-from bulkinsert.workloads import register_workload
+from bulkinsert.data.workloads import register_workload
 
 Base = declarative_base()
 CUSTOMERS = 200

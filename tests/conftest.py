@@ -20,12 +20,13 @@ import pytest
 RUN_DATABASE = f"bulkinsert_test_{os.getpid()}"
 os.environ.setdefault("BULKINSERT_DATABASE", RUN_DATABASE)
 # The tests' inserts check correctness, not time: they do not queue behind a benchmark run for
-# the server's measuring turn (bulkinsert/turns.py). The tests of turns switch them back on.
+# the server's measuring turn (bulkinsert/pg/turns.py). The tests of turns switch them back on.
 os.environ["BULKINSERT_TURNS"] = "0"
 
-from bulkinsert import processes, registry, server  # noqa: E402
-from bulkinsert.database import Database  # noqa: E402
+from bulkinsert import registry  # noqa: E402
 from bulkinsert.errors import Unsupported  # noqa: E402
+from bulkinsert.pg import processes, server  # noqa: E402
+from bulkinsert.pg.database import Database  # noqa: E402
 
 # Inputs every strategy must store exactly (or refuse before writing anything).
 _rng = random.Random(20131)

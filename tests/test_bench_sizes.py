@@ -7,9 +7,9 @@ from collections.abc import Iterator, Sequence
 import pytest
 
 from bulkinsert import registry
-from bulkinsert.database import Database
-from bulkinsert.runner import before_timer, sends_a_statement_per_row
-from bulkinsert.schema import default_names
+from bulkinsert.data.schema import default_names
+from bulkinsert.measure.runner import before_timer, sends_a_statement_per_row
+from bulkinsert.pg.database import Database
 
 
 @pytest.fixture()

@@ -12,11 +12,11 @@ import random
 
 import pytest
 
+from bulkinsert.analysis.stats import compare_paired
 from bulkinsert.releases.bisection import bisect_releases
 from bulkinsert.releases.envs import EnvironmentError_
 from bulkinsert.releases.sidebyside import PAIRED_TEST, SideBySide, round_order
 from bulkinsert.releases.workers import WorkerError
-from bulkinsert.stats import compare_paired
 
 RELEASES = [f"2.0.{n}" for n in range(30, 42)]  # 12 releases
 

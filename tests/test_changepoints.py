@@ -7,8 +7,8 @@ import random
 
 import pytest
 
-from bulkinsert.changepoints import count_change_points, e_divisive, timing_change_points
-from bulkinsert.metrics import CALLS_PER_INSERT
+from bulkinsert.analysis.changepoints import count_change_points, e_divisive, timing_change_points
+from bulkinsert.analysis.metrics import CALLS_PER_INSERT
 
 
 def _noisy(levels: list[tuple[int, float]], seed: int, noise: float = 0.03) -> list[float]:
@@ -92,7 +92,7 @@ def _brute_q(values: list[float], t: int, end: int) -> float:
 
 
 def test_the_fast_statistic_is_the_papers() -> None:
-    from bulkinsert.changepoints import _best_split
+    from bulkinsert.analysis.changepoints import _best_split
 
     values = _noisy([(5, 1.0), (4, 1.6), (5, 1.1)], seed=11, noise=0.1)
     best = max(((t, e) for t in range(3, len(values) - 2) for e in range(t + 3, len(values) + 1)),

@@ -14,7 +14,7 @@ import pytest
 from conftest import assert_statements_counted
 
 from bulkinsert import registry
-from bulkinsert.database import Database
+from bulkinsert.pg.database import Database
 
 
 def bulkinsert(*args: str, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:

@@ -4,7 +4,7 @@
 ``tests/data/asv_samples/{first,second,planted}`` are three runs of the same environments with
 ``--record-samples`` — two identical, one with ``BULKINSERT_PLANT_SLOWDOWN`` set (see
 docs/benchmarks.md, "How often compare is wrong"). Tests that need another situation change a
-copy of the recorded figures through :func:`bulkinsert.results.write_figures`, so the files stay
+copy of the recorded figures through :func:`bulkinsert.analysis.results.write_figures`, so the files stay
 asv's own format.
 """
 
@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from bulkinsert.compare import compare_command
-from bulkinsert.results import Figure, load_figures, write_figures
-from bulkinsert.verdicts import compare_figures
+from bulkinsert.analysis.compare import compare_command
+from bulkinsert.analysis.results import Figure, load_figures, write_figures
+from bulkinsert.analysis.verdicts import compare_figures
 
 DATA = Path(__file__).parent / "data" / "asv_results"
 SAMPLES = Path(__file__).parent / "data" / "asv_samples"

@@ -6,9 +6,9 @@ import random
 
 import pytest
 
-from bulkinsert.controls import uses_library
-from bulkinsert.results import Figure
-from bulkinsert.verdicts import compare_figures
+from bulkinsert.analysis.controls import uses_library
+from bulkinsert.analysis.results import Figure
+from bulkinsert.analysis.verdicts import compare_figures
 
 TIME = "insert_time.InsertTime.time_insert"
 BY_DRIVER = "insert_time.InsertTimeByDriver.time_insert"

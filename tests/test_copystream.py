@@ -1,4 +1,4 @@
-"""The overlapped COPY send (bulkinsert/copystream.py), against the real embedded server."""
+"""The overlapped COPY send (bulkinsert/data/copystream.py), against the real embedded server."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ from collections.abc import Iterator
 import pytest
 
 from bulkinsert import InsertError, run_insert
-from bulkinsert.copystream import OverlappedReader, overlapped, send_overlapped
-from bulkinsert.database import Database
+from bulkinsert.data.copystream import OverlappedReader, overlapped, send_overlapped
+from bulkinsert.data.workloads import wide
+from bulkinsert.pg.database import Database
 from bulkinsert.strategies import wide as wide_paths
-from bulkinsert.workloads import wide
 
 MB = 2**20
 

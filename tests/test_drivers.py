@@ -13,10 +13,10 @@ from click.testing import CliRunner
 from conftest import statement_counts_unavailable
 
 from bulkinsert import compat, default_names, registry, run_insert
-from bulkinsert.cli import cli
-from bulkinsert.database import Database
+from bulkinsert.cli.main import cli
+from bulkinsert.data.workloads import wide
 from bulkinsert.errors import Unsupported
-from bulkinsert.workloads import wide
+from bulkinsert.pg.database import Database
 
 OTHER_DRIVERS = ("psycopg", "asyncpg", "pg8000")
 SQLALCHEMY_PATHS = ("orm", "core", "upsert")

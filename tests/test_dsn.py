@@ -14,8 +14,8 @@ import sys
 import pytest
 from psycopg2.extensions import make_dsn
 
-from bulkinsert.database import Database
-from bulkinsert.dsn import DSN_ENV, InvalidDsn, dsn_secrets, mask_dsn, parse_dsn, scrub
+from bulkinsert.pg.database import Database
+from bulkinsert.pg.dsn import DSN_ENV, InvalidDsn, dsn_secrets, mask_dsn, parse_dsn, scrub
 
 CLOSED = "host=127.0.0.1 port=1 user=bench dbname=nowhere"
 

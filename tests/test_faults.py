@@ -20,9 +20,9 @@ import psycopg2
 import pytest
 from conftest import private_env, wait_until
 
-from bulkinsert import server
-from bulkinsert.database import Database
 from bulkinsert.errors import DatabaseUnavailable
+from bulkinsert.pg import server
+from bulkinsert.pg.database import Database
 
 PLANTED = "Pl4ntedS3cret"
 
@@ -39,7 +39,7 @@ def _start_private(pgdata: Path) -> int:
     proc = _cli("server", "status", env=private_env(pgdata))
     assert proc.returncode == 0
     probe = subprocess.run(
-        [sys.executable, "-c", "from bulkinsert.server import embedded_server as e; s=e(); s.start(); "
+        [sys.executable, "-c", "from bulkinsert.pg.server import embedded_server as e; s=e(); s.start(); "
          "print(s.postmaster_pid())"],
         env=private_env(pgdata, BULKINSERT_SERVER_LINGER="60"), capture_output=True, text=True, timeout=120,
     )
@@ -125,7 +125,7 @@ def test_concurrent_runs_use_their_own_databases(db: Database) -> None:
         """
         import sys
         from bulkinsert import default_names, run_insert
-        from bulkinsert.database import Database
+        from bulkinsert.pg.database import Database
         rows = int(sys.argv[1])
         with Database() as db:
             for _ in range(5):
@@ -186,8 +186,8 @@ def test_a_second_run_waits_for_the_first_and_says_for_whom(private_pgdata: Path
         [sys.executable, "-c", textwrap.dedent(
             """
             import sys
-            from bulkinsert.database import Database
-            from bulkinsert.turns import describe_process
+            from bulkinsert.pg.database import Database
+            from bulkinsert.pg.turns import describe_process
             describe_process("holding the turn")
             with Database() as db, db.turn:
                 print("held", flush=True)
@@ -338,7 +338,7 @@ def test_too_little_disk_for_a_new_data_directory_is_one_clear_line(tmp_path: Pa
         import shutil, collections
         Usage = collections.namedtuple("Usage", "total used free")
         shutil.disk_usage = lambda path: Usage(10**9, 10**9 - 50 * 2**20, 50 * 2**20)  # a nearly full disk
-        from bulkinsert.cli import main
+        from bulkinsert.cli.main import main
         raise SystemExit(main(["run", "copy_text", "--rows", "10"]))
         """
     )
@@ -352,7 +352,7 @@ def test_too_little_disk_for_a_new_data_directory_is_one_clear_line(tmp_path: Pa
 
 def test_only_the_users_name_constraint_is_called_a_duplicate_name(db: Database) -> None:
     """SQLSTATE 23505 alone is not enough: the driver's diagnostics must name users_name_key."""
-    from bulkinsert.runner import describe_failure
+    from bulkinsert.measure.runner import describe_failure
 
     conn = psycopg2.connect(db.dsn)
     try:

@@ -16,7 +16,7 @@ import feedparser
 import pytest
 from test_site import HOSTILE, PLANTED_RELEASE, PLANTED_STRATEGY, published  # noqa: F401 - the fixture
 
-from bulkinsert.releases.findings import RecordedFinding
+from bulkinsert.analysis.findingrecords import RecordedFinding
 from bulkinsert.site import build
 from bulkinsert.site.feed import FEED_FILE, feed_xml
 from bulkinsert.site.headlines import headlines

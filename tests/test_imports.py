@@ -118,7 +118,7 @@ def test_the_graph_sees_the_package() -> None:
     assert "bulkinsert.errors" in graph and "bulkinsert.strategies.peers" in graph
     # Relative, absolute and TYPE_CHECKING imports are all edges.
     assert "bulkinsert.errors" in graph["bulkinsert.compat"]
-    assert "bulkinsert.database" in graph["bulkinsert.registry"]
+    assert "bulkinsert.pg.database" in graph["bulkinsert.registry"]
     assert "bulkinsert.registry" in graph["bulkinsert.strategies.peers"]
 
 
@@ -142,8 +142,8 @@ def test_no_import_cycle_through_function_level_imports() -> None:
         graph[source].discard(target)
     # A deferred import is an edge here and not in the module-level graph.
     assert "bulkinsert.strategies" not in graph["bulkinsert.registry"]
-    assert "bulkinsert.results" in graph["bulkinsert.site.command"]
-    assert "bulkinsert.results" not in import_graph()["bulkinsert.site.command"]
+    assert "bulkinsert.analysis.results" in graph["bulkinsert.site.command"]
+    assert "bulkinsert.analysis.results" not in import_graph()["bulkinsert.site.command"]
     cycle = find_cycle(graph)
     assert cycle is None, "import cycle through a function-level import: " + " -> ".join(cycle or [])
 
@@ -158,3 +158,53 @@ def test_no_import_cycle_through_function_level_imports() -> None:
 )
 def test_find_cycle_names_the_circle(graph: dict[str, set[str]], expected: list[str] | None) -> None:
     assert find_cycle(graph) == expected
+
+
+# The package's layers, lowest first. A layer imports its own and lower layers, never a higher
+# one: the server and the data know nothing of how they are measured, measuring nothing of how
+# results are judged, and judging nothing of the commands, the site or the release tools.
+TOP_LEVEL = {"__init__", "__main__", "compat", "errors", "registry", "user_strategies"}
+SUBPACKAGES = {"pg", "data", "measure", "analysis", "cli", "strategies", "site", "releases"}
+NEVER_IMPORTS = {
+    "pg": {"measure", "analysis", "cli", "site", "releases"},
+    "data": {"measure", "analysis", "cli", "site", "releases"},
+    "measure": {"analysis", "cli", "site", "releases"},
+    "analysis": {"cli", "site", "releases"},
+}
+
+
+def _layer(module: str) -> str | None:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 2 or (len(parts) == 2 and parts[1] in SUBPACKAGES) else None
+
+
+def layer_violations(graph: dict[str, set[str]]) -> list[str]:
+    """Every edge from a lower layer up to one it must not import, as ``source -> target``."""
+    found = []
+    for source, targets in graph.items():
+        forbidden = NEVER_IMPORTS.get(_layer(source) or "", set())
+        found.extend(f"{source} -> {target}" for target in sorted(targets) if _layer(target) in forbidden)
+    return sorted(found)
+
+
+def test_no_module_sits_flat_in_the_package() -> None:
+    flat = {path.stem for path in PACKAGE_DIR.glob("*.py")}
+    folders = {path.name for path in PACKAGE_DIR.iterdir() if (path / "__init__.py").is_file()}
+    assert flat - TOP_LEVEL == set(), "modules outside a layer's subpackage"
+    assert folders == SUBPACKAGES
+
+
+def test_lower_layers_never_import_higher_ones() -> None:
+    graph = import_graph(deferred=True)
+    # The rule sees edges: the server layer imports data, and cli imports every layer below it.
+    assert "bulkinsert.data.schema" in graph["bulkinsert.pg.database"]
+    assert "bulkinsert.analysis.compare" not in graph["bulkinsert.cli.main"]  # loaded by name
+    assert layer_violations(graph) == []
+
+
+def test_layer_violations_are_found() -> None:
+    graph = {"bulkinsert.pg.server": {"bulkinsert.measure.runner", "bulkinsert.errors"},
+             "bulkinsert.analysis.verdicts": {"bulkinsert.releases.findings", "bulkinsert.pg.dsn"},
+             "bulkinsert.cli.main": {"bulkinsert.site.command"}}
+    assert layer_violations(graph) == ["bulkinsert.analysis.verdicts -> bulkinsert.releases.findings",
+                                       "bulkinsert.pg.server -> bulkinsert.measure.runner"]

@@ -20,7 +20,7 @@ import tomllib
 from importlib import metadata
 from pathlib import Path
 
-from bulkinsert.database import Database
+from bulkinsert.pg.database import Database
 from bulkinsert.releases.envs import build, project_dependencies, release_env
 
 CHECKOUT = Path(__file__).resolve().parents[1]
@@ -40,8 +40,14 @@ BLOCKER = textwrap.dedent(
     sys.meta_path.insert(0, AnalysisBlocker())
     """
 )
+# The worker, the suite, and every module of the measuring layers (the server, the data, measuring).
+MEASURING_LAYERS = ("pg", "data", "measure")
 MEASURING_MODULES = [
     "bulkinsert.releases.worker",
+    *sorted(
+        ".".join(path.relative_to(CHECKOUT).with_suffix("").parts).removesuffix(".__init__")
+        for layer in MEASURING_LAYERS for path in (CHECKOUT / "bulkinsert" / layer).rglob("*.py")
+    ),
     *sorted(f"benchmarks.{path.stem}" for path in (CHECKOUT / "benchmarks").glob("*.py") if path.stem != "__init__"),
 ]
 

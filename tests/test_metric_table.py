@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bulkinsert import metrics
-from bulkinsert.metrics import METRICS, metric, metric_for
+from bulkinsert.analysis import metrics
+from bulkinsert.analysis.metrics import METRICS, metric, metric_for
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 

@@ -8,7 +8,7 @@ import statistics
 
 import pytest
 
-from bulkinsert.stats import (
+from bulkinsert.analysis.stats import (
     compare_paired,
     compare_samples,
     mann_whitney_p,

@@ -1,4 +1,4 @@
-"""One peak-memory child program for the scale suite and the wide workload (python -m bulkinsert.peakmem)."""
+"""One peak-memory child program for the scale suite and the wide workload (python -m bulkinsert.measure.peakmem)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from bulkinsert import peakmem
+from bulkinsert.measure import peakmem
 
 
 @pytest.mark.parametrize(("workload", "rows"), [("users", 20_000), ("wide", 500)])
@@ -25,9 +25,9 @@ def test_a_failure_is_one_line_from_the_child() -> None:
 
 
 def test_bad_arguments_get_the_usage_line() -> None:
-    done = subprocess.run([sys.executable, "-m", "bulkinsert.peakmem", "copy_text", "many"],
+    done = subprocess.run([sys.executable, "-m", "bulkinsert.measure.peakmem", "copy_text", "many"],
                           capture_output=True, text=True, timeout=60, check=False)
-    assert done.returncode == 2 and done.stderr.strip().startswith("usage: python -m bulkinsert.peakmem")
+    assert done.returncode == 2 and done.stderr.strip().startswith("usage: python -m bulkinsert.measure.peakmem")
 
 
 def test_deep_size_counts_what_a_row_holds() -> None:

@@ -14,13 +14,8 @@ import pytest
 from conftest import BAD_NAMES
 
 from bulkinsert import InsertError, compat, default_names, registry, run_insert
-from bulkinsert.copyencode import (
-    binary_copy_bytes,
-    binary_copy_chunks,
-    text_copy_bytes,
-    text_copy_chunks,
-)
-from bulkinsert.database import Database
+from bulkinsert.data.copyencode import binary_copy_bytes, binary_copy_chunks, text_copy_bytes, text_copy_chunks
+from bulkinsert.pg.database import Database
 
 CHECKOUT = Path(__file__).resolve().parents[1]
 PEERS = ["psycopg3_copy_text", "psycopg3_copy_binary", "asyncpg_copy_records", "adbc_ingest"]

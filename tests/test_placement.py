@@ -14,11 +14,11 @@ import psutil
 import psycopg2
 import pytest
 
-from bulkinsert import placement, server
-from bulkinsert.database import Database
+from bulkinsert.data.schema import default_names
 from bulkinsert.errors import InsertError
-from bulkinsert.runner import run_insert
-from bulkinsert.schema import default_names
+from bulkinsert.measure.runner import run_insert
+from bulkinsert.pg import placement, server
+from bulkinsert.pg.database import Database
 
 ALLOWED = tuple(sorted(os.sched_getaffinity(0)))
 two_cpus = pytest.mark.skipif(len(ALLOWED) < 2, reason="needs 2 allowed CPUs")

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from bulkinsert.cli import cli
-from bulkinsert.database import Database
+from bulkinsert.cli.main import cli
+from bulkinsert.pg.database import Database
 from bulkinsert.registry import get
 from bulkinsert.releases.envs import release_env
 from bulkinsert.releases.findings import read_findings
@@ -159,9 +159,9 @@ def test_watch_runs_sweep_and_side_by_side_on_the_driver_and_records_it(
 def test_watch_on_psycopg_measures_the_driver_in_each_release(
         db: Database, own_findings: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Two releases from a local index, measured for real on psycopg: the state is the driver's figures."""
+    from bulkinsert.analysis.results import load_figures
     from bulkinsert.releases import watch
     from bulkinsert.releases.envs import EnvironmentError_, build
-    from bulkinsert.results import load_figures
 
     releases = ("2.0.30", "2.0.31")  # the environments tests/test_watch.py builds
     try:

@@ -16,8 +16,8 @@ import subprocess
 
 import pytest
 
-from bulkinsert.database import Database
-from bulkinsert.metrics import metric
+from bulkinsert.analysis.metrics import metric
+from bulkinsert.pg.database import Database
 from bulkinsert.releases.envs import EnvironmentError_, build, release_env
 from bulkinsert.releases.workers import DEFAULT_DATABASE, Unmeasurable, Worker
 
@@ -39,10 +39,10 @@ CALLS_TOLERANCE = metric("calls").per_insert_tolerance  # a constant per insert 
 # measurement), the server's statement total for the database around it, cProfile around it.
 PROBE = """
 import cProfile, json, pstats, sys
-from bulkinsert.database import Database
+from bulkinsert.pg.database import Database
 from bulkinsert.registry import get
-from bulkinsert.runner import before_timer
-from bulkinsert.schema import default_names
+from bulkinsert.measure.runner import before_timer
+from bulkinsert.data.schema import default_names
 import psycopg2
 name, driver, rows = json.loads(sys.argv[1])
 names = default_names(rows)

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from bulkinsert.cli import cli
-from bulkinsert.database import Database
+from bulkinsert.cli.main import cli
+from bulkinsert.pg.database import Database
 from bulkinsert.releases import index
 from bulkinsert.releases.envs import build, default_strategies, matrix_pins, release_env
 from bulkinsert.releases.findings import notes_url

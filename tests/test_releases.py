@@ -13,13 +13,13 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from bulkinsert.cli import cli
-from bulkinsert.database import Database
+from bulkinsert.analysis.results import load_figures
+from bulkinsert.cli.main import cli
+from bulkinsert.pg.database import Database
 from bulkinsert.releases.envs import build, release_env
 from bulkinsert.releases.findings import notes_url, read_findings
 from bulkinsert.releases.index import list_releases
 from bulkinsert.releases.sweep import machine_name, sweep_machine
-from bulkinsert.results import load_figures
 
 LIBRARY = "SQLAlchemy"
 RANGE = ("2.0.30", "2.0.31", "2.0.32")
@@ -160,7 +160,7 @@ def _compare_never_pairs_sweep_and_matrix(results: Path, loaded_all: list) -> No
     (either would show as a finding with a ratio near 10 or 1/10)."""
     import dataclasses
 
-    from bulkinsert.results import write_figures
+    from bulkinsert.analysis.results import write_figures
 
     matrix = [dataclasses.replace(f, machine=machine_name(), env_name=f"matrix-{f.env_name}",
                                   samples=tuple(10 * s for s in f.samples) if f.samples else None,

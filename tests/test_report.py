@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from bulkinsert.cli import cli
-from bulkinsert.compare import compare_command
-from bulkinsert.report import issue_title
+from bulkinsert.analysis.compare import compare_command
+from bulkinsert.analysis.report import issue_title
+from bulkinsert.cli.main import cli
 
 DATA = Path(__file__).parent / "data" / "asv_results"
 

@@ -1,4 +1,4 @@
-"""bulkinsert.results: the one reader of asv result files, on files asv wrote on this machine."""
+"""bulkinsert.analysis.results: the one reader of asv result files, on files asv wrote on this machine."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bulkinsert.results import (
+from bulkinsert.analysis.results import (
     Figure,
     by_machine,
     environment_key,

@@ -9,9 +9,9 @@ import pytest
 from conftest import statement_counts_unavailable
 
 from bulkinsert import compat, registry
-from bulkinsert.database import Database
-from bulkinsert.runner import run_insert
-from bulkinsert.schema import default_names
+from bulkinsert.data.schema import default_names
+from bulkinsert.measure.runner import run_insert
+from bulkinsert.pg.database import Database
 
 
 def test_every_role_is_held_and_the_singular_ones_once() -> None:

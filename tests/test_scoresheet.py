@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from bulkinsert.ladder import overhead_text
-from bulkinsert.results import load_figures, write_figures
+from bulkinsert.analysis.results import load_figures, write_figures
+from bulkinsert.measure.ladder import overhead_text
 from bulkinsert.site import build
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -144,7 +144,7 @@ def test_own_selection_replaces_the_default_and_scale_has_its_target() -> None:
 
 
 def test_ladder_row_judges_overhead_against_its_own_plain_samples() -> None:
-    from bulkinsert.ladder import LadderRow
+    from bulkinsert.measure.ladder import LadderRow
 
     def row(profiled: float) -> LadderRow:
         return LadderRow("copy_text", "copy", 1_000, seconds=1.0, cpu_seconds=0.5, statements=3,

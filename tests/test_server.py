@@ -18,16 +18,16 @@ import psutil
 import pytest
 from conftest import private_env, wait_until
 
-from bulkinsert.embedded import read_postmaster
-from bulkinsert.processes import ServerUsers
-from bulkinsert.server import EmbeddedServer
+from bulkinsert.pg.embedded import read_postmaster
+from bulkinsert.pg.processes import ServerUsers
+from bulkinsert.pg.server import EmbeddedServer
 
 LINGER = "2"
 SHARED_USER = textwrap.dedent(
     """
     import sys, time
-    from bulkinsert.database import Database
-    from bulkinsert.server import embedded_server
+    from bulkinsert.pg.database import Database
+    from bulkinsert.pg.server import embedded_server
     db = Database()
     db.reset()
     print(embedded_server().postmaster_pid(), flush=True)

@@ -3,7 +3,7 @@
 Inputs: the recorded results in ``tests/data/site_results`` (a real quick run with real timed
 samples added and one planted regression: ``execute_values`` 2x slower with SQLAlchemy 2.1.9,
 see ``record.py`` there), a release-findings file in the format the release tools append, and
-cProfile captures made on the spot by ``bulkinsert.capture``. The browser checks run in
+cProfile captures made on the spot by ``bulkinsert.measure.capture``. The browser checks run in
 tests/test_browser.py on the same build (the ``published`` fixture); these read the files.
 """
 
@@ -23,8 +23,8 @@ from pathlib import Path
 import pytest
 
 from bulkinsert import registry
-from bulkinsert.capture import capture_now
-from bulkinsert.results import Figure, load_figures, version_key, write_figures
+from bulkinsert.analysis.results import Figure, load_figures, version_key, write_figures
+from bulkinsert.measure.capture import capture_now
 from bulkinsert.site import build, data, releases
 from bulkinsert.site.charts import Datum, line_chart
 from bulkinsert.site.command import read_asv_conf

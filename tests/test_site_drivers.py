@@ -18,13 +18,13 @@ from pathlib import Path
 import pytest
 
 from bulkinsert import compat, registry
-from bulkinsert.database import Database
-from bulkinsert.results import Figure, load_figures, write_figures
-from bulkinsert.runner import run_insert
-from bulkinsert.schema import default_names
+from bulkinsert.analysis.results import Figure, load_figures, write_figures
+from bulkinsert.analysis.status import FAILED
+from bulkinsert.data.schema import default_names
+from bulkinsert.measure.runner import run_insert
+from bulkinsert.pg.database import Database
 from bulkinsert.site import build, data
 from bulkinsert.site import drivers as drivers_page
-from bulkinsert.status import FAILED
 
 RECORDED = Path(__file__).resolve().parent / "data" / "site_results"
 ROWS = 1_000

@@ -3,7 +3,7 @@
 The failures are real: the asv suite's own benchmark class, with ``BULKINSERT_PLANT_FAULT``
 set, raises or loads one row too few against the embedded PostgreSQL; the status note it
 writes and a ``null`` figure (as asv records a failing benchmark) go into a copy of the
-recorded quick run through :func:`bulkinsert.results.write_figures`.
+recorded quick run through :func:`bulkinsert.analysis.results.write_figures`.
 """
 
 from __future__ import annotations
@@ -16,15 +16,15 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from bulkinsert import status
-from bulkinsert.compare import compare_command
-from bulkinsert.metrics import CALLS_PER_INSERT, count_verdict
-from bulkinsert.planted import parse_planted
-from bulkinsert.releases.findings import RecordedFinding, read_records
-from bulkinsert.results import Figure, load_figures, write_figures
+from bulkinsert.analysis import status
+from bulkinsert.analysis.compare import compare_command
+from bulkinsert.analysis.findingrecords import RecordedFinding, read_records
+from bulkinsert.analysis.metrics import CALLS_PER_INSERT, count_verdict
+from bulkinsert.analysis.results import Figure, load_figures, write_figures
+from bulkinsert.analysis.verdicts import compare_figures, judge_results
+from bulkinsert.measure.planted import parse_planted
 from bulkinsert.site import data as site_data
 from bulkinsert.site.versions import versions_page
-from bulkinsert.verdicts import compare_figures, judge_results
 
 DATA = Path(__file__).parent / "data" / "asv_results"
 TIME = "insert_time.InsertTime.time_insert"

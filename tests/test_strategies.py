@@ -9,7 +9,7 @@ import pytest
 from conftest import BAD_NAMES, all_strategies, assert_statements_counted, statement_counts_unavailable
 
 from bulkinsert import GeneratedNames, InsertError, Unsupported, default_names, run_insert
-from bulkinsert.database import Database
+from bulkinsert.pg.database import Database
 from bulkinsert.registry import FAMILIES, Strategy
 
 STRATEGIES = all_strategies()

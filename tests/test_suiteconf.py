@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bulkinsert import suiteconf
+from bulkinsert.measure import suiteconf
 
 
 def test_asv_and_the_lean_reader_see_the_same_matrix() -> None:

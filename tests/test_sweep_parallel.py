@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from bulkinsert.database import Database
+from bulkinsert.pg.database import Database
 from bulkinsert.releases.envs import EnvironmentError_, ReleaseEnv, build, release_env
 from bulkinsert.releases.schedule import build_all, build_jobs, spare_cpus
 from bulkinsert.releases.sweep import sweep
@@ -94,7 +94,7 @@ def test_build_all_keeps_the_bound_and_files_a_failure(
 
 
 def test_spare_cpus_are_those_the_placement_leaves(environments: list[ReleaseEnv]) -> None:
-    from bulkinsert import placement
+    from bulkinsert.pg import placement
 
     allowed = placement.allowed_cpus()
     with Worker(environments[0]) as worker:

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from bulkinsert import status
+from bulkinsert.analysis import status
+from bulkinsert.analysis.results import load_figures, write_figures
+from bulkinsert.analysis.verdicts import compare_figures
 from bulkinsert.releases.envs import ReleaseEnv
 from bulkinsert.releases.sweep import ReleaseFigures, StrategyFigures, SweepResult, figures_of_sweep
-from bulkinsert.results import load_figures, write_figures
-from bulkinsert.verdicts import compare_figures
 
 PINS = (("psycopg2-binary", "2.9.13"),)
 # The suite's benchmarks.json (parameter names), as a sweep finds it beside asv's results.

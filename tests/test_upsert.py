@@ -10,10 +10,10 @@ from click.testing import CliRunner
 from conftest import BAD_NAMES, assert_statements_counted
 
 from bulkinsert import InsertError, default_names, run_insert
-from bulkinsert.cli import cli
-from bulkinsert.database import Database
+from bulkinsert.cli.main import cli
+from bulkinsert.measure.runner import before_timer
+from bulkinsert.pg.database import Database
 from bulkinsert.registry import Strategy, load
-from bulkinsert.runner import before_timer
 
 UPSERTS = [s for s in load().values() if s.upserts]
 IDS = [s.name for s in UPSERTS]

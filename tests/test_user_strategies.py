@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from bulkinsert import compat, user_strategies, workloads
-from bulkinsert.cli import cli
-from bulkinsert.database import Database
+from bulkinsert import compat, user_strategies
+from bulkinsert.cli.main import cli
+from bulkinsert.data import workloads
+from bulkinsert.pg.database import Database
 from bulkinsert.registry import REGISTRY, load
 from bulkinsert.user_strategies import ENV_VARIABLE
 

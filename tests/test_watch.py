@@ -16,11 +16,11 @@ from types import SimpleNamespace
 import pytest
 from click.testing import CliRunner
 
-from bulkinsert.cli import cli
-from bulkinsert.database import Database
+from bulkinsert.analysis.findingrecords import read_records
+from bulkinsert.cli.main import cli
+from bulkinsert.pg.database import Database
 from bulkinsert.releases import watch
 from bulkinsert.releases.envs import build, release_env
-from bulkinsert.releases.findings import read_records
 
 LIBRARY = "SQLAlchemy"
 RANGE = ("2.0.30", "2.0.31", "2.0.32")  # the same environments as tests/test_releases.py

@@ -5,14 +5,14 @@ from __future__ import annotations
 import pytest
 from conftest import all_strategies
 
-from bulkinsert import workloads
-from bulkinsert.database import Database
+from bulkinsert.data import workloads
+from bulkinsert.data.exact import NotExact, check_exact
+from bulkinsert.data.workloads import WorkloadRows, wide
 from bulkinsert.errors import InsertError, Unsupported
-from bulkinsert.exact import NotExact, check_exact
+from bulkinsert.measure.runner import run_insert
+from bulkinsert.pg.database import Database
 from bulkinsert.registry import Strategy
-from bulkinsert.runner import run_insert
 from bulkinsert.strategies.wide import WIDE_PATHS, for_workload
-from bulkinsert.workloads import WorkloadRows, wide
 
 STRATEGIES = all_strategies()
 IDS = [s.name for s in STRATEGIES]

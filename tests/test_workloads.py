@@ -15,13 +15,13 @@ from typing import Any
 
 import pytest
 
-from bulkinsert import workloads
-from bulkinsert.copyencode import BinaryCopyEncoder, TextCopyEncoder
-from bulkinsert.database import Database
+from bulkinsert.data import workloads
+from bulkinsert.data.copyencode import BinaryCopyEncoder, TextCopyEncoder
+from bulkinsert.data.exact import NotExact, check_exact
+from bulkinsert.data.widerows import EDGE_ROWS
+from bulkinsert.data.workloads import wide
 from bulkinsert.errors import InsertError
-from bulkinsert.exact import NotExact, check_exact
-from bulkinsert.widerows import EDGE_ROWS
-from bulkinsert.workloads import wide
+from bulkinsert.pg.database import Database
 
 ROWS = 3_000
 COLUMNS = {column.name: index for index, column in enumerate(wide.columns)}

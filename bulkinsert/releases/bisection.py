@@ -29,8 +29,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..metrics import count_verdict
-from ..schema import DEFAULT_ROWS
+from ..analysis.metrics import count_verdict
+from ..data.schema import DEFAULT_ROWS
 from .envs import EnvironmentError_, build, release_env
 from .findings import notes_url
 from .sidebyside import COUNTED, DEFAULT_ROUNDS, SideBySide, measure_side_by_side

@@ -11,8 +11,8 @@ from typing import Any
 import click
 
 from .. import registry
-from ..guard import guarded
-from ..schema import DEFAULT_ROWS
+from ..cli.guard import guarded
+from ..data.schema import DEFAULT_ROWS
 from ..user_strategies import strategies_from_option
 from .console import progress_display
 from .drivers import check_driver, driver_mark, release_driver_option

@@ -1,4 +1,4 @@
-"""The release tools' console: a progress bar on stderr (their one-line errors: :mod:`bulkinsert.guard`).
+"""The release tools' console: a progress bar on stderr (their one-line errors: :mod:`bulkinsert.cli.guard`).
 
 Shared by ``bulkinsert releases`` (cli.py) and ``releases watch`` (watchcli.py), which cli.py
 registers: kept apart from both so neither imports the other back.

@@ -30,7 +30,7 @@ def release_driver_option(function: Callable[..., Any]) -> Callable[..., Any]:
 
 def check_driver(names: Sequence[str], driver: str | None) -> None:
     """Refuse, in one line (:class:`Unsupported`), a driver a strategy or a release environment lacks."""
-    from ..driver_options import on_driver
+    from ..cli.driver_options import on_driver
     from ..registry import get
     from .envs import matrix_pins
 

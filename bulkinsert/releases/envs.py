@@ -26,8 +26,8 @@ from pathlib import Path
 
 from packaging.utils import canonicalize_name
 
-from .. import suiteconf
 from ..errors import BulkInsertError
+from ..measure import suiteconf
 from .index import COMPANIONS, pip_indexes
 
 CHECKOUT = Path(__file__).resolve().parents[2]

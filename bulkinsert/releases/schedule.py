@@ -10,7 +10,7 @@ building its environment (uv, about a second or two each) and starting its measu
   its release as failed; the other builds go on. Building while measuring would put uv's
   processes on the measuring CPU, so no build overlaps a timed insert.
 * **The next release's measuring process is started while this one measures**, once the
-  running one has placed itself (:mod:`bulkinsert.placement`, at its first timed insert), and
+  running one has placed itself (:mod:`bulkinsert.pg.placement`, at its first timed insert), and
   confined to the CPUs that placement leaves unused: under the default ``same-cpu`` placement
   the measurement has one CPU (client and server), the import runs on another. It connects only
   when its turn comes. With no spare CPU (one CPU, ``split`` on two, ``none``) nothing is
@@ -38,7 +38,7 @@ def build_jobs(pending: int, *, cpus: int, free_bytes: int, env_bytes: int = ENV
 
 def default_build_jobs(pending: int) -> int:
     """:func:`build_jobs` for this process's CPUs and the free disk where environments go."""
-    from ..placement import allowed_cpus
+    from ..pg.placement import allowed_cpus
 
     root = env_root()
     probe = next((p for p in (root, *root.parents) if p.exists()), root.anchor or "/")
@@ -81,7 +81,7 @@ def spare_cpus(placement: dict[str, Any] | None) -> tuple[int, ...]:
     Each measuring process picks its CPU itself (the idlest, at its first timed insert), so the
     CPUs are read from what it applied, not predicted; unpinned or unknown: none spare.
     """
-    from ..placement import allowed_cpus
+    from ..pg.placement import allowed_cpus
 
     if not placement or placement.get("client_cpus") is None or placement.get("server_cpus") is None:
         return ()

@@ -4,9 +4,9 @@ One measuring process per release stays alive for the whole comparison. Each rou
 both sides, and the order within a round alternates (OLD, NEW / NEW, OLD / …: ABBA), so neither
 side always runs second, in the minute the other just warmed or loaded; every sample is a warm
 insert. Round ``i`` of each side shares the machine's load, so timing verdicts come from the
-paired test, :func:`bulkinsert.stats.compare_paired` (Wilcoxon signed-rank on the per-round
+paired test, :func:`bulkinsert.analysis.stats.compare_paired` (Wilcoxon signed-rank on the per-round
 log ratios, plus the minimum effect); statements and calls by the one count rule,
-:func:`bulkinsert.metrics.count_verdict` (as ``compare`` and the site judge them). A release
+:func:`bulkinsert.analysis.metrics.count_verdict` (as ``compare`` and the site judge them). A release
 compared with itself runs two separate processes of the same environment.
 """
 
@@ -16,11 +16,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from ..metrics import COUNTED as COUNTED_KIND
-from ..metrics import METRICS as METRIC_TABLE
-from ..metrics import count_verdict
-from ..schema import DEFAULT_ROWS
-from ..stats import MIN_PAIRS, compare_paired
+from ..analysis.metrics import COUNTED as COUNTED_KIND
+from ..analysis.metrics import METRICS as METRIC_TABLE
+from ..analysis.metrics import count_verdict
+from ..analysis.stats import MIN_PAIRS, compare_paired
+from ..data.schema import DEFAULT_ROWS
 from .envs import ReleaseEnv
 from .workers import Unmeasurable, Worker
 

@@ -6,10 +6,10 @@ the measurement does not use), then per strategy one insert under cProfile (func
 and server statements) and ``samples`` plain inserts (wall time, client CPU; ``samples=0``
 records the deterministic figures only, e.g. for sweeps sharded over CI runners). After the
 profiled insert, outside every timed region, the table is compared with the inserted rows by the
-tests' own exactness check (:func:`bulkinsert.exact.check_exact`); a release that loads them
+tests' own exactness check (:func:`bulkinsert.data.exact.check_exact`); a release that loads them
 wrongly gets a ``broken`` reason and a ``{"kind": "broken", …}`` record in the findings file the
 releases page reads (:mod:`.findings`). The figures are
-written with :func:`bulkinsert.results.write_figures` under the suite's own benchmark names
+written with :func:`bulkinsert.analysis.results.write_figures` under the suite's own benchmark names
 and parameters, one asv environment per release and the checkout's commit, so ``asv publish``
 and the site's releases page read them — but on a machine of their own,
 ``<machine>-releases`` (:func:`sweep_machine`): warm in-process samples of a sweep are not asv's
@@ -33,11 +33,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .. import status as status_
-from .. import suiteconf
+from ..analysis import status as status_
+from ..analysis.metrics import metric
+from ..analysis.results import DIRTY_MACHINE_SUFFIX
 from ..errors import BulkInsertError
-from ..metrics import metric
-from ..results import DIRTY_MACHINE_SUFFIX
+from ..measure import suiteconf
 from .envs import CHECKOUT, EnvironmentError_, ReleaseEnv, release_env
 from .findings import record
 from .provenance import machine_name, project_commit
@@ -275,8 +275,8 @@ def sweep(
 
 
 def figures_of_sweep(result: SweepResult, *, machine: str, commit: str, date: int) -> list[Any]:
-    """The sweep as :class:`bulkinsert.results.Figure` objects under the suite's benchmark names."""
-    from ..results import Figure
+    """The sweep as :class:`bulkinsert.analysis.results.Figure` objects under the suite's benchmark names."""
+    from ..analysis.results import Figure
 
     python = f"{sys.version_info.major}.{sys.version_info.minor}"
     figures = []
@@ -327,7 +327,7 @@ def write_results(result: SweepResult, results_dir: Path) -> list[Path]:
     """Write the sweep as asv result files, creating ``benchmarks.json`` first if asv has not."""
     from asv.machine import Machine
 
-    from ..results import write_figures
+    from ..analysis.results import write_figures
 
     ensure_benchmarks_json(results_dir)
     commit, date = project_commit()

@@ -24,9 +24,9 @@ from typing import Any
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from ..findingtypes import DEFAULT_THRESHOLD, Finding
-from ..metrics import STATUS, metric_for
-from ..results import Figure, load_figures, varying_libraries
+from ..analysis.findingtypes import DEFAULT_THRESHOLD, Finding
+from ..analysis.metrics import STATUS, metric_for
+from ..analysis.results import Figure, load_figures, varying_libraries
 from . import envs
 from .drivers import driver_mark
 from .findings import notes_url, record
@@ -154,8 +154,8 @@ def judge_sweep(figures: Sequence[Figure]) -> list[Finding]:
     Judged here rather than through ``compare_figures``, which keeps figures of a dirty work tree
     out of every verdict: a watch of a dirty tree compares its own figures with each other only.
     """
-    from ..stats import DEFAULT_ALPHA, DEFAULT_MIN_EFFECT
-    from ..verdicts import judge, library_pairs, verdicts
+    from ..analysis.stats import DEFAULT_ALPHA, DEFAULT_MIN_EFFECT
+    from ..analysis.verdicts import judge, library_pairs, verdicts
 
     pairs = library_pairs(figures, varying_libraries(figures), set())
     metrics = {f.benchmark: metric_for(f.benchmark) for f in figures}

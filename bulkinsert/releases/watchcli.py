@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from ..guard import guarded
+from ..cli.guard import guarded
 from ..user_strategies import strategies_from_option
 from .console import progress_display
 from .drivers import release_driver_option

@@ -8,22 +8,22 @@ any connection; the first request connects (``{"connect": true}`` does only that
 ``{"strategy": ..., "rows": ..., "calls": bool, "check": bool}`` (plus
 ``"driver"`` to run the SQLAlchemy paths on another driver than the strategy's own); each answer line is
 ``{"ok": true, "seconds", "cpu_seconds", "statements", "function_calls", "versions", "placement"}``
-(the CPU placement of :mod:`bulkinsert.placement`, from ``$BULKINSERT_PLACEMENT``), or
+(the CPU placement of :mod:`bulkinsert.pg.placement`, from ``$BULKINSERT_PLACEMENT``), or
 ``{"ok": false, "unsupported"|"error": "one line"}``. With ``"check": true`` the loaded table is
-compared with the inserted rows by :func:`bulkinsert.exact.check_exact` after the timer stops
+compared with the inserted rows by :func:`bulkinsert.data.exact.check_exact` after the timer stops
 (the same check the tests make); a difference adds ``"not_exact": "one line"`` to the answer,
 whose figures still stand, since a release that corrupts data is broken, not unmeasurable.
 Anything else the process prints goes to stderr, so stdout carries only answers.
 A user's strategy file reaches the worker through ``BULKINSERT_STRATEGIES_FROM`` (an absolute
 path, inherited from the parent; :func:`bulkinsert.registry.load` reads it); a strategy written
-for a workload of its own (:func:`bulkinsert.workloads.register_workload`) inserts those rows.
+for a workload of its own (:func:`bulkinsert.data.workloads.register_workload`) inserts those rows.
 
 Test hook: ``BULKINSERT_PLANT_SLOWDOWN=STRATEGY:FACTOR[,…]`` (e.g. ``core_executemany:1.10``;
 the asv suite reads the same variable) makes every timed insert of that strategy in this
 process take FACTOR times as long, by busy-waiting inside the timed region after the insert
 (wall and client CPU time alike, where the suite sleeps; never under cProfile, so call counts
 stay true). It exists to measure how small a slowdown ``releases compare`` detects. The
-variable is parsed by :mod:`bulkinsert.planted`, the asv suite's parser too.
+variable is parsed by :mod:`bulkinsert.measure.planted`, the asv suite's parser too.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ PLANT_VARIABLE = "BULKINSERT_PLANT_SLOWDOWN"
 
 def planted_slowdown() -> dict[str, float]:
     """``copy_text:1.3,core_executemany:1.1`` -> {strategy: factor}: the asv suite's parser."""
-    from ..planted import parse_planted
+    from ..measure.planted import parse_planted
 
     return parse_planted(os.environ.get(PLANT_VARIABLE, "")).slowdowns
 
@@ -60,19 +60,19 @@ class Measurer:
     """One plain and one profiling Database, reused for every request of the process."""
 
     def __init__(self) -> None:
-        from ..database import Database
+        from ..pg.database import Database
 
         self.plain = Database(instrument=False)
         self.plant = planted_slowdown()
 
     def measure(self, request: dict[str, Any]) -> dict[str, Any]:
         from ..compat import library_versions
+        from ..data.exact import NotExact, check_exact
+        from ..data.schema import default_names
+        from ..data.workloads import workload_for
         from ..errors import InsertError, Unsupported
-        from ..exact import NotExact, check_exact
+        from ..measure.runner import run_insert
         from ..registry import get
-        from ..runner import run_insert
-        from ..schema import default_names
-        from ..workloads import workload_for
 
         # a user's strategy file too ($BULKINSERT_STRATEGIES_FROM); on the requested driver, if any
         strategy = get(request["strategy"]).with_driver(request.get("driver"))
@@ -119,7 +119,7 @@ def _import_measuring_code() -> None:
     """Import what a measurement needs (the release's library with it) before any connection."""
     import importlib
 
-    for name in ("database", "exact", "runner", "registry", "strategies", "workloads"):
+    for name in ("pg.database", "data.exact", "measure.runner", "registry", "strategies", "data.workloads"):
         importlib.import_module(f"{__package__.rpartition('.')[0]}.{name}")
 
 

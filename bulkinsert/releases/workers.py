@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import BulkInsertError
-from ..server import scrub
+from ..pg.server import scrub
 from .envs import ReleaseEnv, env_root
 from .worker import PLANT_VARIABLE
 
@@ -31,7 +31,7 @@ class Worker:
 
     ``ahead``: only start the process (its imports run while the caller does other work) and
     connect later, in :meth:`ready`; ``cpus`` confines it to those CPUs until its first timed
-    insert places it (:mod:`bulkinsert.placement`), so a process started ahead of its turn
+    insert places it (:mod:`bulkinsert.pg.placement`), so a process started ahead of its turn
     imports on a CPU the running measurement does not use.
     """
 
@@ -39,7 +39,7 @@ class Worker:
                  cpus: tuple[int, ...] = ()) -> None:
         self.env = env
         self.versions: dict[str, str] = {}
-        self.placement: dict[str, Any] | None = None  # where its last timed insert ran (bulkinsert.placement)
+        self.placement: dict[str, Any] | None = None  # where its last timed insert ran (bulkinsert.pg.placement)
         self._ready = False
         variables = dict(os.environ)
         variables.setdefault("BULKINSERT_DATABASE", DEFAULT_DATABASE)

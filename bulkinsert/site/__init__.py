@@ -10,7 +10,7 @@
   (:mod:`.profiles`);
 * ``licences.html`` — what the site ships that others wrote (:mod:`.licences`).
 
-Results are read only through :mod:`bulkinsert.results` (:mod:`.data`); pages are Jinja2
+Results are read only through :mod:`bulkinsert.analysis.results` (:mod:`.data`); pages are Jinja2
 templates (``templates/``, one base layout); charts are static SVG (:mod:`.charts`).
 Everything is plain files: GitHub Pages, ``file://`` and ``asv preview`` all serve it.
 """

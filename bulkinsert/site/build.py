@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..schema import DEFAULT_ROWS
+from ..data.schema import DEFAULT_ROWS
 from .asv_index import patch_asv_index
 from .data import SiteData, load_site_data
 from .drivers import drivers_page
@@ -99,7 +99,7 @@ def profiles_index_page(site: SiteData) -> str:
 
 def _scrub_tree(html_dir: Path) -> None:
     """A DSN password in asv's own output (e.g. recorded env vars) must not be published either."""
-    from ..dsn import DSN_ENV, MASK, dsn_secrets
+    from ..pg.dsn import DSN_ENV, MASK, dsn_secrets
 
     secrets = dsn_secrets(os.environ.get(DSN_ENV, ""))
     if not secrets:

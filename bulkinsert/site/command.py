@@ -7,19 +7,19 @@ from typing import Any
 
 import click
 
-from .. import suiteconf
-from ..schema import DEFAULT_ROWS
+from ..data.schema import DEFAULT_ROWS
+from ..measure import suiteconf
 
 
 def read_asv_conf(path: Path) -> dict[str, Any]:
-    """asv.conf.json as asv reads it (bulkinsert.suiteconf); empty when there is none."""
+    """asv.conf.json as asv reads it (bulkinsert.measure.suiteconf); empty when there is none."""
     return suiteconf.settings(path)
 
 
 def _auto_environment(results_dir: Path) -> str:
     """The asv environment with this interpreter's SQLAlchemy and psycopg2, else a local name."""
+    from ..analysis.results import load_figures
     from ..compat import library_versions
-    from ..results import load_figures
 
     mine = library_versions()
     try:
@@ -65,7 +65,7 @@ def site_command(config_path: Path, results_dir: Path | None, html_dir: Path | N
     html_dir = html_dir or base / conf.get("html_dir", ".asv/html")
     sources = list(profile_dirs) or default_profile_dirs(results_dir)
     if capture_env:
-        from ..capture import capture_now
+        from ..measure.capture import capture_now
 
         if capture_env == "auto":
             capture_env = _auto_environment(results_dir)

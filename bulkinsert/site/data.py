@@ -1,6 +1,6 @@
-"""What the pages are made from: figures from :mod:`bulkinsert.results`, grouped by environment.
+"""What the pages are made from: figures from :mod:`bulkinsert.analysis.results`, grouped by environment.
 
-The site reads asv results only through ``bulkinsert.results`` (the same reader as ``compare``
+The site reads asv results only through ``bulkinsert.analysis.results`` (the same reader as ``compare``
 and the release tools), so an environment here is keyed exactly as a finding is:
 ``results.environment_key(figure, varying_libraries)``.
 """
@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .. import results
-from ..metrics import METRICS, STATUS
-from ..results import Figure
-from ..status import NOT_WORKING
+from ..analysis import results
+from ..analysis.metrics import METRICS, STATUS
+from ..analysis.results import Figure
+from ..analysis.status import NOT_WORKING
 from .profiles import Capture, safe_name
 
 # asv benchmark method -> the metric it measures on the pages (the key the suite measures it under).
@@ -236,7 +236,7 @@ def load_site_data(results_dir: Any, *, rows: int, matrix: Mapping[str, Sequence
     libraries = results.varying_libraries(figures)
     site = SiteData(group_environments(figures, libraries), libraries, rows, dict(matrix or {}), figures=figures)
     if figures:
-        from ..verdicts import judge_results
+        from ..analysis.verdicts import judge_results
 
         comparison = judge_results(figures, findings_file=findings_file)
         if comparison.libraries != libraries:  # keys would not match: say so rather than drop marks silently

@@ -15,9 +15,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .. import compat, registry, results
-from ..results import Figure
-from ..status import NOT_WORKING
+from .. import compat, registry
+from ..analysis import results
+from ..analysis.results import Figure
+from ..analysis.status import NOT_WORKING
 from .data import SiteData, in_matrix, sample_count, spread_of
 from .profiles import safe_name
 from .render import render

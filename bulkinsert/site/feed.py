@@ -18,7 +18,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..releases.findings import read_records
+from ..analysis.findingrecords import read_records
 from .data import SiteData
 from .headlines import EPOCH, Headline, headlines, release_anchor
 

@@ -2,7 +2,7 @@
 
 The releases page opens with them and ``releases.xml`` (the Atom feed) has one entry each. Two
 sources, the same two every page uses: ``verdicts.judge_results`` (compare's findings, with the
-recorded side-by-side re-runs applied) and ``releases.findings.read_records`` (bisect, side by
+recorded side-by-side re-runs applied) and ``analysis.findingrecords.read_records`` (bisect, side by
 side and broken records). Whatever appends to the findings file appears here without wiring.
 """
 
@@ -16,10 +16,11 @@ from typing import Any
 from packaging.utils import canonicalize_name
 
 from .. import registry
-from ..findingtypes import RUN, Finding
-from ..metrics import STATUS
-from ..releases.findings import RecordedFinding, notes_url
-from ..results import Figure, version_key
+from ..analysis.findingrecords import RecordedFinding
+from ..analysis.findingtypes import RUN, Finding
+from ..analysis.metrics import STATUS
+from ..analysis.results import Figure, version_key
+from ..releases.findings import notes_url
 from .charts import fmt_count, fmt_seconds
 from .profiles import safe_name
 

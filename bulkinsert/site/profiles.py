@@ -1,6 +1,6 @@
 """cProfile captures on the site: finding them, removing machine paths, and the two viewers.
 
-The captures are written by the runner side (the asv suite, or ``bulkinsert.capture``); the site
+The captures are written by the runner side (the asv suite, or ``bulkinsert.measure.capture``); the site
 only reads them. A published ``.prof`` must reveal neither the checkout nor the runner's home,
 so every filename in it is rewritten before anything is published.
 """
@@ -84,7 +84,7 @@ def public_pstats(data: bytes, roots: Sequence[str]) -> bytes:
 
 def machine_roots(extra: Iterable[Path] = ()) -> list[str]:
     """Path prefixes to strip: the checkout, the current directory, anything given; longest first."""
-    from ..server import find_checkout
+    from ..pg.server import find_checkout
 
     roots = [str(p.resolve()) for p in extra]
     checkout = find_checkout()

@@ -28,7 +28,7 @@ class BulkinsertSite(OutputPublisher):
     def publish(cls, conf: Any, _repo: Any, _benchmarks: Any, _graphs: Any, _revisions: Any) -> None:
         # Imported here: asv imports every plugin for every command (asv run too), and only
         # publishing needs the site's dependencies (Jinja2, tuna).
-        from ..schema import DEFAULT_ROWS
+        from ..data.schema import DEFAULT_ROWS
         from .build import build_site
 
         # asv resolves results_dir and html_dir against the directory it runs in.

@@ -4,7 +4,7 @@ One chart of 31 strategies needs a legend of 31 colours nobody can tell apart. E
 drawn as one small chart per family of the registry (orm, core, dbapi, copy, upsert, peer,
 reference; at most :data:`MAX_LINES` lines each), and every mark sits on its own strategy's
 point: a confirmed finding (▲ ▼ ◆ ✓) and each change point of the series (↑ ↓ with a ring;
-:mod:`bulkinsert.changepoints`: counts step by step, exact; timings by E-divisive means, a
+:mod:`bulkinsert.analysis.changepoints`: counts step by step, exact; timings by E-divisive means, a
 candidate until confirmed side by side). A broken release stays a vertical rule (✗): there is
 no figure for it to sit on.
 """
@@ -18,7 +18,7 @@ from typing import Any
 from packaging.utils import canonicalize_name
 
 from .. import registry
-from ..changepoints import ChangePoint, count_change_points, timing_change_points
+from ..analysis.changepoints import ChangePoint, count_change_points, timing_change_points
 from ..releases.findings import notes_url
 from .charts import Datum, fmt_count, fmt_count_short, fmt_seconds, fmt_seconds_short, line_chart
 from .data import METRIC_OF_METHOD, SUPPLEMENTARY_MODULES, spread_of

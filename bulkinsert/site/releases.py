@@ -22,8 +22,9 @@ from typing import Any
 
 from packaging.utils import canonicalize_name
 
-from ..releases.findings import notes_url, read_records
-from ..results import Figure, version_key
+from ..analysis.findingrecords import read_records
+from ..analysis.results import Figure, version_key
+from ..releases.findings import notes_url
 from .charts import fmt_count
 from .data import SiteData
 from .feed import FEED_FILE
@@ -81,7 +82,7 @@ def _values(values: Any) -> tuple[tuple[str, str], ...]:
 
 
 def read_findings(path: Path) -> tuple[list[ReleaseFinding], list[str]]:
-    """The findings file's records (its one reader, ``releases.findings.read_records``), for the page.
+    """The findings file's records (its one reader, ``analysis.findingrecords.read_records``), for the page.
 
     Malformed lines are skipped and reported, never fatal.
     """

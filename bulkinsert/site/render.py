@@ -6,7 +6,7 @@ import functools
 from pathlib import Path
 from typing import Any
 
-from ..dsn import scrub
+from ..pg.dsn import scrub
 from .charts import fmt_seconds
 
 ASSET_DIR = "site-assets"

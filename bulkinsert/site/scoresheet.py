@@ -6,8 +6,8 @@ import math
 from typing import Any
 
 from .. import registry
-from ..ladder import overhead_text
-from ..results import Figure
+from ..analysis.results import Figure
+from ..measure.ladder import overhead_text
 from .charts import Datum, fmt_seconds, line_chart, share_chart
 from .data import Environment, SiteData, sample_count, spread_of
 from .render import render

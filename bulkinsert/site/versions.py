@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..results import version_key
+from ..analysis.results import version_key
 from .charts import Datum, line_chart
 from .data import Environment, SiteData, sample_count, spread_of
 from .render import render

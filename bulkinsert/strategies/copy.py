@@ -1,7 +1,7 @@
 """COPY strategies: the talk's last step and its "we could go further".
 
 Streamed paths build their chunks in a producer thread while the driver sends the previous
-ones (:mod:`bulkinsert.copystream`); time the driver waits for a chunk counts as encode time,
+ones (:mod:`bulkinsert.data.copystream`); time the driver waits for a chunk counts as encode time,
 not as time inside the driver.
 
 What wins and why is written up, with profiles and measurements, in ``docs/performance.md``.
@@ -12,11 +12,11 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 
-from ..copyencode import binary_copy_chunks, escape_text_field, text_copy_bytes, text_copy_chunks
-from ..copystream import send_overlapped
-from ..database import Database
+from ..data.copyencode import binary_copy_chunks, escape_text_field, text_copy_bytes, text_copy_chunks
+from ..data.copystream import send_overlapped
+from ..data.schema import UNIQUE_NAME_CONSTRAINT
+from ..pg.database import Database
 from ..registry import strategy
-from ..schema import UNIQUE_NAME_CONSTRAINT
 
 COPY_TEXT_SQL = "COPY users (name) FROM STDIN"
 COPY_BINARY_SQL = "COPY users (name) FROM STDIN (FORMAT BINARY)"

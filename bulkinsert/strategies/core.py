@@ -6,9 +6,9 @@ from collections.abc import Sequence
 from functools import partial
 
 from .. import compat
-from ..database import Database
+from ..data.schema import users
+from ..pg.database import Database
 from ..registry import strategy
-from ..schema import users
 
 ALL_DRIVERS = compat.SQLALCHEMY_DRIVERS
 MODE = compat.executemany_engine_kwargs  # (mode, driver) -> create_engine arguments, or Unsupported

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import psycopg2.extras
 
-from ..database import Database
+from ..pg.database import Database
 from ..registry import strategy
 
 INSERT_ONE = "INSERT INTO users (name) VALUES (%s)"

@@ -14,9 +14,9 @@ import io
 from collections.abc import Sequence
 
 from .. import compat
-from ..copyencode import text_copy_bytes
-from ..database import Database
-from ..measure import DBAPI_TIMER
+from ..data.copyencode import text_copy_bytes
+from ..pg.database import Database
+from ..pg.dbapitimer import DBAPI_TIMER
 from ..registry import strategy
 from .copy import COPY_BINARY_SQL, COPY_TEXT_SQL
 

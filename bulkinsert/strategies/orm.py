@@ -7,9 +7,9 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 
 from .. import compat
-from ..database import Database
+from ..data.schema import ID_SEQUENCE, User
+from ..pg.database import Database
 from ..registry import strategy
-from ..schema import ID_SEQUENCE, User
 
 
 @strategy(family="orm", drivers=compat.SQLALCHEMY_DRIVERS, talk_step=1, roles=("baseline", "per_row"))

@@ -4,8 +4,8 @@ Each opens its connection in its ``setup`` hook (outside the timed region, reope
 closed) and skips with a reason when its driver is not installed (``pip install
 bulkinsert[peers]``). Every peer commits before returning and, on any failure, rolls back
 before re-raising, so the table is exactly as before and no lock is left held against the
-next reset. Driver errors reach :func:`bulkinsert.runner.run_insert`, which reports them as
-one-line :class:`~bulkinsert.runner.InsertError`. The time inside each driver's own calls is
+next reset. Driver errors reach :func:`bulkinsert.measure.runner.run_insert`, which reports them as
+one-line :class:`~bulkinsert.measure.runner.InsertError`. The time inside each driver's own calls is
 added to the DB-API timer, less the payload building done inside it (psycopg 3's
 ``write_row`` loop), which counts as encode time; client CPU is the whole process's (asyncpg's event loop and any
 driver threads run in this process, so ``time.process_time`` counts them).
@@ -17,9 +17,9 @@ import asyncio
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
-from ..copyencode import text_copy_bytes
-from ..database import Database
-from ..measure import DBAPI_TIMER
+from ..data.copyencode import text_copy_bytes
+from ..pg.database import Database
+from ..pg.dbapitimer import DBAPI_TIMER
 from ..registry import strategy
 from .copy import COPY_BINARY_SQL, COPY_TEXT_SQL
 

@@ -17,10 +17,10 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..copyencode import text_copy_chunks
-from ..database import Database
+from ..data.copyencode import text_copy_chunks
+from ..data.schema import GeneratedNames
+from ..pg.database import Database
 from ..registry import Unsupported, strategy
-from ..schema import GeneratedNames
 
 GENERATE_SQL = (
     "INSERT INTO users (name) SELECT 'USER' || CASE WHEN i < 10000 THEN lpad(i::text, 4, '0')"

@@ -19,11 +19,11 @@ import psycopg2.extras
 from sqlalchemy.dialects import postgresql
 
 from .. import compat
-from ..copyencode import ChunkReader, text_copy_chunks
-from ..database import Database
+from ..data.copyencode import ChunkReader, text_copy_chunks
+from ..data.schema import User, users
 from ..errors import InsertError
+from ..pg.database import Database
 from ..registry import strategy
-from ..schema import User, users
 from .dbapi import PAGE_SIZE
 
 UPSERT_VALUES_SQL = "INSERT INTO users (name) VALUES %s ON CONFLICT DO NOTHING"

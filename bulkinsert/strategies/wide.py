@@ -2,21 +2,21 @@
 
 A strategy registered in the other modules of this package inserts the talk's names; here it
 gets a second function, registered under the same name, for rows of natural Python values
-(:mod:`bulkinsert.workloads`). :func:`for_workload` hands the runner the strategy with that
+(:mod:`bulkinsert.data.workloads`). :func:`for_workload` hands the runner the strategy with that
 function (and setup hook) in place, or raises :class:`Unsupported` with the reason the
 strategy declares (``@strategy(unsupported={"wide": reason})``). The
 users/populated paths are untouched, so their figures stay comparable with earlier runs.
 
 How each family expresses the types:
 
-- ORM and Core: the :class:`~bulkinsert.workloads.Wide` model / table, SQLAlchemy's own bind
+- ORM and Core: the :class:`~bulkinsert.data.workloads.Wide` model / table, SQLAlchemy's own bind
   processing (``UUID(as_uuid=True)``, ``JSONB(none_as_null=True)``, ``-0.0`` kept by
-  :class:`~bulkinsert.workloads.SignedZeroDouble`).
+  :class:`~bulkinsert.data.workloads.SignedZeroDouble`).
 - DB-API: psycopg2's adaptation, with the two things it cannot do alone: ``dict``/``list`` for
   jsonb wrapped in ``Json``, and ``-0.0`` sent as ``'-0'::float8``.
-- COPY: this package's encoders (:mod:`bulkinsert.copyencode`), text and binary; streamed
+- COPY: this package's encoders (:mod:`bulkinsert.data.copyencode`), text and binary; streamed
   chunks are built in a producer thread while the driver sends the previous ones
-  (:mod:`bulkinsert.copystream`).
+  (:mod:`bulkinsert.data.copystream`).
 """
 
 from __future__ import annotations
@@ -30,12 +30,12 @@ from typing import Any
 import psycopg2.extras
 import sqlalchemy as sa
 
-from ..copyencode import BinaryCopyEncoder, TextCopyEncoder
-from ..copystream import send_overlapped
-from ..database import Database
+from ..data.copyencode import BinaryCopyEncoder, TextCopyEncoder
+from ..data.copystream import send_overlapped
+from ..data.workloads import NEGATIVE_ZERO, WIDE_KEY_CONSTRAINT, WIDE_PRIMARY_KEY, WIDE_SEQUENCE, Wide, Workload, wide
 from ..errors import Unsupported
+from ..pg.database import Database
 from ..registry import Strategy
-from ..workloads import NEGATIVE_ZERO, WIDE_KEY_CONSTRAINT, WIDE_PRIMARY_KEY, WIDE_SEQUENCE, Wide, Workload, wide
 
 __all__ = ["WIDE_PATHS", "WidePath", "for_workload"]
 
@@ -83,7 +83,7 @@ def wide_path(*names: str, setup: Callable[[Database, Rows], None] | None = None
 
 def for_workload(strategy: Strategy, workload: Workload) -> Strategy:
     """``strategy`` as it runs ``workload``: its own function for names, its wide path for typed rows."""
-    from ..workloads import workload_for
+    from ..data.workloads import workload_for
 
     own = workload_for(strategy.name)  # a user's strategy written for a workload of its own
     if own is not None:

@@ -22,8 +22,8 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from ..database import Database
-from ..measure import DBAPI_TIMER
+from ..pg.database import Database
+from ..pg.dbapitimer import DBAPI_TIMER
 from .peers import _AdbcConnection, _AsyncpgConnection, _peer, _Psycopg3
 from .reference import stage_payload
 from .wide import BINARY, COLUMN_LIST, COLUMNS, COPY_BINARY_SQL, COPY_TEXT_SQL, TEXT, wide_path

@@ -19,9 +19,9 @@ import shutil
 from dataclasses import replace
 from pathlib import Path
 
-from bulkinsert.results import Figure, load_figures, write_figures
-from bulkinsert.runner import run_insert
-from bulkinsert.schema import default_names
+from bulkinsert.analysis.results import Figure, load_figures, write_figures
+from bulkinsert.data.schema import default_names
+from bulkinsert.measure.runner import run_insert
 
 HERE = Path(__file__).resolve().parent
 SOURCE = HERE.parent / "asv_results"

@@ -1,0 +1,1 @@
+"""Reading results: metrics, statistics, statuses, change points, verdicts and reports."""

@@ -1,0 +1,149 @@
+"""What each benchmark measures, and the one rule for counts: ``compare``, ``bisect`` and the site.
+
+:data:`METRICS` is the one table of the suite's metrics: the asv method that records each, the
+key the suite's measuring pass and the release worker answer under, its unit, its kind and which
+way is better. The package names ``benchmarks/`` only here.
+
+Counts are deterministic, so they are compared exactly — with one allowance for function
+calls. A constant cost per insert (a pool checkout, an event hook, a few dozen calls whatever
+the row count) is not a regression; a change that scales with the rows is. So calls are
+judged per row: an increase is a regression only beyond :data:`CALLS_PER_ROW` calls per row
+inserted (and never within :data:`CALLS_PER_INSERT`, for tiny inserts). +33 calls per insert
+at 1,000 rows is 0.033 per row: same; +1 call per row is 1.0 per row: more.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .stats import CountVerdict, compare_counts
+
+CALLS_PER_ROW = 0.5  # calls per row: below this a change does not scale with the rows
+CALLS_PER_INSERT = 50  # calls per insert that are never a regression, however few the rows
+STATUS = "status"  # the metric of a path that stopped (or started) working
+
+
+# What a metric's figures are, and so how they are judged:
+SAMPLED = "sampled"  # a timing: asv can record its samples, judged by a rank test
+SINGLE = "single"  # one value per run (a median of a pass, a peak): judged beyond a threshold only
+COUNTED = "counted"  # deterministic: judged exactly, within its count tolerance
+RATIO = "ratio"  # a share or a ratio that describes a run: listed, never judged
+STATUS_KIND = "status"  # works / fails: the status rule (bulkinsert.analysis.status)
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One metric: how it is recorded, named and judged."""
+
+    name: str  # the judging name: "time", "cpu", "statements", "calls", ... (compare, bisect --metric)
+    kind: str  # SAMPLED, SINGLE, COUNTED, RATIO or STATUS_KIND
+    lower_is_better: bool = True
+    method: str = ""  # the asv benchmark method that records it
+    benchmark: str = ""  # the main suite's benchmark (module.Class.method) that a sweep files it under
+    attribute: str = ""  # the key the suite's measuring pass and the release worker answer under
+    unit: str = ""
+    on_pages: bool = False  # a column of the site's environment tables
+    side_by_side: bool = False  # the release worker measures it: `releases sweep/bisect --metric`
+    per_row_tolerance: float = 0.0  # a count may grow by this per row inserted and stay "same"
+    per_insert_tolerance: float = 0.0  # ... and by this much per insert, however few the rows
+
+
+METRICS: tuple[Metric, ...] = (
+    Metric("time", SAMPLED, method="time_insert", benchmark="insert_time.InsertTime.time_insert",
+           attribute="seconds", unit="seconds", on_pages=True, side_by_side=True),
+    Metric("cpu", SINGLE, method="track_cpu_seconds", benchmark="throughput.Throughput.track_cpu_seconds",
+           attribute="cpu_seconds", unit="CPU seconds", on_pages=True, side_by_side=True),
+    Metric("rows_per_second", SINGLE, lower_is_better=False, method="track_rows_per_second",
+           benchmark="throughput.Throughput.track_rows_per_second", attribute="rows_per_second", unit="rows/s",
+           on_pages=True),
+    Metric("memory", SINGLE, method="peakmem_insert", benchmark="insert_memory.InsertMemory.peakmem_insert",
+           attribute="peak_memory", unit="bytes", on_pages=True),
+    Metric("statements", COUNTED, method="track_statements",
+           benchmark="server_statements.ServerStatements.track_statements", attribute="statements",
+           unit="statements", on_pages=True, side_by_side=True),
+    Metric("calls", COUNTED, method="track_function_calls", benchmark="code_path.CodePath.track_function_calls",
+           attribute="function_calls", unit="calls", on_pages=True, side_by_side=True,
+           per_row_tolerance=CALLS_PER_ROW, per_insert_tolerance=CALLS_PER_INSERT),
+    Metric("dbapi_share", RATIO, method="track_dbapi_share", benchmark="driver_share.DriverShare.track_dbapi_share",
+           attribute="dbapi_share", unit="fraction of wall time", on_pages=True),
+    Metric("encode_share", RATIO, method="track_encode_share",
+           benchmark="driver_share.DriverShare.track_encode_share", attribute="encode_share",
+           unit="fraction of wall time"),
+    Metric("profiler_overhead", RATIO, method="track_profiler_overhead",
+           benchmark="code_path.CodePath.track_profiler_overhead", attribute="profiler_overhead",
+           unit="profiled / plain wall time", on_pages=True),
+    Metric("floor_ratio", RATIO, method="track_floor_ratio", benchmark="scale.ScaleTrack.track_floor_ratio",
+           attribute="floor_ratio", unit="x the floor"),
+    Metric("peak_memory_ratio", RATIO, method="track_peak_memory_ratio",
+           benchmark="scale.ScaleMemory.track_peak_memory_ratio", attribute="ratio_to_input", unit="x input size"),
+)
+_BY_NAME = {metric.name: metric for metric in METRICS}
+_BY_METHOD = {metric.method: metric for metric in METRICS}
+ATTRIBUTES = frozenset(metric.attribute for metric in METRICS)
+# Each counted metric under its judging name and its attribute ("function_calls" -> "calls"):
+# a series keyed either way is judged by the one count rule.
+COUNTS = {key: metric.name for metric in METRICS if metric.kind == COUNTED for key in (metric.name, metric.attribute)}
+
+
+def metric(name: str) -> Metric:
+    """The table's row of a judging name ("time", "calls"); an unknown name is an error."""
+    try:
+        return _BY_NAME[name]
+    except KeyError:
+        raise KeyError(f"unknown metric {name!r}; expected one of {', '.join(_BY_NAME)}") from None
+
+
+def metric_for(benchmark: str) -> Metric:
+    """The judging rule of a benchmark, from its asv method name (any ``time_``/``peakmem_`` method
+    is a time/memory; a ``track_`` method the table does not know is a ratio, listed only)."""
+    method = benchmark.rsplit(".", 1)[-1]
+    if method in _BY_METHOD:
+        return _BY_METHOD[method]
+    if method.startswith("time_"):
+        return _BY_NAME["time"]
+    if method.startswith("peakmem_"):
+        return _BY_NAME["memory"]
+    return Metric(method.removeprefix("track_"), RATIO, method=method)
+
+
+def unit_of(method: str) -> str:
+    """The unit a benchmark method records its figures in (asv's ``unit`` attribute)."""
+    return metric_for(method).unit
+
+
+def format_value(value: float | None, unit: str | None) -> str:
+    """A figure as the tables and reports write it, by its unit (``12.3ms``, ``1,000``, ``n/a``)."""
+    if value is None:
+        return "n/a"
+    if unit == "seconds":
+        if value < 1e-3:
+            return f"{value * 1e6:.0f}us"
+        return f"{value * 1e3:.1f}ms" if value < 1 else f"{value:.2f}s"
+    if unit == "bytes":
+        return f"{value / 2**20:.0f}M"
+    if value >= 1000 or float(value).is_integer():
+        return f"{value:,.0f}"
+    return f"{value:.3g}"
+
+
+def count_tolerance(name: str, rows: int | None) -> float:
+    """How far a count may move and stay "same": 0 statements; calls per the rule above."""
+    row = _BY_NAME.get(name)
+    if row is None or row.kind != COUNTED:
+        return 0.0
+    per_insert = float(row.per_insert_tolerance)
+    return max(per_insert, row.per_row_tolerance * rows) if rows else per_insert
+
+
+def count_verdict(metric: str, old: float, new: float, rows: int | None) -> CountVerdict:
+    """The one rule for a counted metric ("statements", "calls") at ``rows`` rows per insert."""
+    return compare_counts(old, new, tolerance=count_tolerance(metric, rows))
+
+
+def describe_count(metric: str, verdict: CountVerdict, rows: int | None) -> str:
+    """``deterministic: +10,000 (1.00 per row; tolerance 0.5 per row)``."""
+    row = _BY_NAME.get(metric)
+    if row is not None and row.per_row_tolerance and rows:
+        return (f"deterministic: {verdict.delta:+,.0f} ({verdict.delta / rows:+.2f} per row; tolerance "
+                f"{row.per_row_tolerance:g} per row, at least {row.per_insert_tolerance:g} per insert)")
+    return f"deterministic: {verdict.delta:+,.0f} (tolerance {verdict.tolerance:,.0f})"

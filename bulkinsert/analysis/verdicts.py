@@ -1,0 +1,377 @@
+"""Verdicts on asv figures across library releases (or across two runs): what changed, and is it sure?
+
+A finding compares one benchmark at one parameter combination between two environments that
+differ in exactly one library (``library``: ``old`` → ``new``, adjacent measured releases), every
+other library held equal (``context``), on one machine and one project commit. With a baseline
+run, the "library" is the run itself (``run``: ``baseline`` → ``current``) and each environment is
+compared with itself.
+
+The rules (docs/benchmarks.md, "Rules of `bulkinsert compare`"):
+
+* Pairs of figures from different commits are never compared (counted and reported instead);
+  figures of different machines are never paired.
+* Status is a metric: a path that works (a figure) in OLD and fails or breaks in NEW
+  (:mod:`bulkinsert.analysis.status`) is a confirmed regression (metric ``status``); the reverse is an
+  improvement ("fixed"). Skipped (n/a) on either side is not a finding.
+* Timings with recorded samples: :func:`bulkinsert.analysis.stats.compare_samples` (rank test at
+  ``alpha`` and a minimum effect). A difference it finds is *confirmed* only with evidence
+  beyond the one test: at least one *tested replicate* (the same step under another held-equal
+  context — the two psycopg2 releases replicate every SQLAlchemy step, the environments every
+  baseline step) shows the same change, and no measured replicate contradicts it — or a
+  side-by-side re-run (``bulkinsert releases compare``, recorded in
+  ``.asv/releases/findings.jsonl``) on the same machine and commit agrees. Otherwise it is
+  *unconfirmed* and says why (e.g. "no replicate: the other release's figure failed"), as are
+  single measurements (``track_`` CPU seconds, rows/s, ``peakmem_``) beyond ``threshold``.
+* Counts: :mod:`bulkinsert.analysis.metrics` (one rule for compare, bisect and the site). Statements:
+  any increase is a regression. Calls: an increase that scales with the rows (beyond
+  ``CALLS_PER_ROW`` per row) is — unless, on the same path (suite, workload, strategy, rows)
+  and step, the time confirmed-improved or the statement count fell: then the code path
+  changed (verdict ``changed``), worth a look but not a regression.
+* Only confirmed findings can be regressions; only regressions fail the exit status.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from . import stats
+from . import status as status_
+from .controls import apply_controls
+from .findingrecords import RecordedFinding, read_records
+from .findingtypes import DEFAULT_THRESHOLD, RUN, Comparison, Finding, Pair, finding_of
+from .metrics import (
+    COUNTED,
+    RATIO,
+    SAMPLED,
+    SINGLE,
+    STATUS,
+    STATUS_KIND,
+    Metric,
+    count_verdict,
+    describe_count,
+    metric_for,
+)
+from .results import Figure, by_machine, environment_key, from_dirty_tree, varying_libraries, version_key
+
+STATUS_METRIC = Metric(STATUS, STATUS_KIND)
+
+
+def _series(figures: Iterable[Figure]) -> dict[tuple, list[Figure]]:
+    """Figures per benchmark and parameters; skipped ones (n/a) take no part in any pair."""
+    groups: dict[tuple, list[Figure]] = {}
+    for figure in figures:
+        if figure.status != status_.SKIPPED:
+            groups.setdefault((figure.benchmark, figure.params), []).append(figure)
+    return groups
+
+
+def library_pairs(figures: Sequence[Figure], libraries: Sequence[str], skipped: set) -> list[Pair]:
+    """Adjacent measured releases of each varying library, all else equal, same commit (one machine)."""
+    pairs: list[Pair] = []
+    for series in _series(figures).values():
+        for library in libraries:
+            lines: dict[tuple, list[Figure]] = {}
+            for figure in series:
+                key = environment_key(figure, libraries)
+                context = tuple(item for item in key if item[0] != library)
+                lines.setdefault(context, []).append(figure)
+            for context, line in lines.items():
+                line.sort(key=lambda f: version_key(f.versions.get(library, "")))
+                for old, new in zip(line, line[1:], strict=False):
+                    if old.commit != new.commit:
+                        skipped.add(frozenset((old.env_name, new.env_name)))
+                        continue
+                    pairs.append(Pair(library, old.versions[library], new.versions[library], context, old, new,
+                                      environment_key(new, libraries)))
+    return pairs
+
+
+def baseline_pairs(figures: Sequence[Figure], baseline: Sequence[Figure], libraries: Sequence[str], skipped: set):
+    """Each figure with the same environment's figure of the baseline run (one machine)."""
+    before = {(f.benchmark, f.params, f.requirements): f for f in baseline if f.status != status_.SKIPPED}
+    pairs: list[Pair] = []
+    for new in figures:
+        old = before.get((new.benchmark, new.params, new.requirements))
+        if old is None or new.status == status_.SKIPPED:
+            continue
+        if old.commit != new.commit:
+            skipped.add(frozenset((("baseline", old.env_name), ("current", new.env_name))))
+            continue
+        key = environment_key(new, libraries)
+        pairs.append(Pair(RUN, "baseline", "current", key, old, new, key))
+    return pairs
+
+
+def judge(pair: Pair, metric: Metric, *, threshold: float, alpha: float, min_effect: float) -> None:
+    """Fill in the pair's change: status, tested (samples, counts) or only beyond the listing threshold."""
+    old, new = pair.old, pair.new
+    if not pair.works:
+        judge_status(pair)
+        return
+    assert old.value is not None and new.value is not None
+    if metric.kind == RATIO:
+        return
+    if metric.kind == COUNTED:
+        counted = count_verdict(metric.name, old.value, new.value, new.rows)
+        pair.ratio, pair.tested = counted.ratio, True
+        if counted.verdict != "same":
+            pair.change, pair.reason = counted.verdict, describe_count(metric.name, counted, new.rows)
+        return
+    if old.value <= 0 or new.value <= 0:
+        return
+    pair.ratio = new.value / old.value
+    if metric.kind == SAMPLED and old.samples and new.samples:
+        verdict = stats.compare_samples(old.samples, new.samples, alpha=alpha, min_effect=min_effect)
+        pair.sample_verdict, pair.ratio, pair.reason = verdict, verdict.ratio, verdict.reason
+        if verdict.changed:
+            pair.change, pair.tested = verdict.verdict, True
+            return
+    elif metric.kind == SAMPLED:
+        pair.reason = "no samples recorded (asv run --record-samples): noise unknown"
+    else:
+        pair.reason = "single measurement: noise unknown"
+    worse = pair.ratio > 1 + threshold if metric.lower_is_better else pair.ratio < 1 / (1 + threshold)
+    better = pair.ratio < 1 / (1 + threshold) if metric.lower_is_better else pair.ratio > 1 + threshold
+    if worse or better:
+        pair.change = "slower" if worse else "faster"
+
+
+def judge_status(pair: Pair) -> None:
+    """Works in OLD, fails or breaks in NEW (or the reverse): a change established by the run itself."""
+    old, new = pair.old, pair.new
+    if old.works and new.status in status_.NOT_WORKING:
+        pair.change, pair.tested = new.status, True
+        why = new.reason or "reason not recorded (asv keeps no error text)"
+        pair.reason = f"{new.status} in {pair.new_label}: {why}"
+    elif new.works and old.status in status_.NOT_WORKING:
+        pair.change, pair.tested = "fixed", True
+        why = f": {old.reason}" if old.reason else ""
+        pair.reason = f"{old.status} in {pair.old_label}{why}; works in {pair.new_label}"
+
+
+def rerun_command(pair: Pair, metric: Metric, figure: Figure) -> str | None:
+    if pair.library == RUN or metric.name not in ("time", "cpu") or figure.strategy is None:
+        return None
+    rows = f" --rows {figure.rows}" if figure.rows else ""
+    # The re-run holds the finding's context (the other libraries' releases), not the newest ones.
+    held = "".join(f" --with {name}=={version}" for name, version in pair.context if name != "python" and version)
+    return (
+        f"bulkinsert releases compare {figure.strategy} {pair.old_label} {pair.new_label} "
+        f"--library {pair.library} --metric {metric.name}{rows}{held}"
+    )
+
+
+def path_of(figure: Figure) -> tuple:
+    """The insert path a figure measures: suite, workload, strategy and rows.
+
+    The main suite's benchmarks (time, statements, calls, ...) measure one path per strategy
+    and rows on the ``users`` workload; a workload benchmark's ``workload`` parameter and the
+    scale suite are other paths, so their timings never excuse a main-suite call count.
+    """
+    suite = "scale" if figure.benchmark.startswith("scale.") else "main"
+    return (suite, figure.param("workload") or "users", figure.strategy, figure.rows)
+
+
+def _path_key(pair: Pair) -> tuple:
+    return (*path_of(pair.new), pair.library, pair.old_label, pair.new_label, pair.context)
+
+
+def _step_key(pair: Pair) -> tuple:
+    """The same release step of the same figure: its replicates differ only in the held-equal context."""
+    return (pair.new.benchmark, pair.new.params, pair.library, pair.old_label, pair.new_label)
+
+
+def _held(pair: Pair) -> str:
+    return ", ".join(f"{k} {v}" for k, v in pair.context) or "the same environment"
+
+
+def _no_replicate(pair: Pair, unusable: Sequence[Pair]) -> str:
+    """Why a tested timing has no replicate to agree with it."""
+    if unusable:
+        return "no replicate: " + "; ".join(
+            f"with {_held(p)} the figure {p.new.status if p.old.works else p.old.status}" for p in unusable)
+    if pair.library == RUN:
+        return "no replicate: only one environment compared with the baseline"
+    return "no replicate: no other held-equal release measured"
+
+
+def _timing_verdict(pair: Pair, others: Sequence[Pair]) -> tuple[bool, str]:
+    """Confirmed only with a tested replicate agreeing and none measured disagreeing."""
+    measured = [p for p in others if p.works]
+    agreeing = [p for p in measured if p.tested and p.change == pair.change]
+    missing = [_held(p) for p in measured if p not in agreeing]
+    if not pair.tested:
+        return False, pair.reason
+    if missing:
+        return False, f"{pair.reason}; not reproduced with {'; '.join(missing)}"
+    if not agreeing:
+        return False, f"{pair.reason}; {_no_replicate(pair, [p for p in others if not p.works])}"
+    return True, f"{pair.reason}; reproduced in {len(agreeing)} replicate(s)"
+
+
+def _replicates(others: Sequence[Pair]) -> list[dict[str, Any]]:
+    return [{"context": dict(p.context), "change": p.change, "tested": p.tested, "ratio": p.ratio if p.works else None,
+             "status": p.new.status if p.old.works else p.old.status,
+             "p_value": p.sample_verdict.p_value if p.sample_verdict else None} for p in others]
+
+
+def verdicts(pairs: Sequence[Pair], metrics: dict[str, Metric]) -> list[Finding]:
+    """Findings from judged pairs: status changes, replicates for timings, the path rule for counts."""
+    steps: dict[tuple, list[Pair]] = {}
+    paths: dict[tuple, dict[str, Pair]] = {}
+    for pair in pairs:
+        steps.setdefault(_step_key(pair), []).append(pair)
+        if pair.works:
+            paths.setdefault(_path_key(pair), {})[metrics[pair.new.benchmark].name] = pair
+    findings: list[Finding] = []
+    confirmed_time: dict[tuple, bool] = {}
+    for pair in pairs:
+        if pair.works or pair.change == "same":
+            continue
+        verdict = "improvement" if pair.change == "fixed" else "regression"
+        findings.append(finding_of(pair, STATUS_METRIC, verdict, True, pair.reason))
+    for pair in pairs:
+        metric = metrics[pair.new.benchmark]
+        if not pair.works or pair.change == "same" or metric.kind not in (SAMPLED, SINGLE):
+            continue
+        others = [p for p in steps[_step_key(pair)] if p is not pair]
+        confirmed, reason = _timing_verdict(pair, others)
+        verdict = "unconfirmed"
+        if confirmed:
+            verdict = "regression" if pair.change == "slower" else "improvement"
+            if metric.name == "time" and pair.change == "faster":
+                confirmed_time[_path_key(pair)] = True
+        finding = finding_of(pair, metric, verdict, confirmed, reason, rerun_command(pair, metric, pair.new))
+        finding.replicates = _replicates(others)
+        findings.append(finding)
+    for pair in pairs:
+        metric = metrics[pair.new.benchmark]
+        if not pair.works or pair.change == "same" or metric.kind != COUNTED:
+            continue
+        if pair.change == "fewer":
+            findings.append(finding_of(pair, metric, "improvement", True, pair.reason))
+            continue
+        verdict, reason = "regression", pair.reason
+        if metric.name == "calls":
+            path = paths[_path_key(pair)]
+            statements = path.get("statements")
+            why = []
+            if confirmed_time.get(_path_key(pair)):
+                why.append(f"time x{path['time'].ratio:.2f} (confirmed)")
+            if statements is not None and statements.change == "fewer":
+                why.append(f"statements {statements.old.value:,.0f} -> {statements.new.value:,.0f}")
+            if why:
+                verdict, reason = "changed", f"{reason}; changed code path: {', '.join(why)}"
+        findings.append(finding_of(pair, metric, verdict, True, reason))
+    return findings
+
+
+def _canonical(name: str) -> str:
+    from packaging.utils import canonicalize_name
+
+    name = str(canonicalize_name(name))
+    return "psycopg2-binary" if name == "psycopg2" else name
+
+
+def _context_key(context: dict[str, str]) -> frozenset[tuple[str, str]]:
+    """A context as a comparable key: canonical library names, the interpreter left out."""
+    return frozenset((_canonical(name), str(version)) for name, version in context.items() if name != "python")
+
+
+def apply_reruns(findings: Sequence[Finding], reruns: Iterable[RecordedFinding | dict[str, Any]]) -> int:
+    """Settle unconfirmed timings with recorded side-by-side re-runs; returns how many were settled.
+
+    A re-run (``bulkinsert releases compare``, a ``compare`` record of findings.jsonl) settles a
+    finding of the same strategy, rows, metric, library step, machine and project commit, measured
+    in the finding's own context (the other libraries at the releases the finding held equal, as
+    ``releases compare --with`` records them): ``slower`` confirms it as a regression (``faster``
+    as an improvement); ``same`` leaves it unconfirmed and says so. A re-run that recorded no
+    context settles nothing: it cannot say which context it measured. The newest matching re-run wins.
+    """
+    newest: dict[tuple, RecordedFinding] = {}
+    for rerun in reruns:
+        if not isinstance(rerun, RecordedFinding):
+            try:
+                rerun = RecordedFinding.from_dict(rerun)
+            except (ValueError, TypeError):
+                continue
+        if rerun.kind != "compare" or rerun.verdict is None:
+            continue
+        context = rerun.extra.get("context")
+        if not isinstance(context, dict):
+            continue
+        newest[(rerun.strategy, rerun.rows, rerun.metric, _canonical(rerun.library), rerun.old, rerun.new,
+                rerun.machine, rerun.commit, _context_key(context))] = rerun
+    settled = 0
+    for finding in findings:
+        if finding.confirmed or finding.metric not in ("time", "cpu") or finding.library == RUN:
+            continue
+        found = newest.get((finding.strategy, finding.rows, finding.metric, _canonical(finding.library),
+                            finding.old, finding.new, finding.machine, finding.commit, _context_key(finding.context)))
+        if found is None:
+            continue
+        settled += 1
+        detail = ""
+        if found.ratio is not None and found.p_value is not None:
+            detail = f"x{found.ratio:.3f}, p={found.p_value:.2g}"
+        if found.verdict == finding.change:
+            finding.confirmed, finding.rerun = True, None
+            finding.verdict = "regression" if finding.change == "slower" else "improvement"
+            finding.reason += f"; confirmed side by side ({detail})"
+        else:
+            finding.reason += f"; side-by-side re-run says {found.verdict} ({detail})"
+    return settled
+
+
+def compare_figures(
+    figures: Sequence[Figure],
+    *,
+    baseline: Sequence[Figure] | None = None,
+    reruns: Iterable[RecordedFinding | dict[str, Any]] = (),
+    threshold: float = DEFAULT_THRESHOLD,
+    alpha: float = stats.DEFAULT_ALPHA,
+    min_effect: float = stats.DEFAULT_MIN_EFFECT,
+) -> Comparison:
+    """Every finding between adjacent releases (or against a baseline run), machine by machine."""
+    findings: list[Finding] = []
+    skipped: set = set()
+    compared = 0
+    figures = [f for f in figures if not from_dirty_tree(f)]
+    baseline = None if baseline is None else [f for f in baseline if not from_dirty_tree(f)]
+    everything = list(figures) + list(baseline or [])
+    libraries = varying_libraries(everything)
+    baseline_by_machine = by_machine(baseline or [])
+    for machine, group in by_machine(figures).items():
+        if baseline is not None:
+            pairs = baseline_pairs(group, baseline_by_machine.get(machine, []), libraries, skipped)
+        else:
+            pairs = library_pairs(group, libraries, skipped)
+        metrics = {f.benchmark: metric_for(f.benchmark) for f in group}
+        for pair in pairs:
+            judge(pair, metrics[pair.new.benchmark], threshold=threshold, alpha=alpha, min_effect=min_effect)
+        apply_controls(pairs, metrics)  # what paths that do not use the varying library did too
+        compared += len(pairs)
+        findings.extend(verdicts(pairs, metrics))
+    apply_reruns(findings, reruns)
+    order = {"regression": 0, "improvement": 1, "changed": 2, "unconfirmed": 3}
+
+    findings.sort(key=lambda f: (order[f.verdict], f.machine, f.strategy or "", f.rows or 0, f.library,
+                                 version_key(f.old), f.benchmark, sorted(f.context.items())))
+    return Comparison(findings, len(skipped), libraries, compared, threshold)
+
+
+def judge_results(
+    figures: Sequence[Figure],
+    *,
+    baseline: Sequence[Figure] | None = None,
+    findings_file: Path | None = None,
+    threshold: float = DEFAULT_THRESHOLD,
+    alpha: float = stats.DEFAULT_ALPHA,
+    min_effect: float = stats.DEFAULT_MIN_EFFECT,
+) -> Comparison:
+    """The one verdict path of ``compare`` and the site: the figures' findings with the recorded
+    side-by-side re-runs (findings.jsonl, default ``.asv/releases/findings.jsonl``) applied."""
+    return compare_figures(figures, baseline=baseline, reruns=read_records(findings_file), threshold=threshold,
+                           alpha=alpha, min_effect=min_effect)

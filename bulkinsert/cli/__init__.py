@@ -1,0 +1,1 @@
+"""The bulkinsert command line: its commands and shared options."""

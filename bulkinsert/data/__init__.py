@@ -1,0 +1,1 @@
+"""What gets inserted: the table schemas, workloads, generated rows and their COPY encodings."""

@@ -1,0 +1,111 @@
+"""What both COPY formats share: the types, the chunk sizes, the NULL handling, the JSON texts."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
+from itertools import compress, count, repeat
+from operator import is_
+from typing import Any
+from uuid import UUID
+
+TYPES = ("int8", "int4", "numeric", "float8", "bool", "timestamptz", "date", "uuid", "jsonb", "text", "bytea")
+
+# Rows per chunk: 8,192 wide rows are ~1.6 MB in binary. Small enough that the server starts on
+# the first chunk soon and the last one leaves little to parse after the encoder is done (the
+# overlapped send, bulkinsert.data.copystream), large enough that the per-chunk calls vanish; measured
+# less client CPU than 32,768 rows (a chunk that fits in cache), see docs/performance.md.
+CHUNK_ROWS = 8_192
+
+Column = Sequence[Any]
+Streams = list  # one or more equally long lists of bytes; a field is one item of each
+
+
+# Rows per chunk when streaming the talk's names: ~64k rows of short names is ~0.5 MB, large
+# enough that the per-chunk Python overhead vanishes, small enough that the server starts at once.
+STREAM_CHUNK_ROWS = 65_536
+
+POSTGRES_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+# The characters COPY text format escapes, and how.
+TEXT_ESCAPES = (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r"))
+
+
+def needs_escape(joined: str, fields: int) -> bool:
+    """Whether some of ``fields`` values, joined by newlines into ``joined``, needs a COPY text escape.
+
+    Detecting an embedded newline costs one ``count``: a clean join has exactly ``fields - 1``.
+    """
+    return "\\" in joined or "\t" in joined or "\r" in joined or joined.count("\n") != fields - 1
+
+
+def escape(value: str) -> str:
+    """One value escaped for COPY text format (the talk's line-at-a-time way)."""
+    for raw, escaped in TEXT_ESCAPES:
+        value = value.replace(raw, escaped)
+    return value
+
+
+def json_texts(values: Column) -> Iterable[str]:
+    """Compact JSON, NaN refused (jsonb cannot store it), by the stdlib's C encoder called directly.
+
+    ``json.dumps`` builds a new encoder per call; making the C one once halves the cost per value.
+    """
+    if _c_json_encoder is None:  # pragma: no cover - interpreters without the C accelerator
+        return map(_json_dumps, values)
+    return map("".join, map(_c_json_encoder, values, repeat(0)))
+
+
+_json_dumps = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
+_c_json_encoder = (
+    json.encoder.c_make_encoder(None, None, json.encoder.encode_basestring, None, ":", ",", False, False, False)
+    if json.encoder.c_make_encoder is not None
+    else None
+)
+
+
+# A value of each type that stands in for NULL while a column is encoded at C speed; its
+# encoding is then replaced by the NULL marker at the (few) NULL positions.
+PLACEHOLDERS: dict[str, Any] = {
+    "int8": 0, "int4": 0, "numeric": Decimal(0), "float8": 0.0, "bool": False, "timestamptz": POSTGRES_EPOCH,
+    "date": POSTGRES_EPOCH.date(), "uuid": UUID(int=0), "jsonb": 0, "text": "", "bytea": b"",
+}
+
+
+def _null_positions(values: Column) -> list[int]:
+    """Where ``values`` holds None, by identity in one C-level pass.
+
+    (``None in values`` or ``index(None)`` would call each value's ``__eq__``: Python code for
+    ``UUID``, whose ``__eq__`` is written in Python.)
+    """
+    return list(compress(count(), map(is_, values, repeat(None))))
+
+
+def encode_with_nulls(encode: Callable[[Column], list[list[Any]]], values: Column, placeholder: Any,
+                       null_markers: Sequence[Any]) -> list[list[Any]]:
+    """Encode ``values`` with NULLs: placeholders in, NULL markers into the encoded streams after."""
+    nulls = _null_positions(values)
+    if not nulls:
+        return encode(values)
+    filled = list(values)
+    for index in nulls:
+        filled[index] = placeholder
+    streams = encode(filled)
+    for stream, marker in zip(streams, null_markers, strict=False):
+        for index in nulls:
+            stream[index] = marker
+    return streams
+
+
+def base_type(pg_type: str) -> str:
+    """``numeric(18,6)`` → ``numeric``; other type names as they are."""
+    return pg_type.split("(", 1)[0]
+
+
+def check_types(types: Sequence[str]) -> tuple[str, ...]:
+    unknown = [name for name in types if base_type(name) not in TYPES]
+    if unknown:
+        raise ValueError(f"no COPY encoder for type(s) {', '.join(unknown)}; known: {', '.join(TYPES)}")
+    return tuple(types)
+
