@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from . import user_strategies  # noqa: F401 - registry.load() then also loads $BULKINSERT_STRATEGIES_FROM
 from .data.schema import GeneratedNames, User, default_names, users
+from .data.workloads import register_workload
 from .measure.runner import InsertError, run_insert, validate_names
 from .measure.timing import InsertResult, profile_this, profiled
 from .pg.server import DatabaseUnavailable
@@ -35,6 +36,7 @@ __all__ = [
     "default_names",
     "profile_this",
     "profiled",
+    "register_workload",
     "run_insert",
     "strategies",
     "strategy",

@@ -22,8 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import declarative_base
 
-from bulkinsert import strategy
-from bulkinsert.data.workloads import register_workload
+from bulkinsert import register_workload, strategy
 
 Base = declarative_base()
 CUSTOMERS = 200
