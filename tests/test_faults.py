@@ -230,7 +230,7 @@ def test_a_second_run_waits_for_the_first_and_says_for_whom(private_pgdata: Path
 def test_a_race_on_create_database_is_not_a_duplicate_name() -> None:
     admin_dsn = server.embedded_server().dsn("postgres")
     database = f"bulkinsert_race_test_{os.getpid()}"
-    script = "import sys; from bulkinsert import server; server.ensure_database(sys.argv[1], sys.argv[2])"
+    script = "import sys; from bulkinsert.pg import server; server.ensure_database(sys.argv[1], sys.argv[2])"
     try:
         procs = [
             subprocess.Popen([sys.executable, "-c", script, admin_dsn, database],

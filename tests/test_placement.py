@@ -176,7 +176,7 @@ def test_every_result_records_its_placement(clean_db: Database, monkeypatch: pyt
 
 def test_child_of_a_pinned_process_gets_the_parents_cpus_back() -> None:
     placement.apply(None, "same-cpu")  # pinned: a child inherits one CPU
-    code = "from bulkinsert import placement; print(list(placement.allowed_cpus()))"
+    code = "from bulkinsert.pg import placement; print(list(placement.allowed_cpus()))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert json.loads(out.stdout) == list(ALLOWED)
 
