@@ -107,7 +107,10 @@ def test_counts_per_driver_are_what_the_server_and_cprofile_saw(environment) -> 
             seen = probe(environment, name, driver)
             assert seen["sqlalchemy"] == release
             assert plain["statements"] == profiled["statements"] == seen["statements"], (driver, name, plain, seen)
-            assert abs(profiled["function_calls"] - seen["calls"]) <= CALLS_TOLERANCE, (driver, name, profiled, seen)
+            # asyncio's event loop runs as many iterations as the socket needs: through asyncpg the
+            # calls vary with timing (seen: 17,965 and 18,492 for one 500-row insert under load).
+            tolerance = max(CALLS_TOLERANCE, 0.05 * seen["calls"] if driver == "asyncpg" else 0)
+            assert abs(profiled["function_calls"] - seen["calls"]) <= tolerance, (driver, name, profiled, seen)
             measured.append((driver, name, seen["statements"], seen["calls"]))
     print(release, measured)  # shown with -s: the figures of the hand run
     assert {d for d, *_ in measured} == ({"psycopg2", "asyncpg"} | ({"psycopg"} if release >= "2" else set()))
