@@ -1,8 +1,8 @@
 # Two commands do everything on a fresh machine with python3:
 #   make test   - virtualenv in the checkout, install, run the tests on the embedded PostgreSQL
 #   make bench  - the asv suite over the SQLAlchemy x psycopg2 matrix, then the published site
-#   (make bench-scale, make bench-workloads: the 1,000,000-row scale suite and the typed and
-#   populated workloads, kept out of make bench's budget)
+#   (make bench-large, make bench-scale, make bench-workloads: the 100,000-row figures, the
+#   1,000,000-row scale suite and the typed and populated workloads, kept out of make bench's budget)
 PYTHON ?= python3
 SQLALCHEMY ?=
 ASV_ARGS ?=
@@ -15,7 +15,7 @@ endif
 BIN := $(VENV)/bin
 HTML_DIR := .asv/html
 
-.PHONY: venv test lint bench bench-scale bench-workloads publish site preview ladder clean placement-check
+.PHONY: venv test lint bench bench-large bench-scale bench-workloads publish site preview ladder clean placement-check
 
 # Everything comes from pyproject.toml: the package with its analysis, site and peers extras, and the
 # test, lint and bench tools of its dependency groups (`--group` needs pip >= 25.1).
@@ -51,15 +51,16 @@ lint: venv
 # sets BULKINSERT_QUICK=1 instead — every figure at 1,000 rows, 6 to 10 samples per timing, no
 # peak memory (benchmarks/common.py).
 # ASV_RANGE: the commits to benchmark, by default the checkout's HEAD (asv alone would take the
-# head of "main", asv.conf.json). BENCH_SELECT: the default run leaves out the 1,000,000-row
-# scale suite (make bench-scale runs it) and, in full runs, the workloads (make
-# bench-workloads); a -b/--bench of your own in ASV_ARGS replaces it.
+# head of "main", asv.conf.json). BENCH_SELECT: the default run leaves out the 100,000-row
+# figures (time and peak memory: make bench-large), the 1,000,000-row scale suite (make
+# bench-scale) and, in full runs, the workloads (make bench-workloads); a -b/--bench of your
+# own in ASV_ARGS replaces it.
 # Extra asv run arguments: make bench ASV_ARGS="--quick -E ...".
 ASV_RANGE ?= HEAD^!
 BENCH_QUICK := $(if $(filter --quick -q,$(ASV_ARGS)),1,0)
 # The quick run keeps its small `wide` workload; a full run leaves the workloads (wide at 10,000
 # rows in every environment, populated) to make bench-workloads.
-BENCH_SELECT ?= $(if $(filter 1,$(BENCH_QUICK)),-b '^(?!scale\.)',-b '^(?!(scale|workload_time)\.)')
+BENCH_SELECT ?= $(if $(filter 1,$(BENCH_QUICK)),-b '^(?!(scale|insert_large|insert_memory)\.)',-b '^(?!(scale|workload_time|insert_large|insert_memory)\.)')
 BENCH_ARGS := $(filter-out --quick -q,$(ASV_ARGS)) $(if $(findstring -b,$(ASV_ARGS)),,$(BENCH_SELECT))
 # asv refuses --interleave-rounds with an existing environment or --dry-run: left out then.
 INTERLEAVE := $(if $(or $(findstring existing,$(ASV_ARGS)),$(findstring --dry-run,$(ASV_ARGS))),,--interleave-rounds)
@@ -69,6 +70,11 @@ bench: venv
 	BULKINSERT_QUICK=$(BENCH_QUICK) $(BIN)/bulkinsert server hold --own-database -- $(BIN)/asv run --parallel 2 $(INTERLEAVE) --record-samples --machine "$${ASV_MACHINE:-$$(hostname)}" $(BENCH_ARGS) $(ASV_RANGE); echo $$? > .asv/bench-status
 	$(MAKE) publish
 	@exit $$(cat .asv/bench-status 2>/dev/null || echo 0)
+
+# The 100,000-row figures of every environment (benchmarks/insert_large.py: wall time;
+# insert_memory.py: peak memory), on their own: results join the same commit's of make bench.
+bench-large:
+	$(MAKE) bench BENCH_SELECT="-b '^(insert_large|insert_memory)\.'"
 
 # The scale suite (benchmarks/scale.py: up to 1,000,000 rows per insert, newest environment
 # only), on its own: its results join the same commit's results of make bench.

@@ -9,6 +9,7 @@ to point at another server.
 from __future__ import annotations
 
 import atexit
+import gc
 import os
 import time
 from collections.abc import Sequence
@@ -28,7 +29,7 @@ from bulkinsert import compat, registry  # noqa: E402
 from bulkinsert.analysis.metrics import ATTRIBUTES, unit_of  # noqa: E402, F401  (unit_of: for the suite modules)
 from bulkinsert.analysis.status import BROKEN, FAILED, installed_versions, one_line, record_note  # noqa: E402
 from bulkinsert.data.schema import default_names  # noqa: E402
-from bulkinsert.measure import runner  # noqa: E402
+from bulkinsert.measure import runner, suiteconf  # noqa: E402
 from bulkinsert.measure.planted import PlantedError, planted_from_environment  # noqa: E402
 from bulkinsert.measure.runner import before_timer  # noqa: E402
 from bulkinsert.pg.database import Database  # noqa: E402
@@ -56,6 +57,12 @@ def _preload() -> None:
                 importlib.import_module(module)
             except ImportError:
                 pass
+    # Everything imported so far lives as long as the process: out of the collector's sight, so
+    # the full collection before every timed insert (the GC regime) scans what the insert
+    # path made, not the whole of SQLAlchemy again (26 of the 45 ms of untimed setup per sample,
+    # measured). What is timed does not change: the collector is off inside the timer anyway.
+    gc.collect()
+    gc.freeze()
 
 
 _preload()
@@ -80,8 +87,13 @@ def _rows(variable: str, default: list[int]) -> list[int]:
 # gc off, row count checked).
 QUICK = os.environ.get("BULKINSERT_QUICK") == "1"
 QUICK_ROWS = 1_000
-ROWS = _rows("BULKINSERT_TIME_ROWS", [QUICK_ROWS] if QUICK else [1_000, 10_000, 100_000])
-MEMORY_ROWS = _rows("BULKINSERT_MEMORY_ROWS", [100_000])
+ROWS = _rows("BULKINSERT_TIME_ROWS", [QUICK_ROWS] if QUICK else [1_000, 10_000])
+# The 100,000-row figures of every environment — wall time (benchmarks/insert_large.py) and peak
+# memory (insert_memory.py) — are `make bench-large`'s (CI shards "large" and "memory"): in one
+# environment they took 121 of make bench's 620 s of benchmarking (measured), more than the
+# 30-minute budget of eight environments leaves.
+LARGE_ROWS = _rows("BULKINSERT_LARGE_ROWS", [100_000])
+MEMORY_ROWS = _rows("BULKINSERT_MEMORY_ROWS", LARGE_ROWS)
 TRACK_ROWS = _rows("BULKINSERT_TRACK_ROWS", [QUICK_ROWS] if QUICK else [10_000])
 STRATEGIES = list(registry.load())
 
@@ -113,6 +125,21 @@ def skip_reason(strategy: Strategy, rows: int) -> str | None:
     return None
 
 
+def driver_axis_elsewhere() -> str | None:
+    """Why this environment does not measure the driver axis, or None (it does).
+
+    SQLAlchemy's paths on psycopg 3, asyncpg and pg8000 (InsertTimeByDriver, DriverCounts) never
+    load psycopg2: measured only where psycopg2 is the matrix's newest (4 of 8 environments; the
+    axis was 120 s of an environment's 620 s of benchmarking, measured). InsertTime's paths on
+    other drivers stay in every environment: they are a psycopg2 step's controls.
+    """
+    try:
+        conf = suiteconf.read_without_asv(CHECKOUT / "asv.conf.json")
+    except (OSError, ValueError):
+        return None
+    return suiteconf.driver_axis_elsewhere(conf, installed_versions())
+
+
 def runnable(name: str, rows: int) -> Strategy:
     """The strategy, or NotImplementedError with the reason (asv then records n/a)."""
     strategy = registry.get(name)
@@ -120,6 +147,18 @@ def runnable(name: str, rows: int) -> Strategy:
     if reason is not None:
         raise NotImplementedError(f"{name} at {rows} rows: {reason}")
     return strategy
+
+
+_NAMES: dict[int, Sequence[str]] = {}
+
+
+def names_of(rows: int) -> Sequence[str]:
+    """The talk's ``rows`` names, made once per process (asv runs setup before every sample, and
+    building 10,000 names again each time was 8 ms of it). The same list object each sample,
+    so a path's staged input (the floor's file) is staged once too; nothing timed changes."""
+    if rows not in _NAMES:
+        _NAMES[rows] = default_names(rows)
+    return _NAMES[rows]
 
 
 _DATABASES: dict[bool, Database] = {}
@@ -208,10 +247,11 @@ def plant_fault(db: Database, name: str) -> None:
 # `make bench` passes --interleave-rounds, so round 2 starts only after every environment's
 # round 1: a drift of the shared machine lands in both rounds of every environment.
 ROUNDS = 2
-# Samples per round of a timing: (at least, at most, while within seconds). Full runs: 6 to 14
-# samples per figure. Quick runs: 6 to 10 — what a rank test needs to confirm a x1.2 change
-# between two environments (at least 5 per side), at 1,000 rows inside the quick budget.
-REPEAT = (3, 5, 1.0) if QUICK else (3, 7, 4.0)
+# Samples per round of a timing: (at least, at most, while within seconds): 6 to 10 samples per
+# figure over the two rounds — what a rank test needs to confirm a x1.2 change between two
+# environments (at least 5 per side). A full run allows each figure more time per round (a
+# one-INSERT-per-row path takes ~0.6 s at 10,000 rows: 4 samples per round).
+REPEAT = (3, 5, 1.0) if QUICK else (3, 5, 2.0)
 
 
 class InsertBenchmark:
@@ -232,7 +272,7 @@ class InsertBenchmark:
 
     def setup(self, strategy: str, rows: int) -> None:
         self.strategy = self.runnable(strategy, rows)
-        self.names = default_names(rows)
+        self.names = names_of(rows)
         self.db = database(instrument=False)
         ready(self.db, self.strategy, self.names)
         self.inserted = False
@@ -283,11 +323,11 @@ def profile_path(name: str, rows: int) -> Path | None:
     return root / ".asv" / "profiles" / os.environ.get("ASV_ENV_NAME", "local") / f"{name}-{rows}.prof"
 
 
-# Rounds of the track metrics' pass: each value is the median of this many warm samples. Quick
-# runs take one (statements and calls are deterministic; the shares, rows/s and overhead are
-# descriptive there — a quick run confirms timings with time_insert's samples): the pass is a
-# third of a quick run's benchmarking time per environment, and the budget needs it halved.
-TRACK_ROUNDS = int(os.environ.get("BULKINSERT_TRACK_ROUNDS", "1" if QUICK else "3"))
+# Rounds of the track metrics' pass: each value is the median of this many warm samples.
+# Statements and calls are deterministic (one round would do); the shares, rows/s, CPU and the
+# profiler overhead are descriptive — timings are confirmed with time_insert's samples. Full
+# runs take two (the pass was 82 s of an environment's 620 s with three), quick runs one.
+TRACK_ROUNDS = int(os.environ.get("BULKINSERT_TRACK_ROUNDS", "1" if QUICK else "2"))
 
 
 def _median(results: Sequence[Any], attribute: str) -> float:

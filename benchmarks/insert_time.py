@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bulkinsert import compat, registry
 
-from .common import ROWS, SLOW_LIMIT_ROWS, InsertBenchmark, database, default_names, ready
+from .common import ROWS, SLOW_LIMIT_ROWS, InsertBenchmark, database, driver_axis_elsewhere, names_of, ready
 
 
 class InsertTime(InsertBenchmark):
@@ -27,6 +27,8 @@ SQLALCHEMY_PATHS = [name for name, strategy in registry.load().items() if len(ge
 # the same environment and run; the drivers page reads it there (bulkinsert/site/drivers.py).
 DRIVERS = [driver for driver in getattr(compat, "SQLALCHEMY_DRIVERS", ()) if driver != "psycopg2"]
 DRIVER_ROWS = [rows for rows in ROWS if rows <= SLOW_LIMIT_ROWS][-1:] or ROWS[:1]
+# None, or why this environment leaves the axis to another (psycopg2 not the matrix's newest).
+DRIVER_AXIS_ELSEWHERE = driver_axis_elsewhere()
 
 
 class InsertTimeByDriver(InsertBenchmark):
@@ -36,11 +38,13 @@ class InsertTimeByDriver(InsertBenchmark):
     param_names = ["strategy", "rows", "driver"]
 
     def setup(self, strategy: str, rows: int, driver: str) -> None:  # type: ignore[override]
+        if DRIVER_AXIS_ELSEWHERE is not None:
+            raise NotImplementedError(f"{strategy} on {driver}: {DRIVER_AXIS_ELSEWHERE}")
         self.strategy = self.runnable(strategy, rows).with_driver(driver)
         reason = self.strategy.unsupported_reason()
         if reason is not None:
             raise NotImplementedError(f"{self.strategy.label}: {reason}")
-        self.names = default_names(rows)
+        self.names = names_of(rows)
         self.db = database(instrument=False)
         ready(self.db, self.strategy, self.names)
         self.inserted = False

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Sequence
 
 import pytest
@@ -56,3 +57,41 @@ def test_asv_times_a_per_row_path_up_to_10000_rows_only(db: Database, row_by_row
         bench.teardown(row_by_row, 1_000)  # checks the row count
     finally:
         close()
+
+
+def test_the_default_run_leaves_the_large_size_to_its_own_target() -> None:
+    """make bench times 1,000 and 10,000 rows; InsertTimeLarge (make bench-large) the 100,000."""
+    from benchmarks import common, insert_large, insert_time
+
+    if "BULKINSERT_TIME_ROWS" not in os.environ:  # which may widen it on purpose
+        assert max(insert_time.InsertTime.params[1]) <= common.SLOW_LIMIT_ROWS
+    large = insert_large.InsertTimeLarge
+    assert large.params[1] == common.LARGE_ROWS and min(large.params[1]) > common.SLOW_LIMIT_ROWS
+    assert large.params[0] == insert_time.InsertTime.params[0]  # every strategy, as at the other sizes
+    assert issubclass(large, insert_time.InsertTime)  # the same setup, timed insert and checks
+
+
+def test_setup_before_each_sample_reuses_the_names_and_scans_only_new_objects() -> None:
+    import gc
+
+    from benchmarks import common
+
+    assert gc.get_freeze_count() > 10_000  # SQLAlchemy and the drivers, frozen once in _preload
+    assert common.names_of(1_000) is common.names_of(1_000)
+    assert list(common.names_of(1_000)) == list(default_names(1_000))
+
+
+def test_the_driver_axis_says_where_it_is_measured(monkeypatch: pytest.MonkeyPatch) -> None:
+    """In an environment with an older psycopg2 of the matrix, both driver benchmarks are n/a with the reason."""
+    from benchmarks import driver_counts, insert_time
+
+    reason = "measured once per SQLAlchemy release, in the environment with psycopg2-binary 9.9.9"
+    monkeypatch.setattr(insert_time, "DRIVER_AXIS_ELSEWHERE", reason)
+    monkeypatch.setattr(driver_counts, "DRIVER_AXIS_ELSEWHERE", reason)
+    name, driver = insert_time.SQLALCHEMY_PATHS[0], "asyncpg"
+    with pytest.raises(NotImplementedError, match="psycopg2-binary 9.9.9"):
+        insert_time.InsertTimeByDriver().setup(name, 1_000, driver)
+    counts = driver_counts.measure_driver_counts()
+    bench = driver_counts.DriverCounts()
+    with pytest.raises(NotImplementedError, match="psycopg2-binary 9.9.9"):
+        bench.setup(counts, name, driver_counts.TRACK_ROWS[0], driver)

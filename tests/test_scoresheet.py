@@ -126,8 +126,20 @@ def test_quick_is_translated_not_passed_to_asv() -> None:
     for line in (quick, full):
         assert "--interleave-rounds" in line and "--record-samples" in line
         assert line.endswith("HEAD^!; echo $? > .asv/bench-status")  # the checkout's HEAD, not main's
-    assert "-b '^(?!scale\\.)'" in quick  # the scale suite is make bench-scale's; quick keeps its small wide
-    assert "-b '^(?!(scale|workload_time)\\.)'" in full  # full-size workloads are make bench-workloads'
+    # The 100,000-row figures are make bench-large's, the scale suite make bench-scale's, the
+    # full-size workloads make bench-workloads'; a quick run keeps its small wide workload.
+    assert _selected(quick) == set(MODULES) - {"insert_large", "insert_memory", "scale"}
+    assert _selected(full) == set(MODULES) - {"insert_large", "insert_memory", "scale", "workload_time"}
+
+
+MODULES = sorted(path.stem for path in (ROOT / "benchmarks").glob("*.py") if path.stem not in {"__init__", "common"})
+
+
+def _selected(command: str) -> set[str]:
+    """The benchmark modules whose benchmarks the command's -b regex selects (asv: re.search)."""
+    found = re.search(r"-b '([^']+)'", command)
+    assert found is not None, command
+    return {module for module in MODULES if re.search(found.group(1), f"{module}.Some.time_insert")}
 
 
 def test_own_selection_replaces_the_default_and_scale_has_its_target() -> None:
@@ -135,12 +147,15 @@ def test_own_selection_replaces_the_default_and_scale_has_its_target() -> None:
     assert "--interleave-rounds" not in existing  # asv refuses the two together
     own = _bench_command("ASV_ARGS=-b '^insert_time\\.'")
     assert "scale" not in own and "-b '^insert_time\\.'" in own
-    done = subprocess.run(["make", "-n", "bench-scale", "VENV=/nonexistent-venv"], cwd=ROOT, capture_output=True,
-                          text=True, check=True)
-    assert "-b '^scale\\.'" in done.stdout
-    done = subprocess.run(["make", "-n", "bench-workloads", "VENV=/nonexistent-venv"], cwd=ROOT,
-                          capture_output=True, text=True, check=True)
-    assert "-b '^workload_time\\.'" in done.stdout
+    for target, modules in (("bench-scale", {"scale"}), ("bench-workloads", {"workload_time"}),
+                            ("bench-large", {"insert_large", "insert_memory"})):
+        done = subprocess.run(["make", "-n", target, "VENV=/nonexistent-venv"], cwd=ROOT, capture_output=True,
+                              text=True, check=True)
+        command = next(line for line in done.stdout.splitlines() if "asv run" in line)
+        assert _selected(command) == modules, target
+    # Between them, make bench and its three targets run every benchmark module.
+    full = _bench_command()
+    assert _selected(full) | {"insert_large", "insert_memory", "scale", "workload_time"} == set(MODULES)
 
 
 def test_ladder_row_judges_overhead_against_its_own_plain_samples() -> None:

@@ -196,3 +196,13 @@ def test_driver_counts_benchmark_records_what_a_run_counts(monkeypatch: pytest.M
     if "psycopg" in DRIVERS:  # SQLAlchemy 1.3 has no psycopg dialect at all
         with pytest.raises(NotImplementedError, match="psycopg2 dialect only"):
             bench.setup(counts, REFUSED, rows, "psycopg")
+
+
+def test_an_older_psycopg2_environment_says_where_its_driver_axis_is() -> None:
+    """The suite measures the driver axis where psycopg2 is the matrix's newest; the others say so."""
+    matrix = {"SQLAlchemy": ["1.4.54", "2.1.9"], "psycopg2-binary": ["2.9.5", "2.9.13"]}
+    older = {"SQLAlchemy": "2.1.9", "psycopg2-binary": "2.9.5", "asyncpg": "0.32.0"}
+    reason = drivers_page._na_reason("core_executemany", "asyncpg", older, matrix)
+    assert "psycopg2-binary 2.9.13" in reason and "do not use psycopg2" in reason
+    newest = dict(older, **{"psycopg2-binary": "2.9.13"})
+    assert "2.9.13" not in drivers_page._na_reason("core_executemany", "asyncpg", newest, matrix)

@@ -31,3 +31,20 @@ def test_newest_is_by_release_number_not_by_text(tmp_path: Path) -> None:
 
 def test_no_file_no_settings(tmp_path: Path) -> None:
     assert suiteconf.settings(tmp_path / "absent.json") == {}
+
+
+def test_the_driver_axis_is_measured_where_psycopg2_is_newest() -> None:
+    conf = {"matrix": {"req": {"SQLAlchemy": ["1.4.54", "2.1.9"], "psycopg2-binary": ["2.9.13", "2.9.5"]}}}
+    newest = {"SQLAlchemy": "1.4.54", "psycopg2-binary": "2.9.13"}
+    assert suiteconf.driver_axis_elsewhere(conf, newest) is None
+    older = suiteconf.driver_axis_elsewhere(conf, {"SQLAlchemy": "2.1.9", "psycopg2-binary": "2.9.5"})
+    assert older is not None and "psycopg2-binary 2.9.13" in older and "do not use psycopg2" in older
+    # A version the matrix does not list (a development virtualenv, `asv run -E existing`): measured.
+    assert suiteconf.driver_axis_elsewhere(conf, {"SQLAlchemy": "2.1.9", "psycopg2-binary": "2.9.11"}) is None
+    # A matrix with one psycopg2, or none: every environment measures it.
+    assert suiteconf.driver_axis_elsewhere({"matrix": {"req": {"psycopg2-binary": ["2.9.5"]}}},
+                                           {"psycopg2-binary": "2.9.5"}) is None
+    assert suiteconf.driver_axis_elsewhere({"matrix": {"req": {"SQLAlchemy": ["2.1.9"]}}},
+                                           {"psycopg2-binary": "2.9.5"}) is None
+    # The requirement's name as pip spells it, in any case.
+    assert suiteconf.driver_axis_elsewhere(conf, {"psycopg2-Binary": "2.9.5"}) is not None

@@ -72,3 +72,38 @@ def newest_pins(conf: Mapping[str, Any]) -> dict[str, str]:
 def varying(conf: Mapping[str, Any]) -> set[str]:
     """The requirements listed at more than one version: what a finding's context names."""
     return {name for name, versions in matrix_requirements(conf).items() if len(set(versions)) > 1}
+
+
+def elsewhere_in_matrix(conf: Mapping[str, Any], versions: Mapping[str, str], unused: set[str]) -> str | None:
+    """Where the matrix measures paths that do not use the libraries ``unused``, when not here.
+
+    Such a path's figure in an environment whose version of an unused library is a listed but
+    not the newest one repeats the figure of the environment with the newest (every other pin
+    the same): returns those pins (``"psycopg2-binary 2.9.13"``), or None to measure here. An
+    environment outside the matrix's versions (a development virtualenv) always measures.
+    """
+    listed = {name.lower(): versions_ for name, versions_ in matrix_requirements(conf).items()}
+    installed = {name.lower(): version for name, version in versions.items()}
+    elsewhere = []
+    for name, newest in newest_pins(conf).items():
+        key = name.lower()
+        here = installed.get(key)
+        if key in unused and here is not None and here != newest and here in listed[key]:
+            elsewhere.append(f"{name} {newest}")
+    return ", ".join(elsewhere) or None
+
+
+# Requirement names of psycopg2 (the matrix pins the binary wheel).
+PSYCOPG2_DISTRIBUTIONS = {"psycopg2", "psycopg2-binary"}
+
+
+def driver_axis_elsewhere(conf: Mapping[str, Any], versions: Mapping[str, str]) -> str | None:
+    """Why an environment with ``versions`` does not measure the driver axis, or None (it does).
+
+    The axis (SQLAlchemy's paths on the drivers other than psycopg2) never loads psycopg2: the
+    suite measures it where psycopg2 is the matrix's newest; the site says so in the others.
+    """
+    home = elsewhere_in_matrix(conf, versions, PSYCOPG2_DISTRIBUTIONS)
+    if home is None:
+        return None
+    return f"measured once per SQLAlchemy release, in the environment with {home} (these paths do not use psycopg2)"

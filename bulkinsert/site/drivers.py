@@ -11,7 +11,7 @@ measured side by side; ratios are to psycopg2 on the same path. A cell without a
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +19,7 @@ from .. import compat, registry
 from ..analysis import results
 from ..analysis.results import Figure
 from ..analysis.status import NOT_WORKING
+from ..measure import suiteconf
 from .data import SiteData, in_matrix, sample_count, spread_of
 from .profiles import safe_name
 from .render import render
@@ -98,8 +99,11 @@ def _value(figure: Figure | None) -> float | None:
     return figure.value
 
 
-def _na_reason(name: str, driver: str, versions: dict[str, str]) -> str:
+def _na_reason(name: str, driver: str, versions: dict[str, str], matrix: Mapping[str, Sequence[str]] | None) -> str:
     """Why a path has no figure on ``driver`` in an environment with these requirements."""
+    reason = suiteconf.driver_axis_elsewhere({"matrix": {"req": dict(matrix)}}, versions) if matrix else None
+    if reason is not None:
+        return reason
     reason = compat.driver_refusal_in(driver, versions)
     if reason is not None:
         return reason
@@ -117,7 +121,8 @@ def _na_reason(name: str, driver: str, versions: dict[str, str]) -> str:
     return NO_REASON
 
 
-def _table(figures: Sequence[Figure], libraries: Sequence[str], site_rows: int) -> DriverTable:
+def _table(figures: Sequence[Figure], libraries: Sequence[str], site_rows: int,
+           matrix: Mapping[str, Sequence[str]] | None = None) -> DriverTable:
     first = figures[0]
     cells: dict[tuple[str, str, str, int], Figure] = {}
     on_axis = {figure.strategy for figure in figures if is_driver_figure(figure)}
@@ -154,7 +159,7 @@ def _table(figures: Sequence[Figure], libraries: Sequence[str], site_rows: int) 
                                if f is not None and f.status in NOT_WORKING), None)
                 cell.failure = failed
                 if failed is None:
-                    cell.reason = _na_reason(name, driver, first.versions)
+                    cell.reason = _na_reason(name, driver, first.versions, matrix)
             row.append(cell)
         table.paths.append((name, row))
     return table
@@ -170,7 +175,7 @@ def driver_tables(site: SiteData) -> list[DriverTable]:
     axis = [figures for figures in groups.values() if any(is_driver_figure(f) for f in figures)]
     ordered = sorted(axis, key=lambda fs: (fs[0].machine, results.environment_order(fs[0], site.libraries),
                                                        fs[0].env_name))
-    return [_table(figures, site.libraries, site.rows) for figures in ordered]
+    return [_table(figures, site.libraries, site.rows, site.matrix) for figures in ordered]
 
 
 def drivers_page(site: SiteData) -> str:
