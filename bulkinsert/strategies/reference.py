@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import atexit
 import os
-import tempfile
-import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from ..data.copyencode import text_copy_chunks
 from ..data.schema import GeneratedNames
+from ..pg import serverfiles
 from ..pg.database import Database
 from ..registry import Unsupported, strategy
 
@@ -54,6 +53,7 @@ class _StagedFile:
     rows: Sequence[Any]  # held so that its id() cannot be reused by another list
     length: int
     path: str
+    pid: int  # the writer: a forked child inherits this list but must not reuse or delete the file
 
 
 _STAGED: list[_StagedFile] = []  # one slot: the most recently staged input
@@ -61,11 +61,11 @@ _STAGED: list[_StagedFile] = []  # one slot: the most recently staged input
 
 def _remove_staged() -> None:
     for staged in _STAGED:
-        try:
-            os.unlink(staged.path)
-            os.rmdir(os.path.dirname(staged.path))
-        except OSError:
-            pass
+        if staged.pid == os.getpid():
+            try:
+                os.unlink(staged.path)
+            except OSError:
+                pass
     _STAGED.clear()
 
 
@@ -75,12 +75,15 @@ atexit.register(_remove_staged)
 def stage_payload(db: Database, rows: Sequence[Any], chunks: Callable[[Any], Iterable[bytes]]) -> str:
     """Write ``chunks(rows)`` as a file the server can read (before the timer); returns its path.
 
-    The same list object is staged once. Raises :class:`Unsupported` when the server cannot
-    read the file (no superuser or ``pg_read_server_files``, or a server on another machine).
-    Shared by both floors: ``server_copy_file`` of names and of typed rows.
+    The same list object is staged once per process. The file lives in this process's
+    subdirectory of :func:`bulkinsert.pg.serverfiles.staged_root`, so a process that never runs
+    ``atexit`` leaves it only until the next staging removes it. Raises :class:`Unsupported`
+    when the server cannot read the file (no superuser or ``pg_read_server_files``, or a server
+    on another machine). Shared by both floors: ``server_copy_file`` of names and of typed rows.
     """
     for staged in _STAGED:
-        if staged.dsn == db.dsn and staged.rows is rows and staged.length == len(rows):
+        if (staged.pid == os.getpid() and staged.dsn == db.dsn and staged.rows is rows
+                and staged.length == len(rows)):
             return staged.path
     _remove_staged()
     with db.dbapi() as conn, conn.cursor() as cur:
@@ -92,16 +95,18 @@ def stage_payload(db: Database, rows: Sequence[Any], chunks: Callable[[Any], Ite
                 "(needs superuser or pg_read_server_files)"
             )
     # The server may run as another OS user (the embedded server does when we are root):
-    # a private directory it can traverse, a file it can read.
-    folder = tempfile.mkdtemp(prefix="bulkinsert-copy-")
-    os.chmod(folder, 0o755)
-    path = os.path.join(folder, f"{uuid.uuid4().hex}.copy")
-    with open(path, "wb") as out:
-        for chunk in chunks(rows):
-            out.write(chunk)
-    os.chmod(path, 0o644)
+    # serverfiles keeps directories it can traverse; the file is made readable to it.
+    path = str(serverfiles.new_file(".copy"))
+    try:
+        with open(path, "wb") as out:
+            for chunk in chunks(rows):
+                out.write(chunk)
+    except BaseException:  # a half-written file is neither reused nor left behind
+        os.unlink(path)
+        raise
+    serverfiles.make_readable(path)
     size = os.path.getsize(path)
-    _STAGED.append(_StagedFile(db.dsn, rows, len(rows), path))
+    _STAGED.append(_StagedFile(db.dsn, rows, len(rows), path, os.getpid()))
     with db.dbapi() as conn, conn.cursor() as cur:
         cur.execute("SELECT (pg_stat_file(%s, true)).size", (path,))
         seen = cur.fetchone()[0]
