@@ -394,3 +394,19 @@ def test_figures_from_a_dirty_work_tree_are_never_judged():
     # ... but the same figures, filed as measured from uncommitted code, give none.
     assert compare_figures(dirty).findings == []
     assert compare_figures(figures, baseline=dirty).findings == []
+
+
+def test_a_driver_axis_finding_is_its_own_path_and_names_its_driver():
+    """DriverCounts' figures carry a driver: never folded into the psycopg2 series' block."""
+    from bulkinsert.analysis.compare import render_findings
+    from bulkinsert.analysis.verdicts import judge_results
+
+    figures = [f for f in load_figures(DATA) if f.benchmark == STATEMENTS and f.strategy == "execute_values"
+               and f.rows == 10000]
+    axis = [dataclasses.replace(f, benchmark="driver_counts.DriverCounts.track_statements",
+                                params=(*f.params, ("driver", "asyncpg")),
+                                value=f.value + (1 if f.versions[SA] == "2.1.9" else 0))
+            for f in figures]
+    text = render_findings(judge_results([*figures, *axis]))
+    assert "execute_values on asyncpg rows=10000  SQLAlchemy 2.0.58 -> 2.1.9: REGRESSION" in text
+    assert "execute_values rows=10000" not in text  # the psycopg2 series did not change

@@ -163,18 +163,21 @@ def render_findings(comparison: Comparison, *, verbose: bool = False) -> str:
     """
     blocks: dict[tuple, list[Finding]] = {}
     for finding in comparison.findings:
-        key = (finding.machine, finding.strategy, finding.rows, finding.library, finding.old, finding.new)
+        # The driver axis (a "driver" parameter) is a path of its own: never folded into psycopg2's.
+        key = (finding.machine, finding.strategy, finding.params.get("driver"), finding.rows, finding.library,
+               finding.old, finding.new)
         blocks.setdefault(key, []).append(finding)
     confirmed, unconfirmed = [], []
     quiet_speedups = untested = 0
     machines = {finding.machine for finding in comparison.findings}
-    for (machine, strategy, rows, library, old, new), group in blocks.items():
+    for (machine, strategy, driver, rows, library, old, new), group in blocks.items():
         summary = _path_summary(group)
         if summary == "unconfirmed speed-up":
             quiet_speedups += 1
             continue
         where = f"  [{machine}]" if len(machines) > 1 else ""
-        head = f"  {strategy} rows={rows}  {library} {old} -> {new}{where}: {summary}"
+        on = f" on {driver}" if driver else ""
+        head = f"  {strategy}{on} rows={rows}  {library} {old} -> {new}{where}: {summary}"
         if summary.startswith("unconfirmed"):
             if verbose or any(f.p_value is not None and f.change == "slower" for f in group):
                 unconfirmed.append(_unconfirmed_block(head, group))
