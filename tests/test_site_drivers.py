@@ -206,3 +206,15 @@ def test_an_older_psycopg2_environment_says_where_its_driver_axis_is() -> None:
     assert "psycopg2-binary 2.9.13" in reason and "do not use psycopg2" in reason
     newest = dict(older, **{"psycopg2-binary": "2.9.13"})
     assert "2.9.13" not in drivers_page._na_reason("core_executemany", "asyncpg", newest, matrix)
+
+
+def test_a_quiet_environment_gives_one_shared_reason_once() -> None:
+    table = drivers_page.DriverTable("m", "env", "c", "SQLAlchemy 2.1.9 · psycopg2-binary 2.9.5", {}, ROWS, None,
+                                     ["psycopg2", "psycopg", "asyncpg"])
+    why = "measured once per SQLAlchemy release, in the environment with psycopg2-binary 2.9.13"
+    table.paths.append(("core_executemany", [drivers_page.DriverCell("psycopg2"), drivers_page.DriverCell(
+        "psycopg", reason=why), drivers_page.DriverCell("asyncpg", reason=why)]))
+    assert drivers_page._quiet_reasons([table]) == {table.anchor: why}
+    table.paths[0][1][2].reason = "asyncpg needs SQLAlchemy 1.4"
+    mixed = drivers_page._quiet_reasons([table])[table.anchor]
+    assert mixed == f"psycopg: {why}; asyncpg: asyncpg needs SQLAlchemy 1.4"

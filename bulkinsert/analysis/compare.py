@@ -139,13 +139,18 @@ def _path_summary(group: Sequence[Finding]) -> str:
     return "unconfirmed " + ("slow-down" if slower else "speed-up")
 
 
+def _held(context: dict[str, str], environment: tuple[tuple[str, str], ...]) -> str:
+    """What a finding held equal: the other libraries, or (two runs compared) its environment."""
+    return (", ".join(f"{k} {v}" for k, v in sorted(context.items()))
+            or ", ".join(f"{k} {v}" for k, v in environment) or "same environment")
+
+
 def _unconfirmed_block(head: str, group: Sequence[Finding]) -> str:
     """Two lines: which metrics were slower under which held-equal context, and the command to settle it."""
     slower = [f for f in group if f.change == "slower"]
     parts = []
     for f in slower:
-        held = ", ".join(f"{k} {v}" for k, v in sorted(f.context.items())) or "same environment"
-        parts.append(f"{f.metric} x{f.ratio:.2f} with {held}")
+        parts.append(f"{f.metric} x{f.ratio:.2f} with {_held(f.context, f.environment)}")
     why = "no samples" if all(f.p_value is None for f in slower) else "not reproduced in every replicate"
     lines = [f"{head}: {'; '.join(parts)} ({why})"]
     reruns = sorted({f.rerun for f in slower if f.rerun})
@@ -187,9 +192,9 @@ def render_findings(comparison: Comparison, *, verbose: bool = False) -> str:
         lines = [head]
         contexts: dict[tuple, list[Finding]] = {}
         for finding in group:
-            contexts.setdefault(tuple(sorted(finding.context.items())), []).append(finding)
-        for context, members in contexts.items():
-            held = ", ".join(f"{k} {v}" for k, v in context) or "same environment"
+            contexts.setdefault((tuple(sorted(finding.context.items())), finding.environment), []).append(finding)
+        for (context, environment), members in contexts.items():
+            held = _held(dict(context), environment)
             parts = []
             for f in members:
                 mark = "" if f.confirmed else "?"

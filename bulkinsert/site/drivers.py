@@ -192,11 +192,14 @@ def _quiet_reasons(tables: Iterable[DriverTable]) -> dict[str, str]:
 
     reasons = {}
     for table in tables:
-        parts = []
+        per_driver = {}
         for driver in table.drivers:
             if driver == REFERENCE:
                 continue
             found = Counter(c.reason for _, cells in table.paths for c in cells if c.driver == driver and c.reason)
-            parts.append(f"{driver}: {found.most_common(1)[0][0] if found else NO_REASON}")
-        reasons[table.anchor] = "; ".join(parts) or NO_REASON
+            per_driver[driver] = found.most_common(1)[0][0] if found else NO_REASON
+        if len(set(per_driver.values())) == 1:  # one reason for every driver (the axis measured elsewhere): once
+            reasons[table.anchor] = next(iter(per_driver.values()))
+        else:
+            reasons[table.anchor] = "; ".join(f"{driver}: {why}" for driver, why in per_driver.items()) or NO_REASON
     return reasons
