@@ -91,3 +91,34 @@ def test_without_a_shift_the_rank_test_and_replicate_decide_as_before() -> None:
     findings = _timings(_run(1.0, {"dbapi_executemany": 1.2, "copy_text": 1.0}))
     assert findings[("dbapi_executemany", "")].confirmed
     assert ("copy_text", "") not in findings or not findings[("copy_text", "")].confirmed
+
+
+def _spread_figure(benchmark: str, strategy: str, sqlalchemy: str, psycopg2: str, low: float, high: float,
+                   driver: str | None = None) -> Figure:
+    """Ten samples evenly from ``low`` to ``high``: a noisy short timing."""
+    samples = tuple(low + (high - low) * i / 9 for i in range(10))
+    params = (("strategy", strategy), ("rows", "1000")) + ((("driver", driver),) if driver else ())
+    requirements = (("SQLAlchemy", sqlalchemy), ("psycopg2-binary", psycopg2), ("python", "3.11"))
+    return Figure(machine="m", benchmark=benchmark, env_name=f"env-{sqlalchemy}-{psycopg2}", commit="c", date=1,
+                  params=params, requirements=requirements, value=sorted(samples)[5], samples=samples, number=1)
+
+
+def test_controls_that_only_drifted_by_chance_do_not_hide_a_change() -> None:
+    """Three noisy controls whose medians straddle x1.2 but whose rank tests find nothing: no shift."""
+    figures = []
+    for sqlalchemy in ("2.0.58", "2.1.9"):
+        for psycopg2, plant in (("2.9.5", 1.0), ("2.9.13", 1.2)):
+            figures.append(_figure(TIME, "dbapi_executemany", sqlalchemy, psycopg2, 0.1 * plant, len(figures)))
+            newer = psycopg2 == "2.9.13"
+            for name, (low, high) in {"core_executemany": (0.7, 1.9), "orm_basic": (0.6, 1.3),
+                                      "core_upsert_do_nothing": (0.7, 1.6)}.items():
+                figures.append(_spread_figure(BY_DRIVER, name, sqlalchemy, psycopg2,
+                                              *((0.01 * low, 0.01 * high) if newer else (0.007, 0.013)),
+                                              driver="asyncpg"))
+    findings = compare_figures(figures).findings
+    controls = [f for f in findings if f.library == "psycopg2-binary" and f.params.get("driver")]
+    assert controls and all(f.p_value is None or f.p_value >= 0.01 for f in controls)  # none moved significantly
+    ratios = sorted(f.ratio for f in controls if f.context == {"SQLAlchemy": "2.1.9"})
+    assert ratios[0] < 1.2 < ratios[-1]  # yet their range holds the change
+    planted = _timings(figures)[("dbapi_executemany", "")]
+    assert planted.confirmed and planted.verdict == "regression", planted.reason
