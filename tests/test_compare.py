@@ -410,3 +410,29 @@ def test_a_driver_axis_finding_is_its_own_path_and_names_its_driver():
     text = render_findings(judge_results([*figures, *axis]))
     assert "execute_values on asyncpg rows=10000  SQLAlchemy 2.0.58 -> 2.1.9: REGRESSION" in text
     assert "execute_values rows=10000" not in text  # the psycopg2 series did not change
+
+
+def test_a_side_by_side_rerun_that_finds_no_difference_unconfirms_a_confirmed_timing(
+    recorded: Path, no_local_reruns: Path
+):
+    figures = load_figures(DATA)
+    changed = []
+    for pg in ("2.9.5", "2.9.13"):
+        old = with_samples(pick(figures, TIME, PATH, 10000, "2.0.58", pg), 1.0)
+        new = pick(figures, TIME, PATH, 10000, "2.1.9", pg)
+        changed += [old, with_samples(dataclasses.replace(new, value=old.value), 1.07)]
+    rewrite(recorded, changed)
+    args = ("--results-dir", str(recorded), "--strategy", PATH, "--rows", "10000", "--benchmark", "time_")
+    code, payload = findings_json(*args)
+    assert code == 1 and sum(f["confirmed"] for f in payload["findings"]) == 2  # rank test + replicate
+    rerun = {"kind": "compare", "strategy": PATH, "rows": 10000, "metric": "time", "library": "SQLAlchemy",
+             "old": "2.0.58", "new": "2.1.9", "verdict": "same", "ratio": 1.017, "p_value": 0.026,
+             "machine": changed[0].machine, "commit": changed[0].commit, "context": {PG: "2.9.13"}}
+    no_local_reruns.write_text(json.dumps(rerun) + "\n")
+    code, payload = findings_json(*args)
+    by_context = {f["context"][PG]: f for f in payload["findings"] if f["new"] == "2.1.9"}
+    assert (by_context["2.9.13"]["verdict"], by_context["2.9.13"]["confirmed"]) == ("unconfirmed", False)
+    assert "side-by-side re-run says same (x1.017, p=0.026)" in by_context["2.9.13"]["reason"]
+    # The other context was confirmed by this replicate alone: it stands no longer either.
+    assert (by_context["2.9.5"]["verdict"], by_context["2.9.5"]["confirmed"], code) == ("unconfirmed", False, 0)
+    assert "its replicate with psycopg2-binary 2.9.13 did not hold side by side" in by_context["2.9.5"]["reason"]

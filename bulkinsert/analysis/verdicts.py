@@ -287,8 +287,10 @@ def apply_reruns(findings: Sequence[Finding], reruns: Iterable[RecordedFinding |
     finding of the same strategy, rows, metric, library step, machine and project commit, measured
     in the finding's own context (the other libraries at the releases the finding held equal, as
     ``releases compare --with`` records them): ``slower`` confirms it as a regression (``faster``
-    as an improvement); ``same`` leaves it unconfirmed and says so. A re-run that recorded no
-    context settles nothing: it cannot say which context it measured. The newest matching re-run wins.
+    as an improvement); any other verdict leaves it unconfirmed — also one the rank test and its
+    replicates had confirmed (a quick run confirmed ``orm_pk_preload`` x1.07 slower from 2.0.58 to
+    2.1.9; side by side, paired, it was x1.017, p=0.026). A re-run that recorded no context settles
+    nothing: it cannot say which context it measured. The newest matching re-run wins.
     """
     newest: dict[tuple, RecordedFinding] = {}
     for rerun in reruns:
@@ -305,23 +307,44 @@ def apply_reruns(findings: Sequence[Finding], reruns: Iterable[RecordedFinding |
         newest[(rerun.strategy, rerun.rows, rerun.metric, _canonical(rerun.library), rerun.old, rerun.new,
                 rerun.machine, rerun.commit, _context_key(context))] = rerun
     settled = 0
+    refuted: set[tuple] = set()  # steps a re-run contradicted: no longer a replicate that agrees
+    by_rerun: set[int] = set()  # findings a re-run settled, whatever their replicates say
+
+    def key(finding: Finding, context: Any) -> tuple:
+        return (finding.strategy, finding.rows, finding.metric, _canonical(finding.library), finding.old,
+                finding.new, finding.machine, finding.commit, _context_key(context))
+
     for finding in findings:
-        if finding.confirmed or finding.metric not in ("time", "cpu") or finding.library == RUN:
+        if finding.metric not in ("time", "cpu") or finding.library == RUN:
             continue
-        found = newest.get((finding.strategy, finding.rows, finding.metric, _canonical(finding.library),
-                            finding.old, finding.new, finding.machine, finding.commit, _context_key(finding.context)))
+        found = newest.get(key(finding, finding.context))
         if found is None:
             continue
         settled += 1
+        by_rerun.add(id(finding))
+        if found.verdict != finding.change:
+            refuted.add(key(finding, finding.context))
         detail = ""
         if found.ratio is not None and found.p_value is not None:
             detail = f"x{found.ratio:.3f}, p={found.p_value:.2g}"
         if found.verdict == finding.change:
+            if not finding.confirmed:
+                finding.reason += f"; confirmed side by side ({detail})"
             finding.confirmed, finding.rerun = True, None
             finding.verdict = "regression" if finding.change == "slower" else "improvement"
-            finding.reason += f"; confirmed side by side ({detail})"
         else:
+            if finding.confirmed:
+                finding.confirmed, finding.verdict = False, "unconfirmed"
             finding.reason += f"; side-by-side re-run says {found.verdict} ({detail})"
+    # A finding confirmed by its replicates alone stands only while one of them still agrees.
+    for finding in findings:
+        if not refuted or not finding.confirmed or id(finding) in by_rerun or finding.metric not in ("time", "cpu"):
+            continue
+        agreeing = [r for r in finding.replicates if r.get("tested") and r.get("change") == finding.change]
+        if agreeing and all(key(finding, r["context"]) in refuted for r in agreeing):
+            finding.confirmed, finding.verdict = False, "unconfirmed"
+            held = "; ".join(", ".join(f"{k} {v}" for k, v in sorted(r["context"].items())) for r in agreeing)
+            finding.reason += f"; its replicate with {held} did not hold side by side"
     return settled
 
 
