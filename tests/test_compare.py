@@ -436,3 +436,19 @@ def test_a_side_by_side_rerun_that_finds_no_difference_unconfirms_a_confirmed_ti
     # The other context was confirmed by this replicate alone: it stands no longer either.
     assert (by_context["2.9.5"]["verdict"], by_context["2.9.5"]["confirmed"], code) == ("unconfirmed", False, 0)
     assert "its replicate with psycopg2-binary 2.9.13 did not hold side by side" in by_context["2.9.5"]["reason"]
+
+
+def test_a_whole_run_shifted_alike_is_the_machine_not_a_regression():
+    """Every path of every environment x1.15 slower in the second run: nothing is confirmed."""
+    first = load_figures(SAMPLES / "first")
+    second = [with_samples(f, 1.15) if f.samples and f.method.startswith("time_") else f for f in first]
+    found = compare_figures(second, baseline=first).findings
+    slower = [f for f in found if f.metric == "time" and f.change == "slower"]
+    assert slower and not [f for f in found if f.confirmed and f.metric == "time"]
+    assert any("within the run's shift" in f.reason for f in slower)
+    # One path beyond that shift, in every environment, is still confirmed.
+    planted = [with_samples(f, 1.6) if f.samples and f.method.startswith("time_") and f.strategy == "copy_text"
+               else f for f in second]
+    confirmed = {f.strategy for f in compare_figures(planted, baseline=first).findings
+                 if f.confirmed and f.metric == "time"}
+    assert confirmed == {"copy_text"}

@@ -54,7 +54,12 @@ def _uses(pair: Pair) -> bool:
 
 
 def apply_controls(pairs: Sequence[Pair], metrics: dict[str, Metric]) -> None:
-    """Un-test timing pairs that the controls explain; each keeps its ratio and says why."""
+    """Un-test timing pairs that the controls explain; each keeps its ratio and says why.
+
+    Release steps are judged against the paths that do not use the varying library; two runs
+    compared (``--baseline``) against the other paths of the environment (:func:`apply_run_controls`).
+    """
+    apply_run_controls(pairs, metrics)
     timed = [p for p in pairs if p.works and p.library != RUN and metrics[p.new.benchmark].kind in (SAMPLED, SINGLE)
              and p.ratio > 0]
     controls: dict[tuple, list[float]] = {}
@@ -79,6 +84,26 @@ def apply_controls(pairs: Sequence[Pair], metrics: dict[str, Metric]) -> None:
             pair.tested = False
             pair.reason += (f"; within the environments' shift: {len(found)} paths that do not use {pair.library} "
                             f"moved x{low:.2f}-x{high:.2f} between the same two environments")
+
+
+def apply_run_controls(pairs: Sequence[Pair], metrics: dict[str, Metric]) -> None:
+    """Two runs compared (``--baseline``): every path uses "the run", so the other paths of the same
+    environment are the controls. A step within the range of at least :data:`MIN_CONTROLS` other
+    paths that moved significantly between the same two runs is the machine's, not the path's
+    (a second full run was x0.65-x0.95 on 163 timings; a uniform shift the other way would have
+    looked like regressions reproduced in every environment)."""
+    runs = [p for p in pairs if p.works and p.library == RUN and metrics[p.new.benchmark].kind in (SAMPLED, SINGLE)
+            and p.ratio > 0]
+    moved: dict[tuple, list[Pair]] = {}
+    for pair in runs:
+        if pair.tested and pair.change not in ("same", None):
+            moved.setdefault(_step(pair, metrics), []).append(pair)
+    for pair in [p for group in moved.values() for p in group]:
+        others = [o.ratio for o in moved[_step(pair, metrics)] if o is not pair]
+        if len(others) >= MIN_CONTROLS and min(others) <= pair.ratio <= max(others):
+            pair.tested = False
+            pair.reason += (f"; within the run's shift: {len(others)} other paths moved x{min(others):.2f}-"
+                            f"x{max(others):.2f} between the same two runs of this environment")
 
 
 def _step(pair: Pair, metrics: dict[str, Metric]) -> tuple:
