@@ -86,6 +86,18 @@ def with_samples(figure: Figure, factor: float, spread: float = 0.01) -> Figure:
     return dataclasses.replace(figure, samples=tuple(centre * (1 + spread * o / 3) for o in offsets), value=centre)
 
 
+def slowed_from_2_0_58_to_2_1_9(recorded: Path, factors: dict[str, float]) -> list[Figure]:
+    """PATH's 10,000-row timing made ``factors[psycopg2]`` slower from SQLAlchemy 2.0.58 to 2.1.9, written."""
+    figures = load_figures(DATA)
+    changed = []
+    for pg, factor in factors.items():
+        old = with_samples(pick(figures, TIME, PATH, 10000, "2.0.58", pg), 1.0)
+        new = pick(figures, TIME, PATH, 10000, "2.1.9", pg)
+        changed += [old, with_samples(dataclasses.replace(new, value=old.value), factor)]
+    rewrite(recorded, changed)
+    return changed
+
+
 # -- the recorded quick run ------------------------------------------------------------------
 
 
@@ -243,13 +255,7 @@ def test_machines_are_never_compared_with_each_other(recorded: Path):
 
 
 def test_slowdown_under_both_psycopg2_releases_is_confirmed(recorded: Path):
-    figures = load_figures(DATA)
-    changed = []
-    for pg in ("2.9.5", "2.9.13"):
-        old = with_samples(pick(figures, TIME, PATH, 10000, "2.0.58", pg), 1.0)
-        new = pick(figures, TIME, PATH, 10000, "2.1.9", pg)
-        changed += [old, with_samples(dataclasses.replace(new, value=old.value), 1.5)]
-    rewrite(recorded, changed)
+    slowed_from_2_0_58_to_2_1_9(recorded, {"2.9.5": 1.5, "2.9.13": 1.5})
     code, payload = findings_json("--results-dir", str(recorded), "--strategy", PATH, "--rows", "10000",
                                   "--benchmark", "time_")
     assert code == 1
@@ -261,13 +267,7 @@ def test_slowdown_under_both_psycopg2_releases_is_confirmed(recorded: Path):
 
 
 def test_slowdown_under_one_psycopg2_release_only_is_unconfirmed(recorded: Path):
-    figures = load_figures(DATA)
-    changed = []
-    for pg, factor in (("2.9.5", 1.0), ("2.9.13", 1.5)):
-        old = with_samples(pick(figures, TIME, PATH, 10000, "2.0.58", pg), 1.0)
-        new = pick(figures, TIME, PATH, 10000, "2.1.9", pg)
-        changed += [old, with_samples(dataclasses.replace(new, value=old.value), factor)]
-    rewrite(recorded, changed)
+    slowed_from_2_0_58_to_2_1_9(recorded, {"2.9.5": 1.0, "2.9.13": 1.5})
     code, payload = findings_json("--results-dir", str(recorded), "--strategy", PATH, "--rows", "10000",
                                   "--benchmark", "time_")
     assert code == 0
@@ -415,13 +415,7 @@ def test_a_driver_axis_finding_is_its_own_path_and_names_its_driver():
 def test_a_side_by_side_rerun_that_finds_no_difference_unconfirms_a_confirmed_timing(
     recorded: Path, no_local_reruns: Path
 ):
-    figures = load_figures(DATA)
-    changed = []
-    for pg in ("2.9.5", "2.9.13"):
-        old = with_samples(pick(figures, TIME, PATH, 10000, "2.0.58", pg), 1.0)
-        new = pick(figures, TIME, PATH, 10000, "2.1.9", pg)
-        changed += [old, with_samples(dataclasses.replace(new, value=old.value), 1.07)]
-    rewrite(recorded, changed)
+    changed = slowed_from_2_0_58_to_2_1_9(recorded, {"2.9.5": 1.07, "2.9.13": 1.07})
     args = ("--results-dir", str(recorded), "--strategy", PATH, "--rows", "10000", "--benchmark", "time_")
     code, payload = findings_json(*args)
     assert code == 1 and sum(f["confirmed"] for f in payload["findings"]) == 2  # rank test + replicate
