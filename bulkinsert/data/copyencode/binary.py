@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date, timedelta
 from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, Context, Decimal
 from itertools import chain, repeat
-from operator import floordiv, lt, mod, mul, sub
+from operator import add, attrgetter, floordiv, lt, mod, mul, sub
 from typing import Any
 
 from .common import (
@@ -25,13 +25,15 @@ from .common import (
     base_type,
     check_types,
     encode_with_nulls,
-    json_texts,
+    json_documents,
 )
 
 BINARY_HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)
 BINARY_TRAILER = struct.pack(">h", -1)
 _NULL_FIELD = struct.pack(">i", -1)
 _pack_length = struct.Struct(">i").pack
+_pack_jsonb_head = struct.Struct(">iB").pack  # field length, jsonb's version byte
+_uuid_int = attrgetter("int")
 _POSTGRES_EPOCH_ORDINAL = date(2000, 1, 1).toordinal()
 _MICROSECOND = timedelta(microseconds=1)
 
@@ -65,7 +67,7 @@ def _timestamptz_microseconds(values: Column) -> Iterable[int]:
 
 
 def _uuid_bytes(values: Column) -> Streams:
-    ints = map(int.to_bytes, [value.int for value in values], repeat(16), repeat("big"))
+    ints = map(int.to_bytes, map(_uuid_int, values), repeat(16), repeat("big"))
     return [[b"\x00\x00\x00\x10"] * len(values), list(ints)]
 
 
@@ -84,8 +86,9 @@ def _bytea_binary(values: Column) -> Streams:
 
 
 def _jsonb_binary(values: Column) -> Streams:
-    # jsonb's binary form is a version byte (1) and the JSON text; "\x01" is that byte in UTF-8.
-    return _variable(map(str.encode, map("\x01".__add__, json_texts(values))))
+    # jsonb's binary form is a version byte (1) and the JSON text: the byte is packed with the length.
+    documents = json_documents(values)
+    return [list(map(_pack_jsonb_head, map(add, map(len, documents), repeat(1)), repeat(1))), documents]
 
 
 def numeric_binary(value: Decimal) -> bytes:
@@ -128,27 +131,48 @@ def _numeric_binary_fixed_scale(scale: int) -> Callable[[Column], Streams]:
     fraction_groups = -(-scale // 4)
     shift = 4 * fraction_groups
 
+    quantum = Decimal(1).scaleb(-scale)
+
     def encode(values: Column) -> Streams:
         if not all(map(Decimal.is_finite, values)):
             return [list(map(numeric_binary, values))]
         scaled = list(map(Decimal.scaleb, values, repeat(shift), repeat(_WIDE_CONTEXT)))
         integers = list(map(int, scaled))
-        if not all(map(Decimal.__eq__, scaled, integers)):  # more decimals than the column keeps
+        # Every value with exactly the column's scale (one cheap pass) scales to an integer;
+        # otherwise compare: a value with more decimals than the column keeps takes the exact path.
+        if not all(map(Decimal.same_quantum, values, repeat(quantum))) and not all(
+                map(Decimal.__eq__, scaled, integers)):
             return [list(map(numeric_binary, values))]
         signs = list(map(mul, map(lt, integers, repeat(0)), repeat(_NUMERIC_NEG)))
-        remaining = list(map(abs, integers))
-        groups_needed = max(1, -(-len(str(max(remaining))) // 4))
-        digits = []
-        for _ in range(groups_needed):
-            digits.append(list(map(mod, remaining, repeat(10_000))))
-            remaining = list(map(floordiv, remaining, repeat(10_000)))
-        digits.reverse()
+        magnitudes = list(map(abs, integers))
+        groups_needed = max(1, -(-len(str(max(magnitudes))) // 4))
+        digits = _base_10000_digits(magnitudes, groups_needed)
         pack = struct.Struct(f">ihhHh{groups_needed}H").pack
         size = 8 + 2 * groups_needed
         weight = groups_needed - fraction_groups - 1
         return [list(map(pack, repeat(size), repeat(groups_needed), repeat(weight), signs, repeat(scale), *digits))]
 
     return encode
+
+
+def _base_10000_digits(magnitudes: list[int], count: int) -> list[list[int]]:
+    """The ``count`` base-10000 digits of every magnitude, most significant first, by whole-column passes.
+
+    Split at 10**8 first: the parts fit in one machine digit of a Python int, where ``//`` and
+    ``%`` are cheapest (a fifth fewer passes' time than dividing by 10,000 all the way).
+    """
+    digits: list[list[int]] = []  # least significant first
+    rest = magnitudes
+    while count - len(digits) > 2:
+        low = list(map(mod, rest, repeat(100_000_000)))
+        rest = list(map(floordiv, rest, repeat(100_000_000)))
+        digits += (list(map(mod, low, repeat(10_000))), list(map(floordiv, low, repeat(10_000))))
+    if count - len(digits) == 2:
+        digits += (list(map(mod, rest, repeat(10_000))), list(map(floordiv, rest, repeat(10_000))))
+    else:
+        digits.append(rest)
+    digits.reverse()
+    return digits
 
 
 def _numeric_binary_column(values: Column) -> Streams:
