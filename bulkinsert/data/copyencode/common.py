@@ -7,7 +7,6 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from itertools import compress, count, repeat
-from operator import is_
 from typing import Any
 from uuid import UUID
 
@@ -23,7 +22,6 @@ TYPES = ("int8", "int4", "numeric", "float8", "bool", "timestamptz", "date", "uu
 CHUNK_ROWS = 2_048
 
 Column = Sequence[Any]
-Streams = list  # one or more equally long lists of bytes; a field is one item of each
 
 
 # Rows per chunk when streaming the talk's names: ~64k rows of short names is ~0.5 MB, large
@@ -110,19 +108,20 @@ PLACEHOLDERS: dict[str, Any] = {
 }
 
 
-def _null_positions(values: Column) -> list[int]:
-    """Where ``values`` holds None, by identity in one C-level pass.
+def null_positions(values: Column) -> list[int]:
+    """Where ``values`` holds None, by identity.
 
     (``None in values`` or ``index(None)`` would call each value's ``__eq__``: Python code for
-    ``UUID``, whose ``__eq__`` is written in Python.)
+    ``UUID``, whose ``__eq__`` is written in Python. The comprehension measured faster than
+    ``compress(count(), map(is_, …))``.)
     """
-    return list(compress(count(), map(is_, values, repeat(None))))
+    return [index for index, value in enumerate(values) if value is None]
 
 
 def encode_with_nulls(encode: Callable[[Column], list[list[Any]]], values: Column, placeholder: Any,
                        null_markers: Sequence[Any]) -> list[list[Any]]:
     """Encode ``values`` with NULLs: placeholders in, NULL markers into the encoded streams after."""
-    nulls = _null_positions(values)
+    nulls = null_positions(values)
     if not nulls:
         return encode(values)
     filled = list(values)
