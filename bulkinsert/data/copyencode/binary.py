@@ -31,6 +31,7 @@ from .common import (
     check_types,
     json_documents,
     null_positions,
+    with_placeholders,
 )
 from .numeric import numeric_column, numeric_fixed_scale, numeric_scale
 
@@ -160,16 +161,6 @@ class _Run:
         return [rows]
 
 
-def _filled(values: Column, nulls: list[int], placeholder: Any) -> Column:
-    """``values`` with a placeholder of the type at each NULL, so the column encodes at C speed."""
-    if not nulls:
-        return values
-    filled = list(values)
-    for index in nulls:
-        filled[index] = placeholder
-    return filled
-
-
 class BinaryCopyEncoder:
     """COPY BINARY for rows of the given PostgreSQL types (e.g. ``("int8", "jsonb")``)."""
 
@@ -187,7 +178,7 @@ class BinaryCopyEncoder:
         for field, placeholder, values in zip(self._fields, self._placeholders, zip(*rows, strict=True),
                                               strict=True):
             nulls = null_positions(values)
-            filled = _filled(values, nulls, placeholder)
+            filled = with_placeholders(values, nulls, placeholder)
             if isinstance(field, _Fixed):
                 run.add(field.code, filled if field.convert is None else field.convert(filled), nulls)
                 continue

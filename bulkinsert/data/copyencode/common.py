@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from itertools import compress, count, repeat
@@ -118,20 +118,17 @@ def null_positions(values: Column) -> list[int]:
     return [index for index, value in enumerate(values) if value is None]
 
 
-def encode_with_nulls(encode: Callable[[Column], list[list[Any]]], values: Column, placeholder: Any,
-                       null_markers: Sequence[Any]) -> list[list[Any]]:
-    """Encode ``values`` with NULLs: placeholders in, NULL markers into the encoded streams after."""
-    nulls = null_positions(values)
+def with_placeholders(values: Column, nulls: list[int], placeholder: Any) -> Column:
+    """``values`` with a placeholder of the type at each NULL, so the column encodes at C speed.
+
+    The encoders then put their NULL marker at those positions of the encoded column.
+    """
     if not nulls:
-        return encode(values)
+        return values
     filled = list(values)
     for index in nulls:
         filled[index] = placeholder
-    streams = encode(filled)
-    for stream, marker in zip(streams, null_markers, strict=False):
-        for index in nulls:
-            stream[index] = marker
-    return streams
+    return filled
 
 
 def base_type(pg_type: str) -> str:

@@ -22,10 +22,11 @@ from .common import (
     Column,
     base_type,
     check_types,
-    encode_with_nulls,
     escape,
     json_texts,
     needs_escape,
+    null_positions,
+    with_placeholders,
 )
 
 TEXT_NULL = "\\N"
@@ -82,7 +83,11 @@ class TextCopyEncoder:
         self._placeholders = [PLACEHOLDERS[base_type(name)] for name in self.types]
 
     def _column(self, encode: Callable[[Column], list[str]], placeholder: Any, values: Column) -> list[str]:
-        return encode_with_nulls(lambda filled: [encode(filled)], values, placeholder, (TEXT_NULL,))[0]
+        nulls = null_positions(values)
+        fields = encode(with_placeholders(values, nulls, placeholder))
+        for index in nulls:
+            fields[index] = TEXT_NULL
+        return fields
 
     def text(self, rows: Sequence[Sequence[Any]]) -> str:
         if not rows:
