@@ -249,6 +249,19 @@ def test_client_reference_path_gives_the_same_verdict(db: Database, wide_rows: S
         check_exact(db, wide_rows, via="client")
 
 
+def test_the_check_stages_its_file_with_the_others_and_removes_it(db: Database, wide_rows: Sequence[tuple]) -> None:
+    """Written where every server-read file is staged (dead owners' leftovers swept), gone after either verdict."""
+    from bulkinsert.pg import serverfiles
+
+    _load(db, wide_rows, binary=True)
+    before = set(serverfiles.own_dir().iterdir())
+    assert check_exact(db, wide_rows) == "server"
+    _load(db, _changed(wide_rows, 50, "note", "changed"), binary=True)
+    with pytest.raises(NotExact, match=r"wide\.note"):
+        check_exact(db, wide_rows)
+    assert set(serverfiles.own_dir().iterdir()) == before
+
+
 # -- the talk's table and the populated workload ------------------------------------------------------
 def test_populated_reset_fills_the_present_rows_and_the_check_counts_them(db: Database) -> None:
     populated = workloads.get("populated", present=5_000)

@@ -26,12 +26,12 @@ A mismatch raises :class:`NotExact` with one line naming the column and both val
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from ..errors import InsertError
+from ..pg import serverfiles
 from .copyencode import TextCopyEncoder, base_type
 from .workloads import Workload, workload_of
 
@@ -87,17 +87,19 @@ def _server_reads_files(cur: Any, path: str) -> bool:
 
 
 def _write_expected(workload: Workload, rows: Sequence[Any]) -> str:
-    """The expected rows as a COPY text file the server's OS user can read."""
-    folder = tempfile.mkdtemp(prefix="bulkinsert-expected-")
-    os.chmod(folder, 0o755)  # the embedded server runs as another OS user when we are root
-    path = os.path.join(folder, f"{workload.table.name}.copy")
+    """The expected rows as a COPY text file the server's OS user can read.
+
+    Staged where the package stages every file the server reads (:mod:`bulkinsert.pg.serverfiles`):
+    a check killed halfway leaves its file to be swept by the next process, not in the temp folder.
+    """
+    path = str(serverfiles.new_file(f"-expected-{workload.table.name}.copy"))
     encoder = TextCopyEncoder(workload.types)
     with open(path, "wb") as out:
         for chunk in encoder.chunks(workload.tuples(workload.present_rows())):
             out.write(chunk)
         for chunk in encoder.chunks(workload.tuples(rows)):
             out.write(chunk)
-    os.chmod(path, 0o644)
+    serverfiles.make_readable(path)
     return path
 
 
@@ -181,4 +183,4 @@ def check_exact(db: Any, rows: Sequence[Any], workload: Workload | None = None, 
                 raise NotExact(_describe(cur, workload, reference, missing, extra, key_value))
             return how
     finally:
-        shutil.rmtree(os.path.dirname(path), ignore_errors=True)
+        Path(path).unlink(missing_ok=True)

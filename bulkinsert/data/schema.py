@@ -30,15 +30,25 @@ ID_SEQUENCE = "users_id_seq"
 RESET_SQL = "TRUNCATE users RESTART IDENTITY"
 # The talk's size: rows per insert when none is asked for (run, ladder, site, releases compare/bisect).
 DEFAULT_ROWS = 10_000
-RESTORE_CONSTRAINT_SQL = f"""
-DO $$
-BEGIN
-  IF NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conname = '{UNIQUE_NAME_CONSTRAINT}'
-                 AND conrelid = 'users'::regclass) THEN
-    ALTER TABLE users ADD CONSTRAINT {UNIQUE_NAME_CONSTRAINT} UNIQUE (name);
-  END IF;
-END $$
-"""
+
+
+def restore_constraints_sql(table: str, constraints: dict[str, str]) -> str:
+    """A ``DO`` block adding back each of ``table``'s ``constraints`` (name → definition) that is missing.
+
+    An interrupted deferred-index load leaves them dropped; every reset puts them back.
+    """
+    checks = "".join(
+        f"""
+  IF NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conname = '{name}'
+                 AND conrelid = '{table}'::regclass) THEN
+    ALTER TABLE {table} ADD CONSTRAINT {name} {definition};
+  END IF;"""
+        for name, definition in constraints.items()
+    )
+    return f"DO $$\nBEGIN{checks}\nEND $$\n"
+
+
+RESTORE_CONSTRAINT_SQL = restore_constraints_sql("users", {UNIQUE_NAME_CONSTRAINT: "UNIQUE (name)"})
 
 
 def default_names(rows: int, start: int = 0) -> GeneratedNames:

@@ -27,7 +27,15 @@ from psycopg2.extensions import AsIs
 from sqlalchemy.dialects import postgresql
 
 from .. import compat
-from .schema import RESET_SQL, RESTORE_CONSTRAINT_SQL, Base, GeneratedNames, default_names, users
+from .schema import (
+    RESET_SQL,
+    RESTORE_CONSTRAINT_SQL,
+    Base,
+    GeneratedNames,
+    default_names,
+    restore_constraints_sql,
+    users,
+)
 from .typedrows import validate_rows
 
 __all__ = [
@@ -112,19 +120,8 @@ WIDE_COLUMNS = (
 )
 NAME_COLUMNS = (Column("name", "text", nullable=False),)
 
-_RESTORE_WIDE_CONSTRAINTS_SQL = f"""
-DO $$
-BEGIN
-  IF NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conname = '{WIDE_KEY_CONSTRAINT}'
-                 AND conrelid = 'wide'::regclass) THEN
-    ALTER TABLE wide ADD CONSTRAINT {WIDE_KEY_CONSTRAINT} UNIQUE (big);
-  END IF;
-  IF NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conname = '{WIDE_PRIMARY_KEY}'
-                 AND conrelid = 'wide'::regclass) THEN
-    ALTER TABLE wide ADD CONSTRAINT {WIDE_PRIMARY_KEY} PRIMARY KEY (id);
-  END IF;
-END $$
-"""
+_RESTORE_WIDE_CONSTRAINTS_SQL = restore_constraints_sql(
+    "wide", {WIDE_KEY_CONSTRAINT: "UNIQUE (big)", WIDE_PRIMARY_KEY: "PRIMARY KEY (id)"})
 # The talk's names for the rows already present: USER0000 … as default_names(present) makes them.
 _FILL_USERS_SQL = (
     "INSERT INTO users (name) SELECT 'USER' || CASE WHEN i < 10000 THEN lpad(i::text, 4, '0')"
