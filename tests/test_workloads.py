@@ -11,6 +11,7 @@ import struct
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -249,10 +250,14 @@ def test_client_reference_path_gives_the_same_verdict(db: Database, wide_rows: S
         check_exact(db, wide_rows, via="client")
 
 
-def test_the_check_stages_its_file_with_the_others_and_removes_it(db: Database, wide_rows: Sequence[tuple]) -> None:
+def test_the_check_stages_its_file_with_the_others_and_removes_it(
+        db: Database, wide_rows: Sequence[tuple], monkeypatch: pytest.MonkeyPatch) -> None:
     """Written where every server-read file is staged (dead owners' leftovers swept), gone after either verdict."""
     from bulkinsert.pg import serverfiles
 
+    staged: list[Path] = []
+    new_file = serverfiles.new_file
+    monkeypatch.setattr(serverfiles, "new_file", lambda suffix: staged.append(new_file(suffix)) or staged[-1])
     _load(db, wide_rows, binary=True)
     before = set(serverfiles.own_dir().iterdir())
     assert check_exact(db, wide_rows) == "server"
@@ -260,6 +265,7 @@ def test_the_check_stages_its_file_with_the_others_and_removes_it(db: Database, 
     with pytest.raises(NotExact, match=r"wide\.note"):
         check_exact(db, wide_rows)
     assert set(serverfiles.own_dir().iterdir()) == before
+    assert len(staged) == 2 and all(path.parent == serverfiles.own_dir() and not path.exists() for path in staged)
 
 
 # -- the talk's table and the populated workload ------------------------------------------------------
