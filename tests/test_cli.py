@@ -151,6 +151,7 @@ def test_ladder_prints_the_scoresheet() -> None:
         assert column in proc.stdout
     for name in ("orm_basic", "core_executemany", "compiled_sql", "copy_text", "server_generate"):
         assert name in proc.stdout
+    assert "CPU speed before each round" in proc.stdout
 
 
 def test_ladder_json_has_ratios(tmp_path: Path, db: Database) -> None:
@@ -173,6 +174,10 @@ def test_ladder_json_has_ratios(tmp_path: Path, db: Database) -> None:
         assert 0 < row["dbapi_seconds"] <= row["instrumented_seconds"]
         assert row["dbapi_share"] == pytest.approx(row["dbapi_seconds"] / row["instrumented_seconds"], rel=0.5)
     assert {p.name for p in tmp_path.glob("*.prof")} == {f"{n}.prof" for n in rows}
+    # every CPU the run may use, probed before each of the two rounds
+    probes = report["cpu_speed"]["rounds"]
+    assert len(probes) == 2 and all(set(speeds) == {str(cpu) for cpu in os.sched_getaffinity(0)} for speeds in probes)
+    assert all(0 < seconds < 5 for speeds in probes for seconds in speeds.values())
 
 
 def test_console_script_is_installed() -> None:

@@ -352,7 +352,7 @@ def test_too_little_disk_for_a_new_data_directory_is_one_clear_line(tmp_path: Pa
 
 def test_only_the_users_name_constraint_is_called_a_duplicate_name(db: Database) -> None:
     """SQLSTATE 23505 alone is not enough: the driver's diagnostics must name users_name_key."""
-    from bulkinsert.measure.runner import describe_failure
+    from bulkinsert.measure.failures import describe_failure
 
     conn = psycopg2.connect(db.dsn)
     try:

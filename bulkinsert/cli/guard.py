@@ -45,7 +45,7 @@ def _first_line(exc: BaseException) -> str:
 
 def failure(exc: BaseException, policy: Policy = COMMANDS) -> tuple[str, int] | None:
     """The one line and exit status of an expected failure; None when it is a bug."""
-    from ..measure.runner import describe_failure, is_database_error
+    from ..measure.failures import describe_failure, is_database_error
     from ..user_strategies import UserStrategiesError
 
     if isinstance(exc, KeyboardInterrupt):

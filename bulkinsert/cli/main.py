@@ -252,7 +252,7 @@ def ladder_command(
                 progress.update(task, description=label)
                 progress.advance(task)
 
-        results, skipped = run_ladder(
+        results, skipped, cpu_speed = run_ladder(
             strategies, rows, repeat=repeat, profile=not no_profile, dbapi=not no_dbapi,
             profile_dir=profile_dir, dsn=dsn, on_step=on_step, workload=workload, seed=seed,
         )
@@ -262,7 +262,7 @@ def ladder_command(
             "drivers": drivers_of(driver),
             "statistic": "median", "gc": GC_REGIME,
             "versions": library_versions(), "placement": _placement_dict(),
-            "results": [r.as_dict() for r in results], "skipped": skipped,
+            "results": [r.as_dict() for r in results], "skipped": skipped, "cpu_speed": cpu_speed.as_dict(),
         }, indent=2))
         return
     versions = ", ".join(f"{k} {v}" for k, v in library_versions().items())
@@ -288,6 +288,7 @@ def ladder_command(
     )
     out = Console() if sys.stdout.isatty() else Console(width=220)
     out.print(table)
+    out.print(cpu_speed.summary(), markup=False, highlight=False)
     for name, reason in skipped.items():
         out.print(f"skipped {name}: {reason}", markup=False, highlight=False)
 

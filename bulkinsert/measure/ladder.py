@@ -21,6 +21,7 @@ from ..data.schema import default_names
 from ..data.workloads import Workload
 from ..pg.database import Database
 from ..registry import Strategy
+from .cpuprobe import CpuSpeed
 from .runner import Mode, run_rounds
 from .timing import InsertResult
 
@@ -104,10 +105,10 @@ def run_ladder(
     on_step: Callable[[str], None] | None = None,
     workload: Workload | None = None,
     seed: int = 0,
-) -> tuple[list[LadderRow], dict[str, str]]:
+) -> tuple[list[LadderRow], dict[str, str], CpuSpeed]:
     """Measure ``strategies`` on ``rows`` rows of ``workload`` (default: the talk's names).
 
-    Returns the rows and the skipped strategies' reasons.
+    Returns the rows, the skipped strategies' reasons and how fast each CPU ran before each round.
     """
     names = workload.rows(rows, seed) if workload is not None else default_names(rows)
     with Database(dsn, instrument=False) as plain_db, Database(dsn, instrument=True) as driver_db:
@@ -119,7 +120,7 @@ def run_ladder(
                 "cProfile", plain_db, count_calls=True,
                 profile_path=(lambda name: profile_dir / f"{name}.prof") if profile_dir else None,
             ))
-        rounds = run_rounds(strategies, names, modes, rounds=repeat, on_step=on_step)
+        rounds = run_rounds(strategies, names, modes, rounds=repeat, on_step=on_step, probe_cpus=True)
     results: list[LadderRow] = []
     for strategy in strategies:
         if strategy.label not in rounds.samples:
@@ -153,4 +154,4 @@ def run_ladder(
             row.speedup = by_name[baseline].seconds / row.seconds
         if floor is not None:
             row.floor_ratio = row.seconds / by_name[floor].seconds
-    return results, rounds.skipped
+    return results, rounds.skipped, rounds.cpu_speed

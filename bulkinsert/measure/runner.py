@@ -13,14 +13,16 @@ from pathlib import Path
 from typing import Any
 
 from .. import compat, registry
-from ..data.schema import UNIQUE_NAME_CONSTRAINT, default_names
+from ..data.schema import default_names
 from ..data.typedrows import encodable
 from ..data.workloads import Workload, validate_rows, workload_of
 from ..errors import InsertError, Unsupported
 from ..pg import placement
 from ..pg.database import Database
-from ..pg.server import embedded_postmaster, scrub
+from ..pg.server import embedded_postmaster
 from ..registry import Strategy
+from .cpuprobe import CpuSpeed, probe
+from .failures import describe_failure, is_database_error
 from .timing import InsertResult, function_calls, profiled, timed
 
 __all__ = [
@@ -55,66 +57,6 @@ def validate_names(names: Sequence[Any]) -> None:
             f"name #{index} {_preview(names[index])} is not valid Unicode (lone surrogate); "
             "nothing was inserted"
         ) from None
-
-
-_DRIVER_MODULES = ("psycopg2", "psycopg", "asyncpg", "pg8000", "adbc_driver", "sqlalchemy")
-
-
-def sqlstate(exc: BaseException) -> str | None:
-    """The SQLSTATE of a driver error from any supported driver (or None)."""
-    orig = getattr(exc, "orig", None) or exc
-    return getattr(orig, "pgcode", None) or getattr(orig, "sqlstate", None) or compat.pg8000_error_field(orig, "C")
-
-
-def is_database_error(exc: BaseException) -> bool:
-    """Whether ``exc`` comes from a database driver (as opposed to a bug in our code)."""
-    orig = getattr(exc, "orig", None) or exc
-    module = type(orig).__module__ or ""
-    return sqlstate(exc) is not None or module.startswith(_DRIVER_MODULES)
-
-
-def constraint_name(exc: BaseException) -> str | None:
-    """The constraint a driver error names: psycopg2 / psycopg ``diag``, asyncpg's attribute,
-    ADBC's ``details`` (libpq's diagnostic fields)."""
-    orig = getattr(exc, "orig", None) or exc
-    diag = getattr(orig, "diag", None)
-    # SQLAlchemy's asyncpg adapter raises its own error from asyncpg's, which names the constraint.
-    named = (getattr(diag, "constraint_name", None) or getattr(orig, "constraint_name", None)
-             or getattr(orig.__cause__, "constraint_name", None) or compat.pg8000_error_field(orig, "n"))
-    if named:
-        return str(named)
-    for key, value in getattr(orig, "details", None) or ():
-        if key in (b"PG_DIAG_CONSTRAINT_NAME", "PG_DIAG_CONSTRAINT_NAME"):
-            return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
-    return None
-
-
-def describe_failure(exc: BaseException) -> str:
-    """A one-line, password-free description of a database failure.
-
-    "duplicate name" only when the unique constraint on ``users.name`` raised it; any other
-    unique violation (a catalog index during a race, another constraint) says what it was.
-    """
-    orig = getattr(exc, "orig", None) or exc
-    pgcode = sqlstate(exc)
-    diag = getattr(orig, "diag", None)
-    primary = (getattr(diag, "message_primary", None) or compat.pg8000_error_field(orig, "M")
-               or (str(orig).strip().split("\n") or [""])[0])
-    detail = (getattr(diag, "message_detail", None) or getattr(orig, "detail", None)
-              or compat.pg8000_error_field(orig, "D"))
-    detail_text = f" ({detail[:200]}…)" if detail and len(detail) > 200 else f" ({detail})" if detail else ""
-    if pgcode == "23505" and constraint_name(exc) == UNIQUE_NAME_CONSTRAINT:
-        return f"duplicate name: {primary}{detail_text}; nothing was inserted"
-    if pgcode == "23505":
-        which = constraint_name(exc) or "unknown constraint"
-        return scrub(f"unique violation on {which}: {primary}{detail_text}; nothing was inserted")
-    if pgcode == "54000":
-        return (
-            f"a name is too large for the unique index on users.name ({primary}); "
-            "nothing was inserted"
-        )
-    message = primary or type(orig).__name__
-    return scrub(f"{type(orig).__name__}: {message}")
 
 
 def _server_gone(db: Database) -> bool:
@@ -339,6 +281,7 @@ class Rounds:
     samples: dict[str, dict[str, list[InsertResult]]] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
+    cpu_speed: CpuSpeed = field(default_factory=CpuSpeed)  # probed before each round when asked
 
     def of(self, strategy: str, mode: str) -> list[InsertResult]:
         return self.samples.get(strategy, {}).get(mode, [])
@@ -352,6 +295,7 @@ def run_rounds(
     rounds: int,
     on_step: Callable[[str], None] | None = None,
     keep_going: bool = False,
+    probe_cpus: bool = False,
 ) -> Rounds:
     """Interleaved rounds: every strategy once per mode in each round, every sample kept.
 
@@ -360,7 +304,8 @@ def run_rounds(
     A noisy minute on a shared machine then hurts every strategy alike, so ratios taken within
     one call are fair. Each strategy is warmed up (untimed) before its first sample in every
     mode. A strategy that turns out :class:`Unsupported` is skipped with its reason; with
-    ``keep_going`` any other failure is recorded in ``errors`` instead of raised.
+    ``keep_going`` any other failure is recorded in ``errors`` instead of raised. ``probe_cpus``:
+    every CPU the run may use is timed before each round (:mod:`.cpuprobe`, in ``cpu_speed``).
     """
     result = Rounds()
     active = []
@@ -373,6 +318,8 @@ def run_rounds(
             result.samples[strategy.label] = {mode.name: [] for mode in modes}
     step = on_step or (lambda _label: None)
     for round_number in range(1, rounds + 1):
+        if probe_cpus:
+            result.cpu_speed.rounds.append(probe(placement.allowed_cpus()))
         # The modes take turns going first, so no mode always follows the same neighbour.
         shift = (round_number - 1) % len(modes) if modes else 0
         ordered = [*modes[shift:], *modes[:shift]]
