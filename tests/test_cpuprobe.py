@@ -28,10 +28,10 @@ def test_a_round_on_a_slowed_cpu_is_named_and_a_steady_run_is_not() -> None:
 
     slowed = CpuSpeed([{0: 0.020, 1: 0.020}, {0: 0.020, 1: 0.020 * SLOW}, {0: 0.020 * (SLOW - 0.01), 1: 0.020}])
     assert [(number, cpu) for number, cpu, _ in slowed.slow_rounds()] == [(2, 1)]
-    assert "round 2 (CPU 1 ×1.15)" in slowed.summary()
+    assert f"round 2 (CPU 1 ×{SLOW:.2f})" in slowed.summary()
     record = slowed.as_dict()
-    assert record["slow"] == [{"round": 2, "cpu": 1, "ratio": 1.15}]
-    assert record["rounds"][1] == {"0": 0.02, "1": 0.023}
+    assert record["slow"] == [{"round": 2, "cpu": 1, "ratio": SLOW}]
+    assert record["rounds"][1] == {"0": 0.02, "1": round(0.020 * SLOW, 6)}
     assert record["unequal"] is None and "took ×" not in slowed.summary()
 
 

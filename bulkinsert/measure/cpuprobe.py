@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 __all__ = ["SLOW", "CpuSpeed", "probe"]
 
 LOOP = 300_000  # iterations: ~15-25 ms on this machine's CPUs
-SLOW = 1.15  # a probe this much slower than the same CPU's fastest round marks the round
+SLOW = 1.2  # a probe this much slower than the same CPU's fastest round marks the round
 
 
 def _loop_seconds() -> float:
@@ -35,7 +35,7 @@ def _loop_seconds() -> float:
 
 
 def probe(cpus: Iterable[int]) -> dict[int, float]:
-    """Seconds the fixed loop takes on each of ``cpus`` (best of 3: one interruption is not a slow CPU).
+    """Seconds the fixed loop takes on each of ``cpus`` (best of 5: a moment's interruption is not a slow CPU).
 
     The process is pinned to each CPU in turn and put back where it was.
     """
@@ -44,7 +44,7 @@ def probe(cpus: Iterable[int]) -> dict[int, float]:
     try:
         for cpu in cpus:
             os.sched_setaffinity(0, {cpu})
-            speeds[cpu] = min(_loop_seconds() for _ in range(3))
+            speeds[cpu] = min(_loop_seconds() for _ in range(5))
     finally:
         os.sched_setaffinity(0, original)
     return speeds
@@ -102,7 +102,7 @@ class CpuSpeed:
         if unequal:
             notes.append(f"CPU {unequal[0]} took ×{unequal[2]:.2f} the time of CPU {unequal[1]} in its best round"
                          " (other work or the host): ratios between processes on them tilt")
-        return f"CPU speed before each round (a fixed loop, best of 3): {ranges}; {'; '.join(notes) or 'steady'}"
+        return f"CPU speed before each round (a fixed loop, best of 5): {ranges}; {'; '.join(notes) or 'steady'}"
 
     def _per_cpu(self) -> dict[int, list[float]]:
         per_cpu: dict[int, list[float]] = {}
@@ -113,7 +113,7 @@ class CpuSpeed:
 
     def as_dict(self) -> dict[str, object]:
         return {
-            "probe": f"{LOOP:,}-iteration Python loop pinned to each CPU, best of 3, seconds",
+            "probe": f"{LOOP:,}-iteration Python loop pinned to each CPU, best of 5, seconds",
             "rounds": [{str(cpu): round(seconds, 6) for cpu, seconds in speeds.items()} for speeds in self.rounds],
             "slow": [{"round": number, "cpu": cpu, "ratio": round(ratio, 3)}
                      for number, cpu, ratio in self.slow_rounds()],
