@@ -67,11 +67,7 @@ class CpuSpeed:
         ]
 
     def _fastest(self) -> dict[int, float]:
-        fastest: dict[int, float] = {}
-        for speeds in self.rounds:
-            for cpu, seconds in speeds.items():
-                fastest[cpu] = min(seconds, fastest.get(cpu, seconds))
-        return fastest
+        return {cpu: min(values) for cpu, values in self._per_cpu().items()}
 
     def unequal(self) -> tuple[int, int, float] | None:
         """``(slowest cpu, fastest cpu, ×)`` when the CPUs' fastest rounds differ by :data:`SLOW` or more.
