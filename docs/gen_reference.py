@@ -180,7 +180,8 @@ def metrics_page() -> str:
         "the site judge it ([verdict rules](../explanation/verdict-rules.md)). Adding one:",
         "[how-to: contributing](../how-to/contributing.md#a-metric).",
         "",
-        "| metric | kind | better | asv benchmark | key | unit | site column | `--metric` of the release tools | count tolerance |",
+        "| metric | kind | better | asv benchmark | key | unit | site column | release tools' `--metric` "
+        "| count tolerance |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for m in metrics.METRICS:

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 __all__ = ["SLOW", "CpuSpeed", "probe"]
 
-LOOP = 300_000  # iterations: ~15-25 ms on this machine's CPUs
+LOOP = 300_000  # iterations of the probe loop, run before every round (docs/results/2026-12-03-environment-shifts.md)
 SLOW = 1.2  # a probe this much slower than the same CPU's fastest round marks the round
 
 
