@@ -1,9 +1,10 @@
 """The reference pages that come from the code, written at every `mkdocs build` (mkdocs-gen-files).
 
 Nothing here is kept in git, so a page cannot go stale: the environment variables from
-:mod:`bulkinsert.envvars`, the strategies and their roles from the registry, the asv benchmarks
-and their parameters from the suite's own modules, and the `make` targets from the Makefile's
-comments. The command line is rendered by mkdocs-click from the click commands
+:mod:`bulkinsert.envvars`, the strategies and their roles from the registry, the metrics from
+their table, the asv benchmarks and their parameters from the suite's own modules, the `make`
+targets from the Makefile's comments, the results index from the records and the changelog from
+CHANGELOG.md. The command line is rendered by mkdocs-click from the click commands
 (docs/reference/cli.md). ``tests/test_docs.py`` builds the site and checks each page against the
 code it came from.
 """
@@ -215,7 +216,13 @@ def results_index() -> str:
     return "\n".join(lines)
 
 
+def changelog_page() -> str:
+    """CHANGELOG.md, kept at the repository's root, as a page of the site."""
+    return (ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
+
+
 PAGES = {
+    "changelog.md": changelog_page,
     "reference/metrics.md": metrics_page,
     "results/index.md": results_index,
     "reference/environment.md": environment_page,
