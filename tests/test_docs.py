@@ -254,3 +254,15 @@ def test_the_readme_is_a_front_door() -> None:
 def test_the_changelog_keeps_an_unreleased_section() -> None:
     text = (ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
     assert text.startswith("# Changelog") and "## [Unreleased]" in text
+
+
+def test_every_page_has_one_title() -> None:
+    """One `# ` heading per page, outside code blocks: moved sections sit under their page's title."""
+    for page in sorted(DOCS.rglob("*.md")):
+        titles, fence = 0, False
+        for line in page.read_text(encoding="utf-8").splitlines():
+            if line.startswith("```"):
+                fence = not fence
+            elif not fence and line.startswith("# "):
+                titles += 1
+        assert titles == 1, f"{page.relative_to(ROOT)}: {titles} titles"
