@@ -63,13 +63,13 @@ def strategies_page() -> str:
         members = [s for s in strategies.values() if s.family == family]
         if not members:
             continue
-        lines += [f"## {family}", "", "| strategy | talk step | driver | drivers | roles | what it does |",
-                  "|---|---|---|---|---|---|"]
+        lines += [f"## {family}", "", "| strategy | talk step | drivers (default first) | roles | what it does |",
+                  "|---|---|---|---|---|"]
         for s in members:
             step = s.talk_step if s.talk_step is not None else ""
-            drivers = ", ".join(s.drivers) if s.drivers else ""
+            drivers = ", ".join(dict.fromkeys((s.driver, *s.drivers)))
             roles = ", ".join(sorted(s.roles))
-            lines.append(f"| `{s.name}` | {step} | {s.driver} | {drivers} | {roles} | {cell(s.description)} |")
+            lines.append(f"| `{s.name}` | {step} | {drivers} | {roles} | {cell(s.description)} |")
         lines.append("")
     lines += ["## Roles", "",
               "What a strategy is for besides inserting (`@strategy(roles=...)`; a family may imply some).",
