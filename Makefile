@@ -14,8 +14,10 @@ VENV ?= .venv-sqlalchemy-$(SQLALCHEMY)
 endif
 BIN := $(VENV)/bin
 HTML_DIR := .asv/html
+# The documentation site goes beside the benchmark pages: `make preview` serves it at /docs/.
+DOCS_DIR ?= $(HTML_DIR)/docs
 
-.PHONY: venv test lint bench bench-large bench-scale bench-workloads publish site preview ladder clean placement-check
+.PHONY: venv test lint bench bench-large bench-scale bench-workloads publish site preview ladder clean placement-check docs
 
 # Everything comes from pyproject.toml: the package with its analysis, site and peers extras, and the
 # test, lint and bench tools of its dependency groups (`--group` needs pip >= 25.1).
@@ -26,8 +28,10 @@ $(VENV)/.installed: pyproject.toml
 	if [ -n "$(SQLALCHEMY)" ]; then $(BIN)/python -m pip install -q "SQLAlchemy==$(SQLALCHEMY)"; fi
 	touch $@
 
+# The virtualenv with everything installed (rebuilt when pyproject.toml changes).
 venv: $(VENV)/.installed
 
+# The test suite on the embedded PostgreSQL (PYTEST_ARGS passes arguments to pytest).
 test: venv
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
@@ -87,7 +91,7 @@ bench-workloads:
 	$(MAKE) bench BENCH_SELECT="-b '^workload_time\.'"
 
 # Ten back-to-back `bulkinsert run`s of the per-row paths and COPY under each CPU placement:
-# the spread (max/min) of wall and client CPU time (docs/benchmarks.md, "CPU placement").
+# the spread (max/min) of wall and client CPU time (docs/explanation/methodology.md, "CPU placement").
 placement-check: venv
 	$(BIN)/python -m bulkinsert.measure.placement_check --runs 10 --rows 10000
 
@@ -96,12 +100,21 @@ publish: venv
 	$(BIN)/asv publish
 	@echo "site: $(CURDIR)/$(HTML_DIR)/index.html (serve it with: make preview)"
 
+# The documentation site (MkDocs: docs/ and mkdocs.yml) built with --strict, so a broken link or
+# any warning fails it; the reference pages are generated from the code at build time.
+docs: venv
+	NO_MKDOCS_2_WARNING=1 DISABLE_MKDOCS_2_WARNING=true $(BIN)/mkdocs build --strict --quiet --site-dir $(DOCS_DIR)
+	@echo "docs: $(CURDIR)/$(DOCS_DIR)/index.html"
+
+# Serve the published site, benchmark pages and docs (/docs/), on port ASV_PORT (default 8080).
 preview: venv
 	$(BIN)/asv preview --port $${ASV_PORT:-8080}
 
+# Every strategy side by side in interleaved rounds (ROWS, default 10,000): the talk's scoresheets.
 ladder: venv
 	$(BIN)/bulkinsert ladder --rows $${ROWS:-10000}
 
+# Stop the embedded server and remove asv's environments (results and the site stay).
 clean:
 	-$(BIN)/bulkinsert server stop
 	rm -rf .asv/env

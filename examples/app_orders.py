@@ -1,7 +1,7 @@
 """An application's own insert paths, measured without forking bulkinsert.
 
 Run it with ``--strategies-from examples/app_orders.py`` (or ``BULKINSERT_STRATEGIES_FROM``);
-see docs/your-own-path.md. The model is shaped like an application's: a foreign key to a
+see docs/how-to/your-own-path.md. The model is shaped like an application's: a foreign key to a
 customers table, a server default (``status``, ``created_at``) and a JSONB column. Two paths:
 
 - ``app_orders_insert``: ORM bulk INSERT, ``session.execute(insert(Order), dicts)``;

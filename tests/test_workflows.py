@@ -286,3 +286,20 @@ def test_the_simulation_sees_hidden_results_left_out(tmp_path: Path) -> None:
     produce(workspace, step, machine="m")
     with pytest.raises(AssertionError, match="no file matches"):
         upload(workspace, step, store)
+
+
+def test_publish_deploys_the_docs_beside_the_benchmark_pages() -> None:
+    """`make docs` writes into the directory Pages uploads, after `make publish` rewrote it."""
+    steps = load(BENCHMARKS)["jobs"]["publish"]["steps"]
+    runs = [str(step.get("run", "")) for step in steps]
+    publish = next(i for i, run in enumerate(runs) if "make publish" in run)
+    docs = next(i for i, run in enumerate(runs) if "make docs" in run)
+    uses = [str(step.get("uses", "")) for step in steps]
+    (pages,) = [i for i, action in enumerate(uses) if action.startswith("actions/upload-pages-artifact")]
+    assert publish < docs < pages
+    site = PurePosixPath(str(steps[pages]["with"]["path"]).rstrip("/"))
+    target = re.search(r"DOCS_DIR=(\S+)", runs[docs])
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    docs_dir = PurePosixPath(target.group(1) if target else re.search(r"^DOCS_DIR \?= (\S+)", makefile, re.M).group(1)
+                             .replace("$(HTML_DIR)", re.search(r"^HTML_DIR := (\S+)", makefile, re.M).group(1)))
+    assert docs_dir.parent == site and docs_dir.name == "docs", (docs_dir, site)

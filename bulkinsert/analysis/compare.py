@@ -5,7 +5,7 @@ x-axis (asv issues #370 and #1394). Here the environments of one run *are* the v
 command prints one table per benchmark (a column per environment, the median with its spread)
 and then the findings of :mod:`bulkinsert.analysis.verdicts`, grouped per path, confirmed first.
 With ``--baseline`` it compares each environment with the same environment of another run —
-how the false-alarm rate is measured (docs/benchmarks.md, "How often compare is wrong").
+how the false-alarm rate is measured (docs/explanation/verdict-rules.md, "How often compare is wrong").
 
 A path that works in the older release and fails or breaks in the newer one is a confirmed
 regression (metric ``status``); its table cell reads ``✗failed``/``✗broken``.

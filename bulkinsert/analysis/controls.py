@@ -65,8 +65,8 @@ def apply_controls(pairs: Sequence[Pair], metrics: dict[str, Metric]) -> None:
     controls: dict[tuple, list[float]] = {}
     for pair in timed:
         # A control shows a shift only where its own rank test says it moved: a 5 ms COPY whose
-        # samples drift ±20 % by chance is noise, not a shift (a quick run's planted x1.2 was
-        # un-tested by three such controls at x1.04-x1.24, none of them significant).
+        # samples drift by chance is noise, not a shift: such controls once hid a planted slowdown
+        # (docs/results/2026-12-03-quick-run-repeated-and-planted.md).
         if not _uses(pair) and pair.tested and pair.change not in ("same", None):
             controls.setdefault(_step(pair, metrics), []).append(pair.ratio)
     for pair in timed:

@@ -6,7 +6,7 @@ other library held equal (``context``), on one machine and one project commit. W
 run, the "library" is the run itself (``run``: ``baseline`` → ``current``) and each environment is
 compared with itself.
 
-The rules (docs/benchmarks.md, "Rules of `bulkinsert compare`"):
+The rules (docs/explanation/verdict-rules.md, "Rules"):
 
 * Pairs of figures from different commits are never compared (counted and reported instead);
   figures of different machines are never paired.

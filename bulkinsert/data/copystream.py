@@ -14,7 +14,7 @@ re-raises it, so ``copy_expert`` aborts the COPY (the server rolls it back) and 
 the producer's exception, message unchanged. When the COPY fails on the server's side instead,
 :meth:`OverlappedReader.close` stops the producer and waits for it, so no thread outlives the
 load. The overlap needs the client and the server on different CPUs; pinned to one CPU they
-take turns anyway (measured in ``docs/performance.md``).
+take turns anyway (docs/results/2026-12-03-overlapped-encoding.md).
 
 Under a profiler (``bulkinsert run --profile``, the ladder's cProfile mode) the chunks are
 encoded in the calling thread instead, as before: cProfile follows one thread, and the call

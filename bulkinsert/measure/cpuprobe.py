@@ -5,12 +5,10 @@ the virtual CPU, and slower when other work shares that CPU.
 
 On a virtual machine the host can slow a virtual CPU for minutes (another guest busy on the
 same physical core): the same load then takes more wall time *and* more CPU time, with nothing
-else running in the machine. Measured here: one 1,000,000-row wide ``copy_binary`` load used
-5.7 s of client CPU in one process and 8.0–8.4 s in another a minute later, same code, same
-placement. Interleaved rounds share a slow spell out fairly only when it covers whole rounds, so
-``bulkinsert ladder`` probes every CPU it may use before each round and reports the spread: a
-round that ran on a slowed CPU shows beside the figures it touched, instead of passing for a
-change in a strategy.
+else running in the machine (docs/results/2026-12-03-environment-shifts.md). Interleaved rounds
+share a slow spell out fairly only when it covers whole rounds, so ``bulkinsert ladder`` probes
+every CPU it may use before each round and reports the spread: a round that ran on a slowed CPU
+shows beside the figures it touched, instead of passing for a change in a strategy.
 """
 
 from __future__ import annotations
@@ -22,7 +20,7 @@ from dataclasses import dataclass, field
 
 __all__ = ["SLOW", "CpuSpeed", "probe"]
 
-LOOP = 300_000  # iterations: ~15-25 ms on this machine's CPUs
+LOOP = 300_000  # iterations of the probe loop, run before every round (docs/results/2026-12-03-environment-shifts.md)
 SLOW = 1.2  # a probe this much slower than the same CPU's fastest round marks the round
 
 

@@ -27,8 +27,8 @@ def sqlalchemy_url(dsn: str) -> str:
 
 
 # Statements executed in this database so far. ``pg_stat_statements(false)`` does not read the
-# query texts (a file shared by every database of the server: on a busy one reading it made
-# each snapshot cost ~60 ms). The snapshot's own statement is left out by its queryid, which
+# query texts (a file shared by every database of the server, so reading it costs more the
+# busier the server is). The snapshot's own statement is left out by its queryid, which
 # one lookup by text finds once (only what runs between two snapshots changes their difference).
 _THIS_DATABASE = "(SELECT oid FROM pg_database WHERE datname = current_database())"
 _STATEMENTS_MARK = "/* bulkinsert statement count */"

@@ -1,9 +1,10 @@
 """Where the client and the embedded server run: a CPU placement this project picks and pins.
 
 A per-row insert path is one round trip per row: the client sends, the server backend wakes,
-answers, the client wakes. Left to the scheduler, the same 10,000-row run took 0.15 s when
-client and backend happened to share a CPU and 0.8 s when they did not (a cross-CPU wake-up per
-round trip), so its timing measured scheduler luck. Every timed insert therefore runs under a
+answers, the client wakes. Left to the scheduler, the same run was several times slower when
+client and backend happened to sit on different CPUs (a cross-CPU wake-up per round trip), so
+its timing measured scheduler luck (docs/explanation/methodology.md, "CPU placement"; records in
+docs/results/). Every timed insert therefore runs under a
 placement chosen here and applied by :func:`bulkinsert.measure.runner.before_timer`:
 
 * ``same-cpu`` (the default): client and every server process on one CPU. A round trip hands

@@ -47,7 +47,8 @@ SERVER_SETTINGS = {
     "max_connections": "100",
     # Inserts are timed into tables that each measurement empties first: autovacuum has nothing to
     # keep clean there, and its workers (ANALYZE after every 10,000-row insert) ran on the measured
-    # server's CPU during the next measurement. The populated workload vacuums explicitly.
+    # server's CPU during the next measurement (docs/results/2026-12-03-environment-shifts.md).
+    # The populated workload vacuums explicitly.
     "autovacuum": "off",
 }
 

@@ -230,7 +230,7 @@ def project_dependencies() -> list[str]:
 def _link_checkout(env: ReleaseEnv) -> None:
     """Put the checkout on the environment's path (a ``.pth`` file, as an editable install does).
 
-    Building an editable wheel costs ~6 s per environment; the path file costs nothing, and the
+    Building an editable wheel costs seconds per environment; the path file costs nothing, and the
     environment then runs exactly the checkout's code, whatever changes in it later.
     """
     site_packages = next(env.path.glob("lib/python*/site-packages"))

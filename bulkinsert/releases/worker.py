@@ -135,7 +135,7 @@ def main() -> None:
         _import_measuring_code()
         # What was imported lives as long as the process: out of the collector's sight, so the
         # full collection before each timed insert (the GC regime) scans what the inserts made,
-        # not SQLAlchemy again (~30 ms per insert otherwise; nothing timed changes).
+        # not SQLAlchemy again; nothing timed changes (docs/results/2026-12-03-sweep-built-ahead.md).
         gc.collect()
         gc.freeze()
 

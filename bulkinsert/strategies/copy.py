@@ -4,7 +4,7 @@ Streamed paths build their chunks in a producer thread while the driver sends th
 ones (:mod:`bulkinsert.data.copystream`); time the driver waits for a chunk counts as encode time,
 not as time inside the driver.
 
-What wins and why is written up, with profiles and measurements, in ``docs/performance.md``.
+What wins and why is written up in ``docs/explanation/performance.md``, the measurements in ``docs/results/``.
 """
 
 from __future__ import annotations
@@ -78,8 +78,7 @@ def copy_deferred_index(db: Database, names: Sequence[str]) -> None:
     rows, indexes and constraints are exactly as before. The table is locked (ACCESS
     EXCLUSIVE) until commit. The primary key is kept when a foreign key depends on it. The
     rebuild sorts every row of the table, so it pays off into an empty or small table only
-    (measured: 3.9x slower than the indexed COPY adding 100,000 rows to 1,000,000; see
-    docs/performance.md).
+    (docs/results/2026-11-29-deferred-index-on-a-populated-table.md).
     """
     with db.dbapi() as conn, conn.cursor() as cur:
         cur.execute(_PK_HAS_DEPENDENTS_SQL)

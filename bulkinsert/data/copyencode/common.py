@@ -16,9 +16,8 @@ TYPES = ("int8", "int4", "numeric", "float8", "bool", "timestamptz", "date", "uu
 
 # Rows per chunk: 2,048 wide rows are ~400 KB in binary. Small enough that the server starts on
 # the first chunk at once and the last one leaves little to parse after the encoder is done (the
-# overlapped send, bulkinsert.data.copystream), and that a chunk's columns stay in the CPU's cache:
-# 10 % less client CPU than 8,192 rows (docs/performance.md, "A cheaper encoder"); large enough
-# that the per-chunk calls vanish.
+# overlapped send, bulkinsert.data.copystream), and that a chunk's columns stay in the CPU's cache
+# (docs/results/2026-12-03-cheaper-encoder.md); large enough that the per-chunk calls vanish.
 CHUNK_ROWS = 2_048
 
 Column = Sequence[Any]
