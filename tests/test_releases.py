@@ -296,7 +296,16 @@ class InProcessWorker:
     """The measuring process's own code (:class:`Measurer`) run in this process, for one release."""
 
     def __init__(self, env: object, measurer: object) -> None:
-        self.env, self.measurer, self.process = env, measurer, None
+        self.env, self.measurer, self.process, self.placement = env, measurer, None, None
+
+    def ready(self) -> InProcessWorker:
+        return self
+
+    def __enter__(self) -> InProcessWorker:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
 
     def measure(self, strategy: str, rows: int, *, calls: bool = False, check: bool = False) -> dict:
         from bulkinsert.releases.workers import Unmeasurable
@@ -312,7 +321,7 @@ def test_sweep_marks_a_release_that_loses_data_broken(
     db: Database, own_findings: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from bulkinsert.registry import REGISTRY, Strategy, load
-    from bulkinsert.releases.sweep import measure_release
+    from bulkinsert.releases.sweep import measure_with_retry, record_confirmed_broken
     from bulkinsert.releases.worker import Measurer
     from bulkinsert.site.releases import read_findings as read_site_findings
 
@@ -330,12 +339,23 @@ def test_sweep_marks_a_release_that_loses_data_broken(
         assert "not_exact" not in exact
 
         env = release_env(LIBRARY, RANGE[-1])
-        found = measure_release(InProcessWorker(env, measurer), ["execute_values", "drops_first_character"],
-                                50, 1, lambda _what: None)
+        started: list[InProcessWorker] = []
+
+        def start() -> InProcessWorker:
+            started.append(InProcessWorker(env, measurer))
+            return started[-1]
+
+        found = measure_with_retry(start, ["execute_values", "drops_first_character"], 50, 1, lambda _what: None)
+        assert not read_findings(own_findings)  # nothing is a finding before the sweep confirms it
+        record_confirmed_broken(env, found, 50)
     finally:
         measurer.close()
-    assert found["execute_values"].broken is None
+    assert len(started) == 2  # the broken path was measured again, in a second process, before it stood
+    assert found["execute_values"].broken is None and found["execute_values"].attempts == 1
     assert found["drops_first_character"].broken.startswith("users.name: expected ")
+    assert found["drops_first_character"].broken.endswith("(in both attempts)")
+    assert found["drops_first_character"].attempts == 2
+    assert found["drops_first_character"].first_attempt.startswith("users.name: expected ")
     assert len(found["drops_first_character"].seconds) == 1  # still measured: broken, not unmeasurable
     assert found["drops_first_character"].as_dict()["broken"] == found["drops_first_character"].broken
 

@@ -24,9 +24,11 @@ from typing import Any
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
+from ..analysis import status as status_
+from ..analysis.findingrecords import RecordedFinding, read_records
 from ..analysis.findingtypes import DEFAULT_THRESHOLD, Finding
-from ..analysis.metrics import STATUS, metric_for
-from ..analysis.results import Figure, load_figures, varying_libraries
+from ..analysis.metrics import COUNTED, STATUS, count_verdict, metric_for
+from ..analysis.results import Figure, load_figures, version_key
 from . import envs
 from .drivers import driver_mark
 from .findings import notes_url, record
@@ -135,6 +137,7 @@ class WatchResult:
     plans: list[Plan]
     new_releases: list[dict[str, Any]] = field(default_factory=list)
     findings: list[dict[str, Any]] = field(default_factory=list)
+    not_applicable: list[dict[str, Any]] = field(default_factory=list)  # each n/a with its reason
     seconds: float = 0.0
     driver: str | None = None  # the SQLAlchemy paths' driver in every release (None: each strategy's own)
 
@@ -145,24 +148,73 @@ class WatchResult:
 
     def as_dict(self) -> dict[str, Any]:
         return {"driver": self.driver, "new_releases": self.new_releases, "findings": self.findings,
-                "plans": [p.as_dict() for p in self.plans], "seconds": round(self.seconds, 1)}
+                "not_applicable": self.not_applicable, "plans": [p.as_dict() for p in self.plans],
+                "seconds": round(self.seconds, 1)}
 
 
-def judge_sweep(figures: Sequence[Figure]) -> list[Finding]:
-    """``bulkinsert compare``'s verdicts on one sweep's figures (adjacent releases, one machine, one commit).
-
-    Judged here rather than through ``compare_figures``, which keeps figures of a dirty work tree
-    out of every verdict: a watch of a dirty tree compares its own figures with each other only.
+def judge_sweep(figures: Sequence[Figure], *, dirty: bool = False,
+                reruns: Iterable[RecordedFinding] | None = None) -> list[Finding]:
+    """``bulkinsert compare``'s verdicts on one sweep's figures, by ``compare``'s own function:
+    adjacent releases, controls, and the recorded side-by-side re-runs (findings.jsonl, read when
+    ``reruns`` is None). A watch of a dirty tree judges its own figures with each other only, and
+    no recorded re-run settles them: they are not the commit's.
     """
-    from ..analysis.stats import DEFAULT_ALPHA, DEFAULT_MIN_EFFECT
-    from ..analysis.verdicts import judge, library_pairs, verdicts
+    from ..analysis.verdicts import compare_figures
 
-    pairs = library_pairs(figures, varying_libraries(figures), set())
-    metrics = {f.benchmark: metric_for(f.benchmark) for f in figures}
-    for pair in pairs:
-        judge(pair, metrics[pair.new.benchmark], threshold=DEFAULT_THRESHOLD, alpha=DEFAULT_ALPHA,
-              min_effect=DEFAULT_MIN_EFFECT)
-    return verdicts(pairs, metrics)
+    recorded = () if dirty else (read_records() if reruns is None else reruns)
+    return compare_figures(figures, reruns=recorded, keep_dirty=dirty).findings
+
+
+def count_creep(figures: Sequence[Figure], library: str) -> list[Finding]:
+    """Slow creep of a count: each release also against the first release of its run of "same" steps.
+
+    A count that grows by less than the count rule per release passes every adjacent comparison;
+    judged against the start of the run it is flagged at the release where the total crosses the
+    rule (one finding, OLD the run's first release). The run then starts again there; any
+    adjacent change starts it again too. Only releases where the path works take part, and only
+    figures of one machine, commit and held-equal environment form a line.
+    """
+    from ..analysis.findingtypes import Pair, finding_of
+    from ..analysis.verdicts import judge
+
+    lines: dict[tuple, list[Figure]] = {}
+    for figure in figures:
+        rule = metric_for(figure.benchmark)
+        if rule.kind == COUNTED and figure.works and figure.value is not None and library in figure.versions:
+            held = tuple(item for item in figure.requirements if item[0] != library)  # all else equal
+            lines.setdefault((figure.machine, figure.commit, figure.benchmark, figure.params, held), []).append(figure)
+    found = []
+    for line in lines.values():
+        line.sort(key=lambda f: version_key(f.versions[library]))
+        rule = metric_for(line[0].benchmark)
+        anchor = line[0]
+        for before, figure in zip(line, line[1:], strict=False):
+            assert before.value is not None and figure.value is not None and anchor.value is not None
+            if count_verdict(rule.name, before.value, figure.value, figure.rows).verdict != "same":
+                anchor = figure  # an adjacent change: compare's own finding; a new run starts
+                continue
+            if anchor is before or count_verdict(rule.name, anchor.value, figure.value, figure.rows).verdict == "same":
+                continue
+            since = anchor.versions[library]
+            pair = Pair(library, since, figure.versions[library], (), anchor, figure, ())
+            judge(pair, rule, threshold=DEFAULT_THRESHOLD, alpha=0.0, min_effect=0.0)
+            verdict = "regression" if pair.change == "more" else "improvement"
+            reason = f"{pair.reason}; crept since {since}, every release on the way within the rule"
+            found.append(finding_of(pair, rule, verdict, True, reason))
+            anchor = figure
+    return found
+
+
+def not_applicable(figures: Sequence[Figure], library: str) -> list[dict[str, Any]]:
+    """Every n/a of the sweep, one per release, strategy and reason (the metrics it covers named)."""
+    grouped: dict[tuple, list[str]] = {}
+    for figure in figures:
+        if figure.status == status_.SKIPPED:
+            key = (figure.versions.get(library, "?"), figure.strategy or "?", figure.reason or "reason not recorded")
+            grouped.setdefault(key, []).append(metric_for(figure.benchmark).name)
+    return [{"library": library, "release": release, "strategy": strategy, "metrics": metrics, "reason": reason}
+            for (release, strategy, reason), metrics in sorted(grouped.items(), key=lambda item: (
+                version_key(item[0][0]), item[0][1], item[0][2]))]
 
 
 def is_candidate(finding: Finding) -> bool:
@@ -236,6 +288,8 @@ def _verdict(finding: Finding, confirmed: bool) -> str:
 def _record(data: Mapping[str, Any], dirty: bool, driver: str | None = None) -> None:
     """One ``watch`` record per settled finding (the releases page marks the changed ones)."""
     side = data.get("side_by_side") or {}
+    # What the side-by-side re-run measured (when it measured): re-run evidence for compare and the site.
+    measured = side.get("verdict") in ("slower", "faster", "same", "more", "fewer") and not dirty
     record({"kind": "watch", "library": data["library"], "strategy": data["strategy"], "metric": data["metric"],
             "rows": data["rows"], "old": data["old"], "new": data["new"],
             "verdict": side.get("verdict", data["change"]) if data["confirmed"] else "same",
@@ -243,6 +297,7 @@ def _record(data: Mapping[str, Any], dirty: bool, driver: str | None = None) -> 
             "watch_verdict": data["verdict"], "change": data["change"], "reason": data["reason"],
             "context": data.get("context") or {}, "notes_url": data.get("notes_url"),
             "values": {f"old:{data['old']}": data.get("old_value"), f"new:{data['new']}": data.get("new_value")},
+            **({"rerun_verdict": side["verdict"]} if measured else {}),
             **driver_mark(driver), **({"dirty": True} if dirty else {})})
 
 
@@ -271,9 +326,13 @@ def run(plans: Sequence[Plan], chosen: Sequence[str] | None, *, rows: int, sampl
                       tell(f"{name} {version}: {what}"))
         commit, date = project_commit()
         figures = figures_of_sweep(swept, machine=swept.machine, commit=commit, date=date)
+        result.not_applicable.extend(not_applicable(figures, item.library))
+        # Releases measured by earlier runs (same machine and commit) extend the lines creep is seen on.
+        earlier = [f for f in (state_figures(results_dir, swept.machine) if results_dir else [])
+                   if f.commit == commit and f.versions.get(item.library) not in versions]
         found: list[dict[str, Any]] = []
         statuses: set[tuple] = set()
-        for finding in judge_sweep(figures):
+        for finding in judge_sweep(figures, dirty=dirty) + count_creep(earlier + figures, item.library):
             if finding.new not in item.new:
                 continue
             if finding.metric == STATUS:  # one per path and step, not one per benchmark of the path
