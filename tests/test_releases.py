@@ -169,8 +169,12 @@ def _compare_never_pairs_sweep_and_matrix(results: Path, loaded_all: list) -> No
     assert matrix
     write_figures(results, matrix)
     done = CliRunner().invoke(cli, ["compare", "--results-dir", str(results), "--json", "--verbose"])
-    assert done.exit_code in (0, 1), done.output
     findings = json.loads(done.stdout)["findings"]
+    # Known outcome, exit 0: two samples per timing can never be confirmed (the rank test needs more),
+    # every path works in every release, and the sweep's counts do not move across the range.
+    calls = {(f.strategy, f.value) for f in loaded_all if f.method == "track_function_calls"}
+    assert len(calls) == len({strategy for strategy, _ in calls}), calls
+    assert done.exit_code == 0 and not [f for f in findings if f["confirmed"]], done.output
     assert all(f["old"] != f["new"] for f in findings), findings
     assert all(f["machine"] == sweep_machine(dirty=True) or f["machine"] == sweep_machine() for f in findings)
     # No finding holds a matrix figure (each ten times a sweep figure). Not a bound on the ratio:

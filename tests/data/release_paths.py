@@ -34,7 +34,7 @@ def _core_insert(db, names) -> None:
         conn.execute(users.insert(), [{"name": name} for name in names])
 
 
-@strategy(family="core")
+@strategy(family="core", drivers=("psycopg2", "psycopg"))
 def counted_by_release(db, names):
     """Core executemany plus a set number of Python calls per row in chosen SQLAlchemy releases."""
     rows = [{"name": name} for name in names]
