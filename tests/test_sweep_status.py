@@ -120,7 +120,7 @@ def test_slow_creep_is_flagged_where_it_crosses_the_count_rule(tmp_path: Path) -
     """+0.4 calls per row per release: every adjacent step within the rule, the run flagged against its
     first release where the total crosses the rule (and the run starts again there)."""
     from bulkinsert.analysis.metrics import count_verdict
-    from bulkinsert.releases.watch import count_creep
+    from bulkinsert.releases.sweep import count_creep
 
     rows, calls = 1000, [20_000 + 400 * step for step in range(6)]
     assert all(count_verdict("calls", a, b, rows).verdict == "same" for a, b in zip(calls, calls[1:], strict=False))
@@ -164,3 +164,26 @@ def test_a_watch_record_settles_a_timing_as_a_side_by_side_rerun() -> None:
     assert not timing([record]).confirmed  # no side-by-side measurement in it
     settled = timing([{**record, "rerun_verdict": "slower"}])
     assert settled.confirmed and settled.verdict == "regression" and "confirmed side by side" in settled.reason
+
+
+def test_the_sweep_report_names_creep_n_a_failures_and_retries(tmp_path: Path,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    from bulkinsert.releases.report import print_sweep
+
+    rows, calls = 1000, [20_000 + 400 * step for step in range(6)]
+    releases = [StrategyFigures(statements=3, function_calls=value) for value in calls]
+    releases[1] = StrategyFigures(statements=None, function_calls=calls[1], statements_unavailable="no counts here")
+    releases[2].attempts, releases[2].first_attempt = 2, "measuring process exited (-9)"
+    failing = [StrategyFigures(unsupported="copy_text: not here"), StrategyFigures(error="InsertError: boom")]
+    result = SweepResult("SQLAlchemy", rows, [_release(f"2.0.{40 + i}", f, tmp_path)
+                                              for i, f in enumerate(releases + failing)])
+    print_sweep(result, ["copy_text"])
+    out = capsys.readouterr().out
+    crept = result.as_dict()["creep"]
+    assert crept and all(f"creep: copy_text calls {c['old_value']:,.0f} in {c['old']} -> {c['new_value']:,.0f} in "
+                         f"{c['new']}" in out for c in crept)
+    for line in ("n/a: SQLAlchemy 2.0.41 copy_text statements: no counts here",
+                 "retried: SQLAlchemy 2.0.42 copy_text: first attempt: measuring process exited (-9)",
+                 "n/a: SQLAlchemy 2.0.46 copy_text: copy_text: not here",
+                 "failed: SQLAlchemy 2.0.47 copy_text: InsertError: boom"):
+        assert line in out, out

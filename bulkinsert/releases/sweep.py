@@ -121,6 +121,10 @@ class SweepResult:
     def environments_built(self) -> int:
         return sum(r.built for r in self.releases)
 
+    def creep(self) -> list[Any]:
+        """Slow creep of a count across the releases (:func:`count_creep`), each a finding."""
+        return count_creep(figures_of_sweep(self, machine=self.machine or "sweep", commit="", date=0), self.library)
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "library": self.library,
@@ -132,6 +136,8 @@ class SweepResult:
                 r.version: {name: figures.as_dict() for name, figures in r.strategies.items()} for r in self.releases
             },
             "failed": self.failed,
+            "creep": [{k: getattr(f, k) for k in ("strategy", "metric", "old", "new", "old_value", "new_value",
+                                                    "change", "reason")} for f in self.creep()],
             "machine": self.machine,
             "dirty": self.dirty,
             "results": [str(p) for p in self.written],
@@ -399,6 +405,48 @@ def figures_of_sweep(result: SweepResult, *, machine: str, commit: str, date: in
                 else:
                     figures.append(Figure(benchmark=counted.benchmark, value=value, unit=counted.unit, **common))
     return figures
+
+
+def count_creep(figures: Sequence[Any], library: str) -> list[Any]:
+    """Slow creep of a count: each release also against the first release of its run of "same" steps.
+
+    A count that grows by less than the count rule per release passes every adjacent comparison;
+    judged against the start of the run it is flagged at the release where the total crosses the
+    rule (one finding, OLD the run's first release). The run then starts again there; any
+    adjacent change starts it again too. Only releases where the path works take part, and only
+    figures of one machine, commit and held-equal environment form a line.
+    """
+    from ..analysis.findingtypes import DEFAULT_THRESHOLD, Pair, finding_of
+    from ..analysis.metrics import COUNTED, count_verdict, metric_for
+    from ..analysis.results import version_key
+    from ..analysis.verdicts import judge
+
+    lines: dict[tuple, list[Any]] = {}
+    for figure in figures:
+        rule = metric_for(figure.benchmark)
+        if rule.kind == COUNTED and figure.works and figure.value is not None and library in figure.versions:
+            held = tuple(item for item in figure.requirements if item[0] != library)  # all else equal
+            lines.setdefault((figure.machine, figure.commit, figure.benchmark, figure.params, held), []).append(figure)
+    found = []
+    for line in lines.values():
+        line.sort(key=lambda f: version_key(f.versions[library]))
+        rule = metric_for(line[0].benchmark)
+        anchor = line[0]
+        for before, figure in zip(line, line[1:], strict=False):
+            assert before.value is not None and figure.value is not None and anchor.value is not None
+            if count_verdict(rule.name, before.value, figure.value, figure.rows).verdict != "same":
+                anchor = figure  # an adjacent change: compare's own finding; a new run starts
+                continue
+            if anchor is before or count_verdict(rule.name, anchor.value, figure.value, figure.rows).verdict == "same":
+                continue
+            since = anchor.versions[library]
+            pair = Pair(library, since, figure.versions[library], (), anchor, figure, ())
+            judge(pair, rule, threshold=DEFAULT_THRESHOLD, alpha=0.0, min_effect=0.0)
+            verdict = "regression" if pair.change == "more" else "improvement"
+            reason = f"{pair.reason}; crept since {since}, every release on the way within the rule"
+            found.append(finding_of(pair, rule, verdict, True, reason))
+            anchor = figure
+    return found
 
 
 def strategy_label(name: str, driver: str | None) -> str:

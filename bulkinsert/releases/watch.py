@@ -26,13 +26,21 @@ from packaging.version import Version
 
 from ..analysis import status as status_
 from ..analysis.findingrecords import RecordedFinding, read_records
-from ..analysis.findingtypes import DEFAULT_THRESHOLD, Finding
-from ..analysis.metrics import COUNTED, STATUS, count_verdict, metric_for
+from ..analysis.findingtypes import Finding
+from ..analysis.metrics import STATUS, metric_for
 from ..analysis.results import Figure, load_figures, version_key
 from . import envs
 from .drivers import driver_mark
 from .findings import notes_url, record
-from .sweep import figures_of_sweep, project_commit, strategy_label, sweep, sweep_machine, work_tree_dirty
+from .sweep import (
+    count_creep,
+    figures_of_sweep,
+    project_commit,
+    strategy_label,
+    sweep,
+    sweep_machine,
+    work_tree_dirty,
+)
 
 FIRST_RUN_RELEASES = 2  # no state yet: the newest release and the one before it
 
@@ -163,46 +171,6 @@ def judge_sweep(figures: Sequence[Figure], *, dirty: bool = False,
 
     recorded = () if dirty else (read_records() if reruns is None else reruns)
     return compare_figures(figures, reruns=recorded, keep_dirty=dirty).findings
-
-
-def count_creep(figures: Sequence[Figure], library: str) -> list[Finding]:
-    """Slow creep of a count: each release also against the first release of its run of "same" steps.
-
-    A count that grows by less than the count rule per release passes every adjacent comparison;
-    judged against the start of the run it is flagged at the release where the total crosses the
-    rule (one finding, OLD the run's first release). The run then starts again there; any
-    adjacent change starts it again too. Only releases where the path works take part, and only
-    figures of one machine, commit and held-equal environment form a line.
-    """
-    from ..analysis.findingtypes import Pair, finding_of
-    from ..analysis.verdicts import judge
-
-    lines: dict[tuple, list[Figure]] = {}
-    for figure in figures:
-        rule = metric_for(figure.benchmark)
-        if rule.kind == COUNTED and figure.works and figure.value is not None and library in figure.versions:
-            held = tuple(item for item in figure.requirements if item[0] != library)  # all else equal
-            lines.setdefault((figure.machine, figure.commit, figure.benchmark, figure.params, held), []).append(figure)
-    found = []
-    for line in lines.values():
-        line.sort(key=lambda f: version_key(f.versions[library]))
-        rule = metric_for(line[0].benchmark)
-        anchor = line[0]
-        for before, figure in zip(line, line[1:], strict=False):
-            assert before.value is not None and figure.value is not None and anchor.value is not None
-            if count_verdict(rule.name, before.value, figure.value, figure.rows).verdict != "same":
-                anchor = figure  # an adjacent change: compare's own finding; a new run starts
-                continue
-            if anchor is before or count_verdict(rule.name, anchor.value, figure.value, figure.rows).verdict == "same":
-                continue
-            since = anchor.versions[library]
-            pair = Pair(library, since, figure.versions[library], (), anchor, figure, ())
-            judge(pair, rule, threshold=DEFAULT_THRESHOLD, alpha=0.0, min_effect=0.0)
-            verdict = "regression" if pair.change == "more" else "improvement"
-            reason = f"{pair.reason}; crept since {since}, every release on the way within the rule"
-            found.append(finding_of(pair, rule, verdict, True, reason))
-            anchor = figure
-    return found
 
 
 def not_applicable(figures: Sequence[Figure], library: str) -> list[dict[str, Any]]:
