@@ -221,3 +221,24 @@ def test_watch_on_a_server_without_statement_counts(environments: list, tmp_path
     assert all("permission denied to create extension" in line for line in lines), lines
     regressions = [line for line in out.splitlines() if line.startswith("confirmed regression: ")]
     assert len(regressions) == 1 and "counted_by_release calls" in regressions[0], out
+
+
+def test_watch_flags_slow_creep_where_it_crosses_the_count_rule(environments: list, tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """+0.4 calls per row per release: each step within the count rule, the two together beyond it.
+    The watch flags the second release against the first, confirms it side by side, and exits 1."""
+    from bulkinsert.analysis.metrics import count_verdict
+
+    base = 8_000  # about Core executemany's calls at 1,000 rows; the rule is checked on the real figures below
+    assert count_verdict("calls", base, base + 400, 1000).verdict == "same"
+    assert count_verdict("calls", base, base + 800, 1000).verdict == "more"
+    local_index(tmp_path, monkeypatch, RANGE)
+    with planted_paths(monkeypatch, BULKINSERT_TEST_EXTRA_CALLS=f"{RANGE[1]}:0.4,{RANGE[2]}:0.8"):
+        code, out, err = run_watch(tmp_path / "results", "--since", RANGE[0], "--json",
+                                   strategies="counted_by_release")
+    data = json.loads(out)
+    (finding,) = data["findings"]
+    assert (finding["old"], finding["new"], finding["metric"], finding["verdict"], finding["confirmed"]) == (
+        RANGE[0], RANGE[2], "calls", "regression", True), finding
+    assert finding["new_value"] - finding["old_value"] == 800 and "crept since" in finding["reason"]
+    assert code == 1, err
