@@ -249,9 +249,15 @@ def measure_with_retry(
                 continue
             if not started_any:
                 raise
+            why = f"the measuring process did not start again ({exc})"
             for name in queue:
-                final[name] = _with_first(StrategyFigures(error=f"not measured: the measuring process did not "
-                                                                f"start again ({exc})"), earlier.get(name))
+                before = earlier.get(name)
+                if before is None:
+                    final[name] = StrategyFigures(error=f"not measured: {why}", lost=True)
+                    continue
+                if before.error:  # its first attempt stands, unrepeated, and says so
+                    before.error = f"{before.error}; not measured again: {why}"
+                final[name] = before
             break
         worker = None
         lost = [name for name in queue if measured[name].lost]
@@ -275,7 +281,7 @@ def _with_first(figures: StrategyFigures, first: StrategyFigures | None) -> Stra
         return figures
     said = first.error or first.broken or ""
     figures.attempts, figures.first_attempt = 2, said
-    if figures.error and not figures.lost:
+    if figures.error:
         figures.error = f"{figures.error} (in both attempts)"
     if figures.broken:
         figures.broken = f"{figures.broken} (in both attempts)"

@@ -203,10 +203,12 @@ def side_by_side_check(rounds: int, driver: str | None = None) -> SideBySideChec
         old_env = envs.release_env(finding.library, finding.old)
         new_env = envs.release_env(finding.library, finding.new)
         try:
+            for env in (old_env, new_env):  # a creep's OLD may be a release an earlier run measured
+                envs.build(env)
             name = (finding.strategy or "").partition("+")[0] if driver else finding.strategy or ""
             outcome = measure_side_by_side(old_env, new_env, name, metric=finding.metric,
                                            rounds=rounds, rows=rows, driver=driver)
-        except (Unmeasurable, WorkerError) as exc:
+        except (Unmeasurable, WorkerError, envs.EnvironmentError_) as exc:
             return {"verdict": "not measured", "error": str(exc), "context": new_env.context()}
         return {**outcome.as_dict(), "context": new_env.context()}
 
