@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from types import SimpleNamespace
 
+import click
 import pytest
 from click.testing import CliRunner
 from planted_releases import no_statement_counts, planted_paths
@@ -206,34 +207,20 @@ def test_watch_over_releases_a_strategy_does_not_support(db: Database, tmp_path:
     assert f"{LIBRARY} {new} (against {old}): nothing changed" in out
 
 
-def test_watch_on_a_server_without_statement_counts(environments: list, tmp_path: Path,
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    """No pg_stat_statements: every statement count is n/a with the server's reason, one line each, and
-    the calls are still judged: the planted +2 calls per row is confirmed (exit 1)."""
-    local_index(tmp_path, monkeypatch, RANGE[:2])
-    with planted_paths(monkeypatch, BULKINSERT_TEST_EXTRA_CALLS=f"{RANGE[1]}:2"), no_statement_counts(monkeypatch):
-        code, out, err = run_watch(tmp_path / "results")
-    assert code == 1, err
-    lines = na_lines(out)
-    assert sorted(line.split(":")[1].strip() for line in lines) == sorted(
-        f"{LIBRARY} {version} {name} (statements)" for version in RANGE[:2]
-        for name in ("core_executemany", "counted_by_release"))
-    assert all("permission denied to create extension" in line for line in lines), lines
-    regressions = [line for line in out.splitlines() if line.startswith("confirmed regression: ")]
-    assert len(regressions) == 1 and "counted_by_release calls" in regressions[0], out
-
-
-def test_watch_flags_slow_creep_where_it_crosses_the_count_rule(environments: list, tmp_path: Path,
-                                                                monkeypatch: pytest.MonkeyPatch) -> None:
-    """+0.4 calls per row per release: each step within the count rule, the two together beyond it.
-    The watch flags the second release against the first, confirms it side by side, and exits 1."""
+def test_watch_without_statement_counts_flags_slow_creep(environments: list, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A server without pg_stat_statements, and +0.4 calls per row per release planted: every statement
+    count is n/a with the server's reason (one line each), the calls are still judged, and the creep —
+    each step within the count rule, the two together beyond it — is flagged at the second release
+    against the first, confirmed side by side: exit 1."""
     from bulkinsert.analysis.metrics import count_verdict
 
     base = 8_000  # about Core executemany's calls at 1,000 rows; the rule is checked on the real figures below
     assert count_verdict("calls", base, base + 400, 1000).verdict == "same"
     assert count_verdict("calls", base, base + 800, 1000).verdict == "more"
     local_index(tmp_path, monkeypatch, RANGE)
-    with planted_paths(monkeypatch, BULKINSERT_TEST_EXTRA_CALLS=f"{RANGE[1]}:0.4,{RANGE[2]}:0.8"):
+    with (planted_paths(monkeypatch, BULKINSERT_TEST_EXTRA_CALLS=f"{RANGE[1]}:0.4,{RANGE[2]}:0.8"),
+          no_statement_counts(monkeypatch)):
         code, out, err = run_watch(tmp_path / "results", "--since", RANGE[0], "--json",
                                    strategies="counted_by_release")
     data = json.loads(out)
@@ -242,3 +229,21 @@ def test_watch_flags_slow_creep_where_it_crosses_the_count_rule(environments: li
         RANGE[0], RANGE[2], "calls", "regression", True), finding
     assert finding["new_value"] - finding["old_value"] == 800 and "crept since" in finding["reason"]
     assert code == 1, err
+    assert [(n["release"], n["strategy"], n["metrics"]) for n in data["not_applicable"]] == [
+        (version, "counted_by_release", ["statements"]) for version in RANGE]
+    assert all("permission denied to create extension" in n["reason"] for n in data["not_applicable"])
+
+
+def test_the_summary_has_one_line_per_n_a() -> None:
+    """The text summary of a run's n/a entries: one line each, with the metrics and the reason."""
+    from bulkinsert.releases.watchcli import _print_summary
+
+    result = watch.WatchResult([], not_applicable=[
+        {"library": LIBRARY, "release": RANGE[0], "strategy": "copy_text", "metrics": ["statements"],
+         "reason": "server statement counts unavailable (permission denied)"},
+        {"library": LIBRARY, "release": RANGE[1], "strategy": "orm_bulk_insert", "metrics": ["time", "calls"],
+         "reason": "needs SQLAlchemy >= 2.0"}])
+    done = CliRunner().invoke(click.command()(lambda: _print_summary(result)))
+    assert na_lines(done.stdout) == [
+        f"n/a: {LIBRARY} {RANGE[0]} copy_text (statements): server statement counts unavailable (permission denied)",
+        f"n/a: {LIBRARY} {RANGE[1]} orm_bulk_insert (time, calls): needs SQLAlchemy >= 2.0"]
