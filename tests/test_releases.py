@@ -387,3 +387,14 @@ def test_compare_holds_the_context_it_is_given(environments: list, own_findings:
     found = subprocess.run([str(held.python), "-c", "import psycopg2; print(psycopg2.__version__)"],
                            capture_output=True, text=True, check=True).stdout
     assert found.startswith("2.9.10")
+
+
+def test_bisect_on_a_server_without_statement_counts_says_why_in_one_line(
+        environments: list, monkeypatch: pytest.MonkeyPatch) -> None:
+    from planted_releases import no_statement_counts
+
+    with no_statement_counts(monkeypatch):
+        code, out, err = invoke("bisect", "core_executemany", "--from", RANGE[0], "--to", RANGE[1],
+                                "--metric", "statements", "--rows", "100")
+    assert code == 1 and not out and err.count("\n") == 1, err
+    assert err.startswith(f"error: statements n/a in {LIBRARY} {RANGE[0]}: server statement counts unavailable")
