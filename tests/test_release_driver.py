@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from planted_releases import planted_paths
 
 from bulkinsert.cli.main import cli
 from bulkinsert.pg.database import Database
@@ -177,17 +178,24 @@ def test_watch_on_psycopg_measures_the_driver_in_each_release(
     monkeypatch.delenv("PIP_EXTRA_INDEX_URL", raising=False)
     monkeypatch.setenv("PIP_INDEX_URL", (tmp_path / "simple").as_uri())
     results = tmp_path / "results"
-    code, out, err = invoke("watch", "--library", "SQLAlchemy", "--strategies", "core_executemany", "--driver",
-                            "psycopg", "--rows", str(ROWS), "--samples", "2", "--rounds", "8", "--results-dir",
-                            str(results), "--allow-dirty", "--json")
-    assert code in (0, 1), err
+    # Counts only (--samples 0): the planted +2 calls per row in the newer release is the one change,
+    # so the run must confirm exactly that regression, on psycopg, and exit 1.
+    with planted_paths(monkeypatch, BULKINSERT_TEST_EXTRA_CALLS=f"{releases[1]}:2"):
+        code, out, err = invoke("watch", "--library", "SQLAlchemy", "--strategies",
+                                "core_executemany,counted_by_release", "--driver", "psycopg", "--rows", str(ROWS),
+                                "--samples", "0", "--rounds", "8", "--results-dir", str(results), "--allow-dirty",
+                                "--json")
+    assert code == 1, err
     data = json.loads(out)
     assert data["driver"] == "psycopg" and [e["release"] for e in data["new_releases"]] == [releases[1]]
+    assert [(f["strategy"], f["metric"], f["verdict"], f["confirmed"], f["new_value"] - f["old_value"])
+            for f in data["findings"]] == [("counted_by_release+psycopg", "calls", "regression", True, 2 * ROWS)]
     assert all(f["driver"] == "psycopg" for f in data["findings"])
     assert all(r.get("driver") == "psycopg" for r in read_findings(own_findings))
-    figures = load_figures(results)
+    everything = load_figures(results)
+    assert {f.strategy for f in everything} == {"core_executemany+psycopg", "counted_by_release+psycopg"}
+    figures = [f for f in everything if f.strategy == "core_executemany+psycopg"]
     statements = {f.versions["SQLAlchemy"]: f.value for f in figures if f.method == "track_statements"}
-    assert {f.strategy for f in figures} == {"core_executemany+psycopg"}
     assert set(statements) == set(releases) and all(v >= ROWS for v in statements.values()), statements  # per row
     assert watch.measured_releases("SQLAlchemy", figures, ["core_executemany"], ROWS) == set()
     assert watch.measured_releases("SQLAlchemy", figures, ["core_executemany+psycopg"], ROWS) == set(releases)

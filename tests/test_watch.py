@@ -13,8 +13,10 @@ import time
 from pathlib import Path
 from types import SimpleNamespace
 
+import click
 import pytest
 from click.testing import CliRunner
+from planted_releases import no_statement_counts, planted_paths
 
 from bulkinsert.analysis.findingrecords import read_records
 from bulkinsert.cli.main import cli
@@ -98,39 +100,57 @@ def write_index(root: Path, versions: tuple[str, ...]) -> str:
     return root.as_uri()
 
 
-def run_watch(results: Path, *extra: str) -> tuple[int, str, str]:
-    done = CliRunner().invoke(cli, ["releases", "watch", "--library", LIBRARY, "--strategies", "core_executemany",
-                                    "--samples", "2", "--rounds", "8", "--results-dir", str(results),
+def run_watch(results: Path, *extra: str, strategies: str = "core_executemany,counted_by_release") -> tuple[
+        int, str, str]:
+    """Counts only (``--samples 0``): every verdict is then known in advance, so is the exit status."""
+    done = CliRunner().invoke(cli, ["releases", "watch", "--library", LIBRARY, "--strategies", strategies,
+                                    "--samples", "0", "--rounds", "8", "--results-dir", str(results),
                                     "--allow-dirty", *extra])
     if done.exception and not isinstance(done.exception, SystemExit):
         raise done.exception
     return done.exit_code, done.stdout, done.stderr
 
 
-def test_watch_measures_a_new_release_once(environments: list, tmp_path: Path,
-                                           monkeypatch: pytest.MonkeyPatch) -> None:
+def local_index(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, versions: tuple[str, ...]) -> Path:
+    """pip lists ``versions`` only (from a local index); findings go to a file of the test's own."""
     findings_file = tmp_path / "findings.jsonl"
     monkeypatch.setenv("BULKINSERT_FINDINGS", str(findings_file))
     monkeypatch.setenv("PIP_CONFIG_FILE", "/dev/null")
     monkeypatch.delenv("PIP_EXTRA_INDEX_URL", raising=False)
-    monkeypatch.setenv("PIP_INDEX_URL", write_index(tmp_path / "simple", RANGE[:2]))
+    monkeypatch.setenv("PIP_INDEX_URL", write_index(tmp_path / "simple", versions))
+    return findings_file
+
+
+def confirmed(findings: list[dict]) -> set[tuple]:
+    return {(f["strategy"], f["metric"], f["old"], f["new"], f["verdict"]) for f in findings if f["confirmed"]}
+
+
+def test_watch_measures_a_new_release_once(environments: list, tmp_path: Path,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """``counted_by_release`` makes 2 more calls per row in the middle release only: the first run must
+    confirm that regression (exit 1), the second the improvement back (exit 0); nothing else changes."""
+    findings_file = local_index(tmp_path, monkeypatch, RANGE[:2])
     results = tmp_path / "results"
-
-    code, out, err = run_watch(results, "--json")
-    first = json.loads(out)
-    assert "first run" in err
-    assert [(e["release"], e["compared_with"]) for e in first["new_releases"]] == [(RANGE[1], RANGE[0])]
-    assert code == (1 if any(f["confirmed"] and f["verdict"] == "regression" for f in first["findings"]) else 0)
-    for finding in first["findings"]:  # every finding carries report's fields and was settled side by side
+    with planted_paths(monkeypatch, BULKINSERT_TEST_EXTRA_CALLS=f"{RANGE[1]}:2"):
+        code, out, err = run_watch(results, "--json")
+        first = json.loads(out)
+        assert "first run" in err
+        assert [(e["release"], e["compared_with"]) for e in first["new_releases"]] == [(RANGE[1], RANGE[0])]
+        assert confirmed(first["findings"]) == {("counted_by_release", "calls", RANGE[0], RANGE[1], "regression")}
+        assert code == 1, err
+        (finding,) = first["findings"]
+        assert finding["new_value"] - finding["old_value"] == 2 * 1000  # the planted calls, exactly
+        assert finding["side_by_side"]["verdict"] == "more" and finding["side_by_side"]["repeatable"]
         assert {"library", "strategy", "metric", "old", "new", "ratio", "confirmed", "verdict"} <= set(finding)
-        assert finding["metric"] == "status" or "side_by_side" in finding
 
-    write_index(tmp_path / "simple", RANGE)  # the index gains a release
-    code, out, err = run_watch(results, "--json")
-    second = json.loads(out)
-    assert "first run" not in err
-    assert [(e["release"], e["compared_with"]) for e in second["new_releases"]] == [(RANGE[2], RANGE[1])]
-    assert code == (1 if any(f["confirmed"] and f["verdict"] == "regression" for f in second["findings"]) else 0)
+        write_index(tmp_path / "simple", RANGE)  # the index gains a release
+        code, out, err = run_watch(results, "--json")
+        second = json.loads(out)
+        assert "first run" not in err
+        assert [(e["release"], e["compared_with"]) for e in second["new_releases"]] == [(RANGE[2], RANGE[1])]
+        assert confirmed(second["findings"]) == {
+            ("counted_by_release", "calls", RANGE[1], RANGE[2], "improvement")}
+        assert code == 0, err
     recorded = read_records(findings_file)
     assert len(recorded) == len(first["findings"]) + len(second["findings"])
     assert all(r.kind == "watch" for r in recorded)
@@ -157,3 +177,73 @@ def test_watch_measures_a_new_release_once(environments: list, tmp_path: Path,
     assert code == 0, err
     assert time.monotonic() - started < 30
     assert "nothing new" in out + err and len((out + err).strip().splitlines()) == 1
+
+
+# -- nothing dropped: n/a with its reason, never a crash ---------------------------------------------
+
+
+def na_lines(out: str) -> list[str]:
+    return [line for line in out.splitlines() if line.startswith("n/a: ")]
+
+
+def test_watch_over_releases_a_strategy_does_not_support(db: Database, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """1.4.54 -> 2.0.30: executemany_mode='batch' is gone in 2.0, 2.0-style ORM bulk insert new in it.
+    Each is n/a on one side, so there is no pair to judge: exit 0, and one line per n/a with its reason."""
+    old, new = "1.4.54", RANGE[0]
+    for version in (old, new):
+        build(release_env(LIBRARY, version))
+    local_index(tmp_path, monkeypatch, (old, new))
+    code, out, err = run_watch(tmp_path / "results", strategies="core_executemany_batch,orm_bulk_insert")
+    assert code == 0, err
+    assert sorted(na_lines(out)) == sorted([
+        f"n/a: {LIBRARY} {old} orm_bulk_insert (time, statements, calls): orm_bulk_insert: 2.0-style ORM bulk "
+        f"insert needs "
+        f"SQLAlchemy >= 2.0 (installed: {old})",
+        f"n/a: {LIBRARY} {new} core_executemany_batch (time, statements, calls): core_executemany_batch: "
+        f"SQLAlchemy >= 2.0 removed "
+        f"executemany_mode='batch' for INSERT (insertmanyvalues replaced it) (installed: {new})",
+    ]), out
+    assert f"{LIBRARY} {new} (against {old}): nothing changed" in out
+
+
+def test_watch_without_statement_counts_flags_slow_creep(environments: list, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A server without pg_stat_statements, and +0.4 calls per row per release planted: every statement
+    count is n/a with the server's reason (one line each), the calls are still judged, and the creep —
+    each step within the count rule, the two together beyond it — is flagged at the second release
+    against the first, confirmed side by side: exit 1."""
+    from bulkinsert.analysis.metrics import count_verdict
+
+    base = 8_000  # about Core executemany's calls at 1,000 rows; the rule is checked on the real figures below
+    assert count_verdict("calls", base, base + 400, 1000).verdict == "same"
+    assert count_verdict("calls", base, base + 800, 1000).verdict == "more"
+    local_index(tmp_path, monkeypatch, RANGE)
+    with (planted_paths(monkeypatch, BULKINSERT_TEST_EXTRA_CALLS=f"{RANGE[1]}:0.4,{RANGE[2]}:0.8"),
+          no_statement_counts(monkeypatch)):
+        code, out, err = run_watch(tmp_path / "results", "--since", RANGE[0], "--json",
+                                   strategies="counted_by_release")
+    data = json.loads(out)
+    (finding,) = data["findings"]
+    assert (finding["old"], finding["new"], finding["metric"], finding["verdict"], finding["confirmed"]) == (
+        RANGE[0], RANGE[2], "calls", "regression", True), finding
+    assert finding["new_value"] - finding["old_value"] == 800 and "crept since" in finding["reason"]
+    assert code == 1, err
+    assert [(n["release"], n["strategy"], n["metrics"]) for n in data["not_applicable"]] == [
+        (version, "counted_by_release", ["statements"]) for version in RANGE]
+    assert all("permission denied to create extension" in n["reason"] for n in data["not_applicable"])
+
+
+def test_the_summary_has_one_line_per_n_a() -> None:
+    """The text summary of a run's n/a entries: one line each, with the metrics and the reason."""
+    from bulkinsert.releases.watchcli import _print_summary
+
+    result = watch.WatchResult([], not_applicable=[
+        {"library": LIBRARY, "release": RANGE[0], "strategy": "copy_text", "metrics": ["statements"],
+         "reason": "server statement counts unavailable (permission denied)"},
+        {"library": LIBRARY, "release": RANGE[1], "strategy": "orm_bulk_insert", "metrics": ["time", "calls"],
+         "reason": "needs SQLAlchemy >= 2.0"}])
+    done = CliRunner().invoke(click.command()(lambda: _print_summary(result)))
+    assert na_lines(done.stdout) == [
+        f"n/a: {LIBRARY} {RANGE[0]} copy_text (statements): server statement counts unavailable (permission denied)",
+        f"n/a: {LIBRARY} {RANGE[1]} orm_bulk_insert (time, calls): needs SQLAlchemy >= 2.0"]

@@ -33,6 +33,8 @@ _UNPARSABLE = Version("0")
 # Results measured from a work tree with uncommitted changes are filed on a machine of this
 # suffix (``releases sweep --allow-dirty``): shown, never judged, since no commit names their code.
 DIRTY_MACHINE_SUFFIX = "-dirty"
+# A release sweep files its figures on ``<machine>-releases``: its own machine, on the same computer.
+SWEEP_MACHINE_SUFFIX = "-releases"
 
 
 def from_dirty_tree(figure: Figure) -> bool:

@@ -12,7 +12,8 @@ The rules (docs/explanation/verdict-rules.md, "Rules"):
   figures of different machines are never paired.
 * Status is a metric: a path that works (a figure) in OLD and fails or breaks in NEW
   (:mod:`bulkinsert.analysis.status`) is a confirmed regression (metric ``status``); the reverse is an
-  improvement ("fixed"). Skipped (n/a) on either side is not a finding.
+  improvement ("fixed"). Failed in OLD and broken in NEW is a regression too (it now loads wrong
+  rows silently); broken, then failed, is ``changed``. Skipped (n/a) on either side is not a finding.
 * Timings with recorded samples: :func:`bulkinsert.analysis.stats.compare_samples` (rank test at
   ``alpha`` and a minimum effect). A difference it finds is *confirmed* only with evidence
   beyond the one test: at least one *tested replicate* (the same step under another held-equal
@@ -53,7 +54,15 @@ from .metrics import (
     describe_count,
     metric_for,
 )
-from .results import Figure, by_machine, environment_key, from_dirty_tree, varying_libraries, version_key
+from .results import (
+    SWEEP_MACHINE_SUFFIX,
+    Figure,
+    by_machine,
+    environment_key,
+    from_dirty_tree,
+    varying_libraries,
+    version_key,
+)
 
 STATUS_METRIC = Metric(STATUS, STATUS_KIND)
 
@@ -110,7 +119,9 @@ def judge(pair: Pair, metric: Metric, *, threshold: float, alpha: float, min_eff
     if not pair.works:
         judge_status(pair)
         return
-    assert old.value is not None and new.value is not None
+    if old.value is None or new.value is None:  # measured, yet no value recorded: nothing to judge
+        pair.reason = "no value recorded"
+        return
     if metric.kind == RATIO:
         return
     if metric.kind == COUNTED:
@@ -149,6 +160,11 @@ def judge_status(pair: Pair) -> None:
         pair.change, pair.tested = "fixed", True
         why = f": {old.reason}" if old.reason else ""
         pair.reason = f"{old.status} in {pair.old_label}{why}; works in {pair.new_label}"
+    elif old.status in status_.NOT_WORKING and new.status in status_.NOT_WORKING and old.status != new.status:
+        pair.change, pair.tested = new.status, True  # failed <-> broken: still not working, differently
+        before = f": {old.reason}" if old.reason else ""
+        pair.reason = (f"{old.status} in {pair.old_label}{before}; {new.status} in {pair.new_label}: "
+                       f"{new.reason or 'reason not recorded'}")
 
 
 def rerun_command(pair: Pair, metric: Metric, figure: Figure) -> str | None:
@@ -231,6 +247,8 @@ def verdicts(pairs: Sequence[Pair], metrics: dict[str, Metric]) -> list[Finding]
         if pair.works or pair.change == "same":
             continue
         verdict = "improvement" if pair.change == "fixed" else "regression"
+        if pair.change == status_.FAILED and pair.old.status == status_.BROKEN:
+            verdict = "changed"  # it now raises where it loaded wrong rows: not working still, no longer silent
         findings.append(finding_of(pair, STATUS_METRIC, verdict, True, pair.reason))
     for pair in pairs:
         metric = metrics[pair.new.benchmark]
@@ -280,11 +298,17 @@ def _context_key(context: dict[str, str]) -> frozenset[tuple[str, str]]:
     return frozenset((_canonical(name), str(version)) for name, version in context.items() if name != "python")
 
 
+def _host(machine: str | None) -> str | None:
+    """The computer a figure or re-run was measured on: a sweep's ``<machine>-releases`` is ``<machine>``."""
+    return machine.removesuffix(SWEEP_MACHINE_SUFFIX) if machine else machine
+
+
 def apply_reruns(findings: Sequence[Finding], reruns: Iterable[RecordedFinding | dict[str, Any]]) -> int:
     """Settle unconfirmed timings with recorded side-by-side re-runs; returns how many were settled.
 
-    A re-run (``bulkinsert releases compare``, a ``compare`` record of findings.jsonl) settles a
-    finding of the same strategy, rows, metric, library step, machine and project commit, measured
+    A re-run (``bulkinsert releases compare``, a ``compare`` record of findings.jsonl, or the
+    side-by-side re-run of a ``watch`` record, its ``rerun_verdict``) settles a finding of the same
+    strategy, rows, metric, library step, computer (a sweep's machine is its computer's) and project commit, measured
     in the finding's own context (the other libraries at the releases the finding held equal, as
     ``releases compare --with`` records them): ``slower`` confirms it as a regression (``faster``
     as an improvement); any other verdict leaves it unconfirmed — also one the rank test and its
@@ -292,42 +316,44 @@ def apply_reruns(findings: Sequence[Finding], reruns: Iterable[RecordedFinding |
     2.1.9; side by side, paired, it was x1.017, p=0.026). A re-run that recorded no context settles
     nothing: it cannot say which context it measured. The newest matching re-run wins.
     """
-    newest: dict[tuple, RecordedFinding] = {}
+    newest: dict[tuple, tuple[RecordedFinding, str]] = {}
     for rerun in reruns:
         if not isinstance(rerun, RecordedFinding):
             try:
                 rerun = RecordedFinding.from_dict(rerun)
             except (ValueError, TypeError):
                 continue
-        if rerun.kind != "compare" or rerun.verdict is None:
-            continue
+        verdict = rerun.verdict if rerun.kind == "compare" else rerun.extra.get("rerun_verdict")
+        if rerun.kind not in ("compare", "watch") or not isinstance(verdict, str):
+            continue  # a watch record counts by what its side-by-side re-run measured, when it measured
         context = rerun.extra.get("context")
         if not isinstance(context, dict):
             continue
         newest[(rerun.strategy, rerun.rows, rerun.metric, _canonical(rerun.library), rerun.old, rerun.new,
-                rerun.machine, rerun.commit, _context_key(context))] = rerun
+                _host(rerun.machine), rerun.commit, _context_key(context))] = (rerun, verdict)
     settled = 0
     refuted: set[tuple] = set()  # steps a re-run contradicted: no longer a replicate that agrees
     by_rerun: set[int] = set()  # findings a re-run settled, whatever their replicates say
 
     def key(finding: Finding, context: Any) -> tuple:
         return (finding.strategy, finding.rows, finding.metric, _canonical(finding.library), finding.old,
-                finding.new, finding.machine, finding.commit, _context_key(context))
+                finding.new, _host(finding.machine), finding.commit, _context_key(context))
 
     for finding in findings:
         if finding.metric not in ("time", "cpu") or finding.library == RUN:
             continue
-        found = newest.get(key(finding, finding.context))
-        if found is None:
+        match = newest.get(key(finding, finding.context))
+        if match is None:
             continue
+        found, said = match
         settled += 1
         by_rerun.add(id(finding))
-        if found.verdict != finding.change:
+        if said != finding.change:
             refuted.add(key(finding, finding.context))
         detail = ""
         if found.ratio is not None and found.p_value is not None:
             detail = f"x{found.ratio:.3f}, p={found.p_value:.2g}"
-        if found.verdict == finding.change:
+        if said == finding.change:
             if not finding.confirmed:
                 finding.reason += f"; confirmed side by side ({detail})"
             finding.confirmed, finding.rerun = True, None
@@ -335,7 +361,7 @@ def apply_reruns(findings: Sequence[Finding], reruns: Iterable[RecordedFinding |
         else:
             if finding.confirmed:
                 finding.confirmed, finding.verdict = False, "unconfirmed"
-            finding.reason += f"; side-by-side re-run says {found.verdict} ({detail})"
+            finding.reason += f"; side-by-side re-run says {said} ({detail})"
     # A finding confirmed by its replicates alone stands only while one of them still agrees.
     for finding in findings:
         if not refuted or not finding.confirmed or id(finding) in by_rerun or finding.metric not in ("time", "cpu"):
@@ -356,13 +382,19 @@ def compare_figures(
     threshold: float = DEFAULT_THRESHOLD,
     alpha: float = stats.DEFAULT_ALPHA,
     min_effect: float = stats.DEFAULT_MIN_EFFECT,
+    keep_dirty: bool = False,
 ) -> Comparison:
-    """Every finding between adjacent releases (or against a baseline run), machine by machine."""
+    """Every finding between adjacent releases (or against a baseline run), machine by machine.
+
+    Figures of a dirty work tree are left out unless ``keep_dirty`` (``releases watch`` of a dirty
+    tree judges its own sweep: one machine, so never mixed with clean figures).
+    """
     findings: list[Finding] = []
     skipped: set = set()
     compared = 0
-    figures = [f for f in figures if not from_dirty_tree(f)]
-    baseline = None if baseline is None else [f for f in baseline if not from_dirty_tree(f)]
+    if not keep_dirty:
+        figures = [f for f in figures if not from_dirty_tree(f)]
+        baseline = None if baseline is None else [f for f in baseline if not from_dirty_tree(f)]
     everything = list(figures) + list(baseline or [])
     libraries = varying_libraries(everything)
     baseline_by_machine = by_machine(baseline or [])

@@ -242,7 +242,11 @@ def _real_measure(result: BisectResult, rounds: int, tell: Callable[[str, str], 
                                         driver=result.driver)
             except Unmeasurable as exc:
                 return f"unsupported: {exc}"
-        return answer[COUNTED[result.metric]]
+        value = answer[COUNTED[result.metric]]
+        if value is None:  # a server without pg_stat_statements: nothing to bisect on, and why
+            raise Unmeasurable(f"{result.metric} n/a in {result.library} {version}: "
+                               f"{answer.get('statements_unavailable') or 'not recorded'}")
+        return value
 
     def side_by_side(version: str) -> SideBySide | str:
         if not result.environments_used:

@@ -35,7 +35,7 @@ from typing import Any
 
 from ..analysis import status as status_
 from ..analysis.metrics import metric
-from ..analysis.results import DIRTY_MACHINE_SUFFIX
+from ..analysis.results import DIRTY_MACHINE_SUFFIX, SWEEP_MACHINE_SUFFIX
 from ..errors import BulkInsertError
 from ..measure import suiteconf
 from .envs import CHECKOUT, EnvironmentError_, ReleaseEnv, release_env
@@ -53,7 +53,6 @@ _SWEEP_BENCHMARKS = tuple((m.benchmark, m.unit) for m in (_TIME, _STATEMENTS, _C
 DEFAULT_ROWS = 1_000
 DEFAULT_SAMPLES = 3
 DEFAULT_RESULTS_DIR = CHECKOUT / ".asv" / "results"
-SWEEP_MACHINE_SUFFIX = "-releases"
 
 
 class DirtyWorkTree(BulkInsertError):
@@ -69,6 +68,15 @@ class StrategyFigures:
     unsupported: str | None = None
     error: str | None = None
     broken: str | None = None  # the exactness check's one line: the loaded table differs from the rows
+    statements_unavailable: str | None = None  # why the server gave no statement count: n/a, not a failure
+    lost: bool = False  # never attempted: the process died on an earlier strategy (``error`` says which)
+    attempts: int = 1  # processes that ran it: a failure or a broken check is repeated once in a fresh one
+    first_attempt: str | None = None  # what the first attempt gave, when the retry was needed
+
+    @property
+    def works(self) -> bool:
+        """Measured in full: no error, rows loaded exactly, runs on this release."""
+        return not (self.error or self.broken or self.unsupported)
 
     def as_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"statements": self.statements, "function_calls": self.function_calls}
@@ -82,6 +90,10 @@ class StrategyFigures:
             data["error"] = self.error
         if self.broken:
             data["broken"] = self.broken
+        if self.statements_unavailable:
+            data["statements_unavailable"] = self.statements_unavailable
+        if self.attempts > 1:
+            data["attempts"], data["first_attempt"] = self.attempts, self.first_attempt
         return data
 
 
@@ -109,6 +121,10 @@ class SweepResult:
     def environments_built(self) -> int:
         return sum(r.built for r in self.releases)
 
+    def creep(self) -> list[Any]:
+        """Slow creep of a count across the releases (:func:`count_creep`), each a finding."""
+        return count_creep(figures_of_sweep(self, machine=self.machine or "sweep", commit="", date=0), self.library)
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "library": self.library,
@@ -120,6 +136,8 @@ class SweepResult:
                 r.version: {name: figures.as_dict() for name, figures in r.strategies.items()} for r in self.releases
             },
             "failed": self.failed,
+            "creep": [{k: getattr(f, k) for k in ("strategy", "metric", "old", "new", "old_value", "new_value",
+                                                    "change", "reason")} for f in self.creep()],
             "machine": self.machine,
             "dirty": self.dirty,
             "results": [str(p) for p in self.written],
@@ -154,30 +172,32 @@ def refuse_dirty(allow_dirty: bool, checkout: Path = CHECKOUT) -> bool:
 
 def measure_release(
     worker: Worker, strategies: Sequence[str], rows: int, samples: int, step: Callable[[str], None],
-    driver: str | None = None, placed: Callable[[], None] | None = None,
+    driver: str | None = None, placed: Callable[[Worker], None] | None = None,
 ) -> dict[str, StrategyFigures]:
     """Every strategy in one release's process: one profiled insert, then ``samples`` plain ones.
 
-    The profiled insert is checked for exactness afterwards (untimed); a difference is recorded as
-    a broken finding for ``worker.env``'s release and the samples are still taken. ``driver``: the
-    SQLAlchemy paths' driver (None: each strategy's own). ``placed`` is called once, after the
-    first insert that placed the process on its CPUs (``worker.placement``).
+    The profiled insert is checked for exactness afterwards (untimed); a difference is kept as
+    ``broken`` and the samples are still taken. When the process dies, every strategy it had not
+    measured yet is ``lost`` (failed, with the reason) — never left without a figure or a status;
+    :func:`measure_with_retry` measures them in a fresh process. ``driver``: the SQLAlchemy paths'
+    driver (None: each strategy's own). ``placed(worker)`` is called once, after the first insert
+    that placed the process on its CPUs (``worker.placement``).
     """
     found: dict[str, StrategyFigures] = {}
     on = {"driver": driver} if driver else {}  # without one, the request as before drivers
-    for name in strategies:
+    for position, name in enumerate(strategies):
         figures = found[name] = StrategyFigures()
         try:
             step(f"{name}: calls")
             profiled = worker.measure(name, rows, calls=True, check=True, **on)
             if placed is not None and worker.placement is not None:
-                placed()
+                placed(worker)
                 placed = None
             if profiled.get("not_exact"):
                 figures.broken = profiled["not_exact"]
-                record_broken(worker.env, name, rows, figures.broken, driver)
             figures.function_calls = profiled["function_calls"]
             figures.statements = profiled["statements"]  # the server's count: the same under cProfile
+            figures.statements_unavailable = profiled.get("statements_unavailable")
             for index in range(samples):
                 step(f"{name}: sample {index + 1}/{samples}")
                 answer = worker.measure(name, rows, **on)
@@ -188,9 +208,92 @@ def measure_release(
             figures.unsupported = str(exc)
         except WorkerError as exc:
             figures.error = str(exc)
-            if worker.process.poll() is not None:
+            if worker.process is not None and worker.process.poll() is not None:
+                why = f"not measured: the measuring process died during {name} ({exc})"
+                for rest in strategies[position + 1:]:
+                    found[rest] = StrategyFigures(error=why, lost=True)
                 break
     return found
+
+
+def measure_with_retry(
+    start: Callable[[], Worker], strategies: Sequence[str], rows: int, samples: int,
+    step: Callable[[str], None], driver: str | None = None, first: Worker | None = None,
+    placed: Callable[[Worker], None] | None = None,
+) -> dict[str, StrategyFigures]:
+    """One release's figures, a failure or a broken check confirmed by a second process before it stands.
+
+    ``first`` (or ``start()``) measures every strategy; a strategy that failed or loaded the wrong
+    rows is measured once more in a fresh process (``start()``), after those the first process
+    never reached because it died. The second attempt's figures stand, with what the first
+    gave in ``first_attempt``: a one-off crash of the process is not a regression of the release.
+    A process that cannot be started twice leaves the strategies it would have measured failed,
+    with its reason. Raises :class:`WorkerError` only when no process ever started.
+    """
+    final: dict[str, StrategyFigures] = {}
+    earlier: dict[str, StrategyFigures] = {}  # the failed first attempts, by strategy
+    queue, starts_failed, started_any = list(strategies), 0, False
+    worker = first
+    while queue:
+        try:
+            if worker is None:
+                worker = start()
+            with worker:
+                worker.ready()
+                started_any = True
+                measured = measure_release(worker, queue, rows, samples, step, driver, placed)
+        except WorkerError as exc:
+            starts_failed += 1
+            worker = None
+            if starts_failed < 2:
+                continue
+            if not started_any:
+                raise
+            why = f"the measuring process did not start again ({exc})"
+            for name in queue:
+                before = earlier.get(name)
+                if before is None:
+                    final[name] = StrategyFigures(error=f"not measured: {why}", lost=True)
+                    continue
+                if before.error:  # its first attempt stands, unrepeated, and says so
+                    before.error = f"{before.error}; not measured again: {why}"
+                final[name] = before
+            break
+        worker = None
+        lost = [name for name in queue if measured[name].lost]
+        again = []
+        for name in queue:
+            figures = measured[name]
+            if figures.lost:
+                continue
+            if not figures.works and not figures.unsupported and name not in earlier:
+                earlier[name] = figures
+                again.append(name)
+                continue
+            final[name] = _with_first(figures, earlier.get(name))
+        queue = lost + again
+    return {name: final[name] for name in strategies}
+
+
+def _with_first(figures: StrategyFigures, first: StrategyFigures | None) -> StrategyFigures:
+    """The second attempt's figures, saying what the first gave (and, for a failure, that it repeated)."""
+    if first is None:
+        return figures
+    said = first.error or first.broken or ""
+    figures.attempts, figures.first_attempt = 2, said
+    if figures.error:
+        figures.error = f"{figures.error} (in both attempts)"
+    if figures.broken:
+        figures.broken = f"{figures.broken} (in both attempts)"
+    return figures
+
+
+def record_confirmed_broken(env: ReleaseEnv, measured: dict[str, StrategyFigures], rows: int,
+                            driver: str | None = None) -> None:
+    """A broken mark for each strategy whose rows came out wrong in both attempts."""
+    for name, figures in measured.items():
+        if figures.broken:
+            record_broken(env, name, rows, figures.broken, driver)
 
 
 def record_broken(env: ReleaseEnv, strategy: str, rows: int, error: str, driver: str | None = None) -> None:
@@ -243,26 +346,25 @@ def sweep(
     try:
         for position, index in enumerate(ready):
             version, env = versions[index], envs[index]
-            worker, upcoming = upcoming or Worker(envs[index]), None
+            worker, upcoming = upcoming, None
             tell(version, index, total, "measuring process")
 
-            def start_next(worker: Worker = worker, position: int = position) -> None:
+            def start_next(placed: Worker, position: int = position) -> None:
                 """Once this process has placed itself: the next one imports on the CPUs it left."""
                 nonlocal upcoming
-                cpus = spare_cpus(worker.placement)
+                cpus = spare_cpus(placed.placement)
                 if start_ahead and cpus and position + 1 < len(ready) and upcoming is None:
                     upcoming = Worker(envs[ready[position + 1]], ahead=True, cpus=cpus)
 
             try:
-                with worker:
-                    worker.ready()
-                    measured = measure_release(
-                        worker, strategies, rows, samples, lambda what, v=version, i=index: tell(v, i, total, what),
-                        driver, placed=start_next,
-                    )
+                measured = measure_with_retry(
+                    lambda env=env: Worker(env), strategies, rows, samples,
+                    lambda what, v=version, i=index: tell(v, i, total, what), driver, first=worker, placed=start_next,
+                )
             except WorkerError as exc:
-                result.failed[version] = str(exc)
+                result.failed[version] = f"{exc} (in both attempts)"
                 continue
+            record_confirmed_broken(env, measured, rows, driver)
             result.releases.append(ReleaseFigures(version, env, outcomes[index] is True, measured))
     finally:
         if upcoming is not None:
@@ -292,13 +394,65 @@ def figures_of_sweep(result: SweepResult, *, machine: str, commit: str, date: in
                 figures += [Figure(benchmark=benchmark, value=None, unit=unit, status=failure[0], reason=failure[1],
                                    **common) for benchmark, unit in _SWEEP_BENCHMARKS]
                 continue
-            if measured.seconds or measured.unsupported:  # --samples 0: no time figure
-                median = statistics.median(measured.seconds) if measured.seconds else None
-                figures.append(Figure(benchmark=_TIME.benchmark, value=median, samples=tuple(measured.seconds) or None,
-                                      number=1, unit=_TIME.unit, **common))
-            figures += [Figure(benchmark=m.benchmark, value=_number(getattr(measured, m.attribute)), unit=m.unit,
-                               **common) for m in (_STATEMENTS, _CALLS)]
+            if measured.unsupported:  # n/a on this release, with its reason: a skip, never a missing figure
+                figures += [Figure(benchmark=benchmark, value=None, unit=unit, status=status_.SKIPPED,
+                                   reason=measured.unsupported, **common) for benchmark, unit in _SWEEP_BENCHMARKS]
+                continue
+            if measured.seconds:  # --samples 0: no time figure
+                figures.append(Figure(benchmark=_TIME.benchmark, value=statistics.median(measured.seconds),
+                                      samples=tuple(measured.seconds), number=1, unit=_TIME.unit, **common))
+            for counted in (_STATEMENTS, _CALLS):
+                value = _number(getattr(measured, counted.attribute))
+                if value is None:  # e.g. a server without pg_stat_statements: n/a, and why
+                    why = (measured.statements_unavailable if counted is _STATEMENTS else None) or \
+                        f"{counted.name} not recorded by the measuring process"
+                    figures.append(Figure(benchmark=counted.benchmark, value=None, unit=counted.unit,
+                                          status=status_.SKIPPED, reason=why, **common))
+                else:
+                    figures.append(Figure(benchmark=counted.benchmark, value=value, unit=counted.unit, **common))
     return figures
+
+
+def count_creep(figures: Sequence[Any], library: str) -> list[Any]:
+    """Slow creep of a count: each release also against the first release of its run of "same" steps.
+
+    A count that grows by less than the count rule per release passes every adjacent comparison;
+    judged against the start of the run it is flagged at the release where the total crosses the
+    rule (one finding, OLD the run's first release). The run then starts again there; any
+    adjacent change starts it again too. Only releases where the path works take part, and only
+    figures of one machine, commit and held-equal environment form a line.
+    """
+    from ..analysis.findingtypes import DEFAULT_THRESHOLD, Pair, finding_of
+    from ..analysis.metrics import COUNTED, count_verdict, metric_for
+    from ..analysis.results import version_key
+    from ..analysis.verdicts import judge
+
+    lines: dict[tuple, list[Any]] = {}
+    for figure in figures:
+        rule = metric_for(figure.benchmark)
+        if rule.kind == COUNTED and figure.works and figure.value is not None and library in figure.versions:
+            held = tuple(item for item in figure.requirements if item[0] != library)  # all else equal
+            lines.setdefault((figure.machine, figure.commit, figure.benchmark, figure.params, held), []).append(figure)
+    found = []
+    for line in lines.values():
+        line.sort(key=lambda f: version_key(f.versions[library]))
+        rule = metric_for(line[0].benchmark)
+        anchor = line[0]
+        for before, figure in zip(line, line[1:], strict=False):
+            assert before.value is not None and figure.value is not None and anchor.value is not None
+            if count_verdict(rule.name, before.value, figure.value, figure.rows).verdict != "same":
+                anchor = figure  # an adjacent change: compare's own finding; a new run starts
+                continue
+            if anchor is before or count_verdict(rule.name, anchor.value, figure.value, figure.rows).verdict == "same":
+                continue
+            since = anchor.versions[library]
+            pair = Pair(library, since, figure.versions[library], (), anchor, figure, ())
+            judge(pair, rule, threshold=DEFAULT_THRESHOLD, alpha=0.0, min_effect=0.0)
+            verdict = "regression" if pair.change == "more" else "improvement"
+            reason = f"{pair.reason}; crept since {since}, every release on the way within the rule"
+            found.append(finding_of(pair, rule, verdict, True, reason))
+            anchor = figure
+    return found
 
 
 def strategy_label(name: str, driver: str | None) -> str:

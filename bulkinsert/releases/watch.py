@@ -24,13 +24,23 @@ from typing import Any
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from ..analysis.findingtypes import DEFAULT_THRESHOLD, Finding
+from ..analysis import status as status_
+from ..analysis.findingrecords import RecordedFinding, read_records
+from ..analysis.findingtypes import Finding
 from ..analysis.metrics import STATUS, metric_for
-from ..analysis.results import Figure, load_figures, varying_libraries
+from ..analysis.results import Figure, load_figures, version_key
 from . import envs
 from .drivers import driver_mark
 from .findings import notes_url, record
-from .sweep import figures_of_sweep, project_commit, strategy_label, sweep, sweep_machine, work_tree_dirty
+from .sweep import (
+    count_creep,
+    figures_of_sweep,
+    project_commit,
+    strategy_label,
+    sweep,
+    sweep_machine,
+    work_tree_dirty,
+)
 
 FIRST_RUN_RELEASES = 2  # no state yet: the newest release and the one before it
 
@@ -135,6 +145,7 @@ class WatchResult:
     plans: list[Plan]
     new_releases: list[dict[str, Any]] = field(default_factory=list)
     findings: list[dict[str, Any]] = field(default_factory=list)
+    not_applicable: list[dict[str, Any]] = field(default_factory=list)  # each n/a with its reason
     seconds: float = 0.0
     driver: str | None = None  # the SQLAlchemy paths' driver in every release (None: each strategy's own)
 
@@ -145,24 +156,33 @@ class WatchResult:
 
     def as_dict(self) -> dict[str, Any]:
         return {"driver": self.driver, "new_releases": self.new_releases, "findings": self.findings,
-                "plans": [p.as_dict() for p in self.plans], "seconds": round(self.seconds, 1)}
+                "not_applicable": self.not_applicable, "plans": [p.as_dict() for p in self.plans],
+                "seconds": round(self.seconds, 1)}
 
 
-def judge_sweep(figures: Sequence[Figure]) -> list[Finding]:
-    """``bulkinsert compare``'s verdicts on one sweep's figures (adjacent releases, one machine, one commit).
-
-    Judged here rather than through ``compare_figures``, which keeps figures of a dirty work tree
-    out of every verdict: a watch of a dirty tree compares its own figures with each other only.
+def judge_sweep(figures: Sequence[Figure], *, dirty: bool = False,
+                reruns: Iterable[RecordedFinding] | None = None) -> list[Finding]:
+    """``bulkinsert compare``'s verdicts on one sweep's figures, by ``compare``'s own function:
+    adjacent releases, controls, and the recorded side-by-side re-runs (findings.jsonl, read when
+    ``reruns`` is None). A watch of a dirty tree judges its own figures with each other only, and
+    no recorded re-run settles them: they are not the commit's.
     """
-    from ..analysis.stats import DEFAULT_ALPHA, DEFAULT_MIN_EFFECT
-    from ..analysis.verdicts import judge, library_pairs, verdicts
+    from ..analysis.verdicts import compare_figures
 
-    pairs = library_pairs(figures, varying_libraries(figures), set())
-    metrics = {f.benchmark: metric_for(f.benchmark) for f in figures}
-    for pair in pairs:
-        judge(pair, metrics[pair.new.benchmark], threshold=DEFAULT_THRESHOLD, alpha=DEFAULT_ALPHA,
-              min_effect=DEFAULT_MIN_EFFECT)
-    return verdicts(pairs, metrics)
+    recorded = () if dirty else (read_records() if reruns is None else reruns)
+    return compare_figures(figures, reruns=recorded, keep_dirty=dirty).findings
+
+
+def not_applicable(figures: Sequence[Figure], library: str) -> list[dict[str, Any]]:
+    """Every n/a of the sweep, one per release, strategy and reason (the metrics it covers named)."""
+    grouped: dict[tuple, list[str]] = {}
+    for figure in figures:
+        if figure.status == status_.SKIPPED:
+            key = (figure.versions.get(library, "?"), figure.strategy or "?", figure.reason or "reason not recorded")
+            grouped.setdefault(key, []).append(metric_for(figure.benchmark).name)
+    return [{"library": library, "release": release, "strategy": strategy, "metrics": metrics, "reason": reason}
+            for (release, strategy, reason), metrics in sorted(grouped.items(), key=lambda item: (
+                version_key(item[0][0]), item[0][1], item[0][2]))]
 
 
 def is_candidate(finding: Finding) -> bool:
@@ -183,10 +203,12 @@ def side_by_side_check(rounds: int, driver: str | None = None) -> SideBySideChec
         old_env = envs.release_env(finding.library, finding.old)
         new_env = envs.release_env(finding.library, finding.new)
         try:
+            for env in (old_env, new_env):  # a creep's OLD may be a release an earlier run measured
+                envs.build(env)
             name = (finding.strategy or "").partition("+")[0] if driver else finding.strategy or ""
             outcome = measure_side_by_side(old_env, new_env, name, metric=finding.metric,
                                            rounds=rounds, rows=rows, driver=driver)
-        except (Unmeasurable, WorkerError) as exc:
+        except (Unmeasurable, WorkerError, envs.EnvironmentError_) as exc:
             return {"verdict": "not measured", "error": str(exc), "context": new_env.context()}
         return {**outcome.as_dict(), "context": new_env.context()}
 
@@ -236,6 +258,8 @@ def _verdict(finding: Finding, confirmed: bool) -> str:
 def _record(data: Mapping[str, Any], dirty: bool, driver: str | None = None) -> None:
     """One ``watch`` record per settled finding (the releases page marks the changed ones)."""
     side = data.get("side_by_side") or {}
+    # What the side-by-side re-run measured (when it measured): re-run evidence for compare and the site.
+    measured = side.get("verdict") in ("slower", "faster", "same", "more", "fewer") and not dirty
     record({"kind": "watch", "library": data["library"], "strategy": data["strategy"], "metric": data["metric"],
             "rows": data["rows"], "old": data["old"], "new": data["new"],
             "verdict": side.get("verdict", data["change"]) if data["confirmed"] else "same",
@@ -243,6 +267,7 @@ def _record(data: Mapping[str, Any], dirty: bool, driver: str | None = None) -> 
             "watch_verdict": data["verdict"], "change": data["change"], "reason": data["reason"],
             "context": data.get("context") or {}, "notes_url": data.get("notes_url"),
             "values": {f"old:{data['old']}": data.get("old_value"), f"new:{data['new']}": data.get("new_value")},
+            **({"rerun_verdict": side["verdict"]} if measured else {}),
             **driver_mark(driver), **({"dirty": True} if dirty else {})})
 
 
@@ -271,9 +296,13 @@ def run(plans: Sequence[Plan], chosen: Sequence[str] | None, *, rows: int, sampl
                       tell(f"{name} {version}: {what}"))
         commit, date = project_commit()
         figures = figures_of_sweep(swept, machine=swept.machine, commit=commit, date=date)
+        result.not_applicable.extend(not_applicable(figures, item.library))
+        # Releases measured by earlier runs (same machine and commit) extend the lines creep is seen on.
+        earlier = [f for f in (state_figures(results_dir, swept.machine) if results_dir else [])
+                   if f.commit == commit and f.versions.get(item.library) not in versions]
         found: list[dict[str, Any]] = []
         statuses: set[tuple] = set()
-        for finding in judge_sweep(figures):
+        for finding in judge_sweep(figures, dirty=dirty) + count_creep(earlier + figures, item.library):
             if finding.new not in item.new:
                 continue
             if finding.metric == STATUS:  # one per path and step, not one per benchmark of the path

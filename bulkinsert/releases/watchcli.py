@@ -91,7 +91,8 @@ def _watch(libraries: tuple[str, ...], since: str | None, high: str | None, stra
             click.echo(f"{item.library}: {item.why}", err=True)
     if not any(item.new for item in plans):
         if as_json:
-            click.echo(json.dumps({"new_releases": [], "findings": [], "plans": [p.as_dict() for p in plans]}))
+            click.echo(json.dumps({"new_releases": [], "findings": [], "not_applicable": [],
+                                   "plans": [p.as_dict() for p in plans]}))
         bases = ", ".join(f"{p.library} {p.base or '-'}" for p in plans)
         click.echo(f"nothing new: every release is measured ({bases}); "
                    f"checked in {time.monotonic() - started:.1f} s", err=as_json)
@@ -108,7 +109,7 @@ def _watch(libraries: tuple[str, ...], since: str | None, high: str | None, stra
 
 
 def _print_summary(result: Any) -> None:
-    """The confirmed findings first, then one line per new release."""
+    """The confirmed findings first, then one line per n/a (with its reason) and per new release."""
     for f in result.findings:
         if not f["confirmed"]:
             continue
@@ -119,6 +120,9 @@ def _print_summary(result: Any) -> None:
         click.echo(f"confirmed {f['verdict']}: {f['library']} {f['old']} -> {f['new']} {f['strategy']} "
                    f"{f['metric']} {f['old_value']:,.6g} -> {f['new_value']:,.6g} (x{f['ratio']:.3f}); "
                    f"{f['reason'].split('; ')[-1]}")
+    for na in result.not_applicable:
+        click.echo(f"n/a: {na['library']} {na['release']} {na['strategy']} ({', '.join(na['metrics'])}): "
+                   f"{na['reason']}")
     for entry in result.new_releases:
         head = f"{entry['library']} {entry['release']}"
         if "not_measured" in entry:

@@ -8,7 +8,8 @@ any connection; the first request connects (``{"connect": true}`` does only that
 ``{"strategy": ..., "rows": ..., "calls": bool, "check": bool}`` (plus
 ``"driver"`` to run the SQLAlchemy paths on another driver than the strategy's own); each answer line is
 ``{"ok": true, "seconds", "cpu_seconds", "statements", "function_calls", "versions", "placement"}``
-(the CPU placement of :mod:`bulkinsert.pg.placement`, from ``$BULKINSERT_PLACEMENT``), or
+(the CPU placement of :mod:`bulkinsert.pg.placement`, from ``$BULKINSERT_PLACEMENT``; on a server
+without pg_stat_statements ``"statements"`` is null and ``"statements_unavailable"`` says why), or
 ``{"ok": false, "unsupported"|"error": "one line"}``. With ``"check": true`` the loaded table is
 compared with the inserted rows by :func:`bulkinsert.data.exact.check_exact` after the timer stops
 (the same check the tests make); a difference adds ``"not_exact": "one line"`` to the answer,
@@ -110,6 +111,8 @@ class Measurer:
         }
         if not_exact is not None:
             answer["not_exact"] = not_exact
+        if result.statements is None:  # never a made-up count: null, and the server's reason
+            answer["statements_unavailable"] = self.plain.statements_unavailable or "statement count not recorded"
         return answer
 
     def close(self) -> None:

@@ -118,6 +118,8 @@ class Worker:
         self.placement = answer.get("placement") or self.placement
         if "unsupported" in answer:
             raise Unmeasurable(scrub(answer["unsupported"]))
+        if answer.get("statements_unavailable"):
+            answer["statements_unavailable"] = scrub(answer["statements_unavailable"])
         return answer
 
     def close(self) -> None:
