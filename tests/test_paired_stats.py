@@ -109,8 +109,8 @@ def test_p_values_equal_scipys_with_the_same_method() -> None:
         method = "exact" if len(pairs) <= 30 else "approx"
         expected = stats.wilcoxon(pairs, method=method, correction=True).pvalue
         assert wilcoxon_signed_rank_p(pairs) == pytest.approx(expected, abs=1e-12)
-    for _ in range(60):  # ties and zeros: scipy's exact permutation law over the non-zero differences
-        differences = [float(rng.randint(-2, 4)) for _ in range(rng.randint(2, 13))]
+    for _ in range(30):  # ties and zeros: scipy's exact permutation law over the non-zero differences
+        differences = [float(rng.randint(-2, 4)) for _ in range(rng.randint(2, 10))]
         nonzero = [d for d in differences if d]
         if len(nonzero) < 2:  # scipy's permutation test needs two
             continue
