@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bulkinsert.analysis import aa
-from bulkinsert.analysis.results import load_figures
+from bulkinsert.analysis.results import Figure, load_figures
 from bulkinsert.analysis.stats import benjamini_hochberg_level
 from bulkinsert.analysis.verdicts import compare_figures
 
@@ -61,3 +61,39 @@ def test_bad_input_is_one_line() -> None:
         aa.main([str(SAMPLES / "first")])
     with pytest.raises(SystemExit):
         aa.main([str(SAMPLES / "first"), str(SAMPLES / "no_such_run")])
+
+
+def _figure(benchmark: str, strategy: str, sqlalchemy: str, value: float, seed: int, jitter: float = 0.02,
+            driver: str | None = None) -> Figure:
+    rng = random.Random(seed)
+    samples = tuple(value * (1 + rng.uniform(-jitter, jitter)) for _ in range(10))
+    params = (("strategy", strategy), ("rows", "1000")) + ((("driver", driver),) if driver else ())
+    requirements = (("SQLAlchemy", sqlalchemy), ("psycopg2-binary", "2.9.13"), ("python", "3.11"))
+    return Figure(machine="m", benchmark=benchmark, env_name=f"env-{sqlalchemy}", commit="c", date=1, params=params,
+                  requirements=requirements, value=sorted(samples)[5], samples=samples, number=1)
+
+
+def test_another_drivers_figures_never_move_a_familys_level() -> None:
+    """A family is one benchmark and its parameters other than strategy and rows. core_executemany's x1.06
+    (p = 0.0046) is no discovery among its family of three (level 0.01 / 3); the asyncpg axis, whose every
+    path moved (p = 0.00018), would have lifted a shared level above it. It leaves the verdicts as they were."""
+    time, by_driver = "insert_time.InsertTime.time_insert", "insert_time.InsertTimeByDriver.time_insert"
+    base = [_figure(time, "core_executemany", "2.0.58", 0.1, 22, 0.05),
+            _figure(time, "core_executemany", "2.1.9", 0.106, 1022, 0.05)]
+    base += [_figure(time, name, release, 0.1, seed * 10 + index, 0.05)
+             for seed, name in enumerate(("orm_basic", "execute_values")) for index, release in enumerate(("2.0.58",
+                                                                                                          "2.1.9"))]
+    axis = [_figure(by_driver, name, release, 0.1 * (1.5 if release == "2.1.9" else 1.0), 100 + seed, driver="asyncpg")
+            for seed, name in enumerate(("orm_basic", "core_executemany", "orm_bulk_insert", "core_upsert_do_nothing"))
+            for release in ("2.0.58", "2.1.9")]
+
+    def psycopg2_findings(figures: list[Figure]) -> list[tuple]:
+        found = compare_figures(figures, threshold=0.01).findings  # listed from 1 %, tested or not
+        return sorted((f.strategy, f.change, f.p_value, f.reason) for f in found if f.benchmark == time)
+
+    alone = psycopg2_findings(base)
+    assert [(s, p) for s, _, p, _ in alone if p is not None and p < 0.01] == [("core_executemany", pytest.approx(0.0046,
+                                                                                                              abs=1e-4))]
+    assert "Benjamini-Hochberg level" in alone[0][3]
+    assert alone == psycopg2_findings(base + axis)
+    assert any(f.benchmark == by_driver for f in compare_figures(base + axis).findings)
