@@ -121,7 +121,25 @@ def main(argv: Sequence[str] | None = None) -> int:
           f"(a two-sided test: at most {args.alpha / 2:g} of pairs called slower)")
     print(f"rank test alone: {rank} slower ({rank / pairs:.2%}); at the family's Benjamini-Hochberg level: "
           f"{family} slower ({family / pairs:.2%}); confirmed regressions: {confirmed}")
+    p_values = distinct_p_values(runs)
+    if p_values:
+        print(f"calibration over the {len(p_values)} distinct pairs of runs: p < {args.alpha:g} in "
+              f"{sum(p < args.alpha for p in p_values)}, p < {args.alpha / 10:g} in "
+              f"{sum(p < args.alpha / 10 for p in p_values)}, smallest p {min(p_values):.3g}")
     return 0
+
+
+def distinct_p_values(runs: dict[str, list[Figure]]) -> list[float]:
+    """The rank test's two-sided p of every figure in every unordered pair of runs: on identical
+    environments a share of them below ``alpha`` well above ``alpha`` is the rounds' correlation."""
+    found = []
+    for a, b in itertools.combinations(runs, 2):
+        before = {_key(f): f for f in runs[a] if f.samples and f.works}
+        for figure in runs[b]:
+            old = before.get(_key(figure))
+            if old is not None and figure.samples and figure.works:
+                found.append(stats.mann_whitney_p(old.samples or (), figure.samples))
+    return found
 
 
 if __name__ == "__main__":
