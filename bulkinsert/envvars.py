@@ -104,6 +104,13 @@ ENVIRONMENT: tuple[EnvVar, ...] = (
            "`STRATEGY:raise` or `STRATEGY:wrong-rows` (optionally `@LIBRARY==VERSION`): the insert "
            "raises (status `failed`) or loses one row (status `broken`).",
            "bulkinsert.measure.planted", PLANTED),
+    EnvVar("BULKINSERT_TEST_EXTRA_CALLS", "unset",
+           "`RELEASE:CALLS_PER_ROW,...`: the release-tool tests' planted strategy "
+           "`counted_by_release` makes that many extra Python calls per row in those SQLAlchemy "
+           "releases.", "tests/data/release_paths.py", TESTS),
+    EnvVar("BULKINSERT_TEST_MARKERS", "unset",
+           "A folder where the release-tool tests' planted strategies `dies_once` and "
+           "`always_dies` leave their markers.", "tests/data/release_paths.py", TESTS),
     EnvVar("BULKINSERT_CHROMIUM", "`/usr/bin/chromium`",
            "The Chromium binary the browser test drives.", "tests/test_browser.py", TESTS),
 )

@@ -8,7 +8,7 @@ import random
 import pytest
 
 from bulkinsert.analysis.changepoints import count_change_points, e_divisive, timing_change_points
-from bulkinsert.analysis.metrics import CALLS_PER_INSERT
+from bulkinsert.analysis.metrics import CALLS_PER_INSERT, CALLS_PER_ROW
 
 
 def _noisy(levels: list[tuple[int, float]], seed: int, noise: float = 0.03) -> list[float]:
@@ -74,12 +74,26 @@ def test_counts_are_judged_step_by_step_with_the_one_rule() -> None:
 
 
 def test_call_counts_within_the_per_insert_allowance_are_not_change_points() -> None:
-    small = CALLS_PER_INSERT - 1
-    series = [50_000, 50_000 + small, 50_000 + small, 60_000 + small]
-    found = count_change_points("orm_basic", "function_calls", list(zip(_releases(4), series, strict=True)), 10_000)
-    assert [c.release for c in found] == ["2.0.3"]
+    """20 rows per insert: the per-row term (0.5 x 20 = 10 calls) is below the floor; the floor decides."""
+    rows = 20
+    assert CALLS_PER_ROW * rows < CALLS_PER_INSERT - 1
+    series = [3_000, 3_000 + CALLS_PER_INSERT, 3_000 + CALLS_PER_INSERT, 3_000 + CALLS_PER_INSERT + 30]
+    found = count_change_points("orm_basic", "function_calls", list(zip(_releases(4), series, strict=True)), rows)
+    # 2.0.1 and 2.0.2 are within the floor of 2.0.0; 2.0.3 is within it of 2.0.2 but not of 2.0.0: a creep.
+    assert [(c.before, c.release, c.creep) for c in found] == [("2.0.0", "2.0.3", True)]
     with pytest.raises(ValueError, match="not a count"):
         count_change_points("orm_basic", "seconds", [], 10)
+
+
+def test_every_statement_change_is_found_also_one_that_goes_back_over_unmeasured_releases() -> None:
+    """3 -> 1,002 (a release unmeasured between) -> 3 again: both steps, one up and one down."""
+    series = [3, None, 1002, 1002, None, 3, 3]
+    found = count_change_points("orm_basic", "statements", list(zip(_releases(7), series, strict=True)), 1000)
+    assert [(c.before, c.release, c.up, c.creep) for c in found] == [("2.0.0", "2.0.2", True, False),
+                                                                    ("2.0.3", "2.0.5", False, False)]
+    # Up by one and straight back: statements are exact, so both are changes.
+    found = count_change_points("orm_basic", "statements", list(zip(_releases(3), [12, 13, 12], strict=True)), 1000)
+    assert [(c.old, c.new) for c in found] == [(12, 13), (13, 12)]
 
 
 def _brute_q(values: list[float], t: int, end: int) -> float:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import random
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from bulkinsert.analysis.controls import uses_library
+from bulkinsert.analysis.controls import CLUSTER_WIDTH, MIN_CONTROLS, agreed_shift, uses_library
 from bulkinsert.analysis.results import Figure
 from bulkinsert.analysis.verdicts import compare_figures
 
@@ -122,3 +124,76 @@ def test_controls_that_only_drifted_by_chance_do_not_hide_a_change() -> None:
     assert ratios[0] < 1.2 < ratios[-1]  # yet their range holds the change
     planted = _timings(figures)[("dbapi_executemany", "")]
     assert planted.confirmed and planted.verdict == "regression", planted.reason
+
+
+CONTROL_PATHS = ("core_executemany", "orm_basic", "core_upsert_do_nothing", "orm_bulk_insert",
+                 "core_insertmanyvalues", "orm_upsert")  # on asyncpg: none of them loads psycopg2
+
+
+def _step_with_controls(step: float, controls: list[float]) -> list[Figure]:
+    """``dbapi_executemany`` x``step`` from psycopg2 2.9.5 to 2.9.13 in both SQLAlchemy contexts, beside asyncpg
+    paths (controls: they never load psycopg2) that moved x``controls[i]``; every figure 2 % jitter."""
+    figures = []
+    for sqlalchemy in ("2.0.58", "2.1.9"):
+        for psycopg2, newer in (("2.9.5", False), ("2.9.13", True)):
+            seed = len(figures)
+            value = 0.1 * (step if newer else 1.0)
+            figures.append(_figure(TIME, "dbapi_executemany", sqlalchemy, psycopg2, value, seed))
+            for index, factor in enumerate(controls):
+                figures.append(_figure(BY_DRIVER, CONTROL_PATHS[index], sqlalchemy, psycopg2,
+                                       0.05 * (factor if newer else 1.0), 1000 + seed * 50 + index, driver="asyncpg"))
+    return figures
+
+
+def _planted(figures: list[Figure]) -> list:
+    return [f for f in compare_figures(figures).findings if f.strategy == "dbapi_executemany" and f.metric == "time"]
+
+
+def test_controls_that_moved_both_ways_do_not_hide_a_clean_regression() -> None:
+    """x0.80, x0.85 and x1.50 agree on no shift: the x1.30 step is judged as measured, in both contexts."""
+    found = _planted(_step_with_controls(1.30, [0.80, 0.85, 1.50]))
+    assert len(found) == 2
+    assert all(f.confirmed and f.verdict == "regression" and f.ratio == pytest.approx(1.3, rel=0.03) for f in found)
+
+
+def test_what_remains_beyond_an_agreed_shift_is_judged_either_way() -> None:
+    """The environments ran x1.4 (three controls agree): a path that moved with them is not tested; one that
+    moved x1.15 only is x0.82 of the environment, a confirmed improvement; one at x1.4 x 1.3 a regression."""
+    shifted = [1.38, 1.40, 1.42]
+    alike = _planted(_step_with_controls(1.40, shifted))
+    assert alike and not any(f.confirmed for f in alike)
+    assert all("within the environments' shift: 3 of 3" in f.reason for f in alike)
+    faster = _planted(_step_with_controls(1.15, shifted))
+    assert faster and all(f.confirmed and f.verdict == "improvement" and f.change == "faster" for f in faster)
+    assert all(f.ratio > 1.1 and "x0.8" in f.reason.split("remains")[0][-8:] for f in faster)
+    slower = _planted(_step_with_controls(1.40 * 1.3, shifted))
+    assert slower and all(f.confirmed and f.verdict == "regression" for f in slower)
+
+
+@settings(max_examples=40, deadline=None, derandomize=True)
+@given(step=st.one_of(st.floats(0.55, 0.8), st.floats(1.25, 1.8)),
+       controls=st.lists(st.floats(0.5, 2.0), min_size=0, max_size=6))
+def test_adding_controls_never_untests_a_step_unless_they_moved_alike(step: float, controls: list[float]) -> None:
+    """Invariant: a step confirmed without controls loses its confirmation only when at least MIN_CONTROLS of
+    the added controls moved the same way, by a similar amount (within the agreement width, twice, and
+    the rank test's minimum effect)."""
+    assert all(f.confirmed for f in _planted(_step_with_controls(step, [])))
+    after = _planted(_step_with_controls(step, controls))
+    if all(f.confirmed and f.change == ("slower" if step > 1 else "faster") for f in after):
+        return
+    similar = (1 + CLUSTER_WIDTH) ** 2 * 1.08
+    alike = [c for c in controls if (c > 1) == (step > 1) and 1 / similar <= c / step <= similar]
+    assert len(alike) >= MIN_CONTROLS, [f.reason for f in after]
+
+
+@pytest.mark.parametrize(("moved", "agreed"), [
+    ([0.80, 0.85, 1.50], None),  # both ways
+    ([1.30, 1.35, 1.40], 1.35),
+    ([1.30, 1.35, 1.40, 0.70], 1.35),  # one of four the other way: three still agree
+    ([1.30, 1.35, 1.40, 0.70, 0.75, 0.72], None),  # half the other way: no agreement
+    ([1.30, 1.80, 2.60], None),  # the same way, amounts far apart
+    ([1.30, 1.35], None),  # too few
+])
+def test_which_controls_agree_on_a_shift(moved: list[float], agreed: float | None) -> None:
+    shift = agreed_shift(moved)
+    assert (shift.ratio if shift else None) == (pytest.approx(agreed) if agreed else None)

@@ -26,7 +26,7 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .metrics import COUNTS, count_verdict
+from .metrics import COUNTS, count_verdict, creep_points
 
 DEFAULT_ALPHA = 0.01  # significance of a timing change point (permutation p-value)
 DEFAULT_PERMUTATIONS = 199  # the smallest p-value is 1/200: below DEFAULT_ALPHA only if no permutation ties
@@ -54,6 +54,7 @@ class ChangePoint:
     new: float  # ... and after
     confirmed: bool  # counts: exact; timings: a candidate until confirmed side by side
     p_value: float | None = None
+    creep: bool = False  # counts: ``before`` is the first of a run of "same" steps, not the neighbour
 
     @property
     def ratio(self) -> float | None:
@@ -171,13 +172,21 @@ def timing_change_points(strategy: str, metric: str, points: Sequence[tuple[str,
                         False, s.p_value) for n, s in enumerate(splits)]
 
 
-def count_change_points(strategy: str, metric: str, points: Sequence[tuple[str, float]],
+def count_change_points(strategy: str, metric: str, points: Sequence[tuple[str, float | None]],
                         rows: int | None) -> list[ChangePoint]:
-    """Every step between adjacent measured releases that the one count rule calls a change."""
+    """Every change of a count series, in release order: each step between adjacent measured
+    releases that the one count rule calls a change (up or down, so a change that goes back is
+    two), and each creep that crosses the rule against the first release of a run of "same"
+    steps (:func:`bulkinsert.analysis.metrics.creep_points`). Unmeasured releases (None) are passed over."""
     if metric not in COUNTS:
         raise ValueError(f"{metric!r} is not a count; expected one of {sorted(COUNTS)}")
+    measured = [(release, value) for release, value in points if value is not None]
+    order = {release: index for index, (release, _) in enumerate(measured)}
     found = []
-    for (old_release, old), (new_release, new) in zip(points, points[1:], strict=False):
+    for (old_release, old), (new_release, new) in zip(measured, measured[1:], strict=False):
         if count_verdict(COUNTS[metric], old, new, rows).verdict != "same":
             found.append(ChangePoint(strategy, metric, old_release, new_release, old, new, True))
-    return found
+    for creep in creep_points(measured, COUNTS[metric], rows):
+        found.append(ChangePoint(strategy, metric, creep.reference, creep.release, creep.old, creep.new, True,
+                                 creep=True))
+    return sorted(found, key=lambda point: order[point.release])

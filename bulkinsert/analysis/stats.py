@@ -17,7 +17,19 @@ Samples taken in pairs (``releases compare``: one OLD and one NEW insert per rou
 by :func:`compare_paired` with the same rule, but the paired test: Wilcoxon signed-rank on the
 per-round log ratios, and the ratio it tests (their Hodges–Lehmann pseudo-median). Everything
 here is the standard library (``statistics.NormalDist``, exact null distributions by small
-dynamic programs); the p-values equal scipy's ``mannwhitneyu(method="auto")`` and ``wilcoxon``.
+dynamic programs). The Mann–Whitney p-values equal scipy's ``mannwhitneyu(method="auto")``. The
+signed-rank p-values equal scipy's ``wilcoxon`` with the same method: ``method="exact"``
+without ties or zeros up to :data:`EXACT_PAIRS` pairs; with ties or zeros the exact law
+conditional on the ranks, zeros dropped, which is ``wilcoxon(nonzero,
+method=PermutationMethod(n_resamples=2**n))``; above :data:`EXACT_PAIRS` pairs
+``method="approx", correction=True``. scipy's *default* (``method="auto"``, no continuity
+correction) differs in three places: with ties or zeros among more than 13 differences it
+takes the normal approximation, and from 31 to 50 pairs without ties it is exact where this is
+the corrected approximation (``tests/test_paired_stats.py`` checks each case).
+
+Many pairs are judged at once (every strategy, size and release step of a run), so the level a
+single p-value is held to is Benjamini–Hochberg's (:func:`benjamini_hochberg_level`): across a
+family of pairs, the expected share of false "slower"/"faster" calls stays at ``alpha``.
 
 Deterministic figures (server statements, function calls) are not sampled: they are compared
 with :func:`compare_counts`, exactly or with a fixed per-insert tolerance.
@@ -318,6 +330,28 @@ def compare_paired(
     ratio, low, high = paired_ratio(old_values, new_values, alpha)
     return _verdict(old_values, new_values, p_value, (ratio, low, high), alpha, min_effect, True,
                     MIN_PAIRS)
+
+
+def benjamini_hochberg_level(p_values: Sequence[float], q: float) -> float:
+    """The level at which each of a family's p-values is rejected (``p < level``) by the
+    Benjamini–Hochberg step-up procedure at false-discovery rate ``q``.
+
+    Sorted p(1) <= ... <= p(m): reject every p <= p(k) for the largest k with p(k) <= k*q/m.
+    Returned as a strict level so that ``p < level`` is the same decision; when nothing is
+    rejected it is q/m, the first step, which no p-value of the family reaches. The level is
+    never below q/m (Bonferroni's) nor above ``q``.
+    """
+    if not 0 < q < 1:
+        raise ValueError(f"the false-discovery rate must lie in (0, 1), not {q}")
+    ordered = sorted(p_values)
+    m = len(ordered)
+    if m == 0:
+        return q
+    level = q / m
+    for k, p in enumerate(ordered, start=1):
+        if p <= k * q / m:
+            level = max(level, math.nextafter(p, math.inf))
+    return level
 
 
 @dataclass(frozen=True)

@@ -40,6 +40,7 @@ from typing import Any
 from . import stats
 from . import status as status_
 from .controls import apply_controls
+from .families import apply_discoveries
 from .findingrecords import RecordedFinding, read_records
 from .findingtypes import DEFAULT_THRESHOLD, RUN, Comparison, Finding, Pair, finding_of
 from .metrics import (
@@ -407,6 +408,7 @@ def compare_figures(
         for pair in pairs:
             judge(pair, metrics[pair.new.benchmark], threshold=threshold, alpha=alpha, min_effect=min_effect)
         apply_controls(pairs, metrics)  # what paths that do not use the varying library did too
+        apply_discoveries(pairs, alpha, threshold)  # rank tests held to their family's Benjamini-Hochberg level
         compared += len(pairs)
         findings.extend(verdicts(pairs, metrics))
     apply_reruns(findings, reruns)
