@@ -219,7 +219,8 @@ def landing_page(site: SiteData, findings_file: Path | None, *, asv_page: bool,
     dates = [env.date for env in site.matrix_environments if env.date]
     newest = (datetime.datetime.fromtimestamp(max(dates) / 1000, datetime.UTC).date().isoformat()
               if dates else None)
+    shown = [(h, headline_driver(h), release_anchor(h.library, h.release)) for h in latest]
     return render("index.html", current="index.html", environments=environments, watched=watched(records),
-                  headlines=[(h, headline_driver(h), release_anchor(h.library, h.release)) for h in latest], asv_page=ASV_PAGE if asv_page else None,
+                  headlines=shown, asv_page=ASV_PAGE if asv_page else None,
                   docs=DOCS_HREF, baseline=registry.one_with_role("baseline"), newest=newest,
                   several_machines=len(site.machines) > 1, problems=list(problems))
