@@ -201,6 +201,8 @@ def test_asv_index_lists_the_benchmarks_offline_and_links_our_pages(browser: Any
     page.wait_for_function("document.body.innerText.includes('time_insert')", timeout=15_000)
     for href in ("index.html", "scoresheet.html", "versions.html", "releases.html"):
         assert page.locator(f"a[href='{href}']").count() == 1, href
+    navbar = page.locator(".navbar").first.bounding_box()
+    assert navbar is not None and navbar["height"] < 60, navbar  # one line: it covers none of the grid
     browse(visit)  # the grid requests each listed benchmark's graph: none may be missing
     assert page.locator(".benchmark-container").count() >= 5
     visit.shot("asv-index")

@@ -33,6 +33,10 @@ CDN_TO_VENDOR = {
     "bootstrap.min.js": "bootstrap-3.1.1.min.js",
     "bootstrap.min.css": "css/bootstrap-3.1.1.min.css",
 }
+# asv's navigation bar is fixed and one line high: the site's links in it are set narrower than
+# asv's own, so that with them it still fits one line at 1,400 px and covers none of the page.
+COMPACT_LINKS = ("<style>.navbar-nav > li.bi-link > a { padding-left: 6px; padding-right: 6px; font-size: 13px; }"
+                 "</style>")
 _TAG = re.compile(r"<(?:script|link)\b[^>]*>")
 _URL = re.compile(r'(?:src|href)="(https?://[^"]+)"')
 _CDN_ATTRIBUTES = re.compile(r'\s+(integrity|crossorigin|referrerpolicy)="[^"]*"')
@@ -77,6 +81,7 @@ def patch_asv_index(html_dir: Path) -> bool:
                               lambda m: m.group(1) + MARKER + str(links), text, count=1, flags=re.S)
         if count == 0:
             text = text.replace("<body>", f"<body>{MARKER}<ul>{links}</ul>", 1)
+        text = text.replace("</head>", f"{COMPACT_LINKS}</head>", 1)
     index.write_text(text, encoding="utf-8")
     return True
 
