@@ -30,7 +30,7 @@ from .render import ASV_PAGE, render
 
 DOCS_HREF = "docs/"  # the MkDocs site, published under /docs/ of the same site
 DEFAULT_DRIVER = "psycopg2"
-FINDINGS_SHOWN = 3  # per environment on the first screen; the rest are counted and linked
+FINDINGS_SHOWN = 2  # per environment, one line each, so every environment fits the first screen
 CONTENDERS = 3  # the fastest path and the runners-up shown beside it
 HEADLINES_SHOWN = 6
 WATCH_KIND = "watch"
@@ -73,16 +73,16 @@ class EnvironmentSummary:
     baseline: float | None
     findings: list[FindingLine] = field(default_factory=list)
     more_findings: int = 0
+    steps: list[str] = field(default_factory=list)  # the release steps of all its findings, shown or not
 
     @property
     def fastest(self) -> Contender | None:
         return self.contenders[0] if self.contenders else None
 
-    @property
-    def tied_with(self) -> list[str]:
-        """The runners-up whose spread touches the fastest's: this run does not order them."""
+    def tied(self, runner: Contender) -> bool:
+        """Whether a runner-up's spread touches the fastest's: this run does not order the two."""
         first = self.fastest
-        return [c.strategy for c in self.contenders[1:] if first is not None and first.overlaps(c)]
+        return first is not None and first.overlaps(runner)
 
     @property
     def speedup(self) -> float | None:
@@ -148,8 +148,7 @@ def _finding_line(finding: Finding) -> FindingLine:
         symbol = {"regression": "▲", "improvement": "▼"}.get(finding.verdict, "◆")
         css = {"regression": "reg", "improvement": "imp"}.get(finding.verdict, "chg")
         if finding.old_value is not None and finding.new_value is not None and finding.metric != "time":
-            rows = f" per {finding.rows:,} rows" if finding.rows else ""
-            text = f"{finding.metric} {fmt_count(finding.old_value)} → {fmt_count(finding.new_value)}{rows}"
+            text = f"{finding.metric} {fmt_count(finding.old_value)} → {fmt_count(finding.new_value)}"
         elif finding.old_value is not None and finding.new_value is not None:
             size = f" (×{finding.ratio:.2f})" if finding.ratio is not None else ""
             text = f"time {fmt_seconds(finding.old_value)} → {fmt_seconds(finding.new_value)}{size}"
@@ -177,8 +176,10 @@ def summarise_environment(site: SiteData, env: Environment) -> EnvironmentSummar
     baseline = env.value("seconds", registry.one_with_role("baseline"), rows)
     found = environment_findings(site, env)
     summary = EnvironmentSummary(env, rows, contenders(site, env, rows)[:CONTENDERS], baseline)
-    summary.findings = [_finding_line(f) for f in found[:FINDINGS_SHOWN]]
+    lines = [_finding_line(f) for f in found]
+    summary.findings = lines[:FINDINGS_SHOWN]
     summary.more_findings = max(0, len(found) - FINDINGS_SHOWN)
+    summary.steps = list(dict.fromkeys(line.against for line in lines))
     return summary
 
 
