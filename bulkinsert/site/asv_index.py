@@ -33,10 +33,10 @@ CDN_TO_VENDOR = {
     "bootstrap.min.js": "bootstrap-3.1.1.min.js",
     "bootstrap.min.css": "css/bootstrap-3.1.1.min.css",
 }
-# asv's navigation bar is fixed and one line high: the site's links in it are set narrower than
-# asv's own, so that with them it still fits one line at 1,400 px and covers none of the page.
-COMPACT_LINKS = ("<style>.navbar-nav > li.bi-link > a { padding-left: 6px; padding-right: 6px; font-size: 13px; }"
-                 "</style>")
+# asv's navigation bar is fixed and one line high, and a benchmark's graph adds its name to it:
+# the site's pages sit in one menu (Bootstrap's dropdown, which asv's page loads) beside a link
+# to the landing page, so the bar stays one line at 1,400 px and covers none of the page.
+COMPACT_LINKS = "<style>.navbar-nav > li.bi-link > a { padding-left: 8px; padding-right: 8px; }</style>"
 _TAG = re.compile(r"<(?:script|link)\b[^>]*>")
 _URL = re.compile(r'(?:src|href)="(https?://[^"]+)"')
 _CDN_ATTRIBUTES = re.compile(r'\s+(integrity|crossorigin|referrerpolicy)="[^"]*"')
@@ -73,10 +73,12 @@ def patch_asv_index(html_dir: Path) -> bool:
         return False
     text = _TAG.sub(_local, index.read_text(encoding="utf-8"))
     if MARKER not in text:
-        links = Markup("").join(
-            Markup('<li class="bi-link"><a href="{}">{}</a></li>').format(href, label)
-            for href, label in NAV_ITEMS if href != ASV_PAGE
-        )
+        (home, home_label), *pages = [(href, label) for href, label in NAV_ITEMS if href != ASV_PAGE]
+        menu = Markup("").join(Markup('<li><a href="{}">{}</a></li>').format(href, label) for href, label in pages)
+        links = Markup('<li class="bi-link"><a href="{}">{}</a></li>').format(home, home_label) + Markup(
+            '<li class="bi-link dropdown"><a class="dropdown-toggle" data-toggle="dropdown" role="button" '
+            'href="#">bulkinsert pages <b class="caret"></b></a><ul class="dropdown-menu">{}</ul></li>'
+        ).format(menu)
         text, count = re.subn(r'(<li id="nav-li-regressions">.*?</li>)',
                               lambda m: m.group(1) + MARKER + str(links), text, count=1, flags=re.S)
         if count == 0:
