@@ -7,6 +7,3 @@ output, the site's data) are read by whoever reads that output.
 _.minimum  # noqa: F821, B018  stats.SampleSummary, in compare --json and the site
 _.maximum  # noqa: F821, B018  stats.SampleSummary
 _.replicates  # noqa: F821, B018  verdicts.Finding.as_dict(): the replicate pairs behind a verdict
-_.against  # noqa: F821, B018  landing.FindingLine, read by the landing page's template
-_.more_findings  # noqa: F821, B018  landing.EnvironmentSummary, read by the landing page's template
-_.newest_release  # noqa: F821, B018  landing.Watched, read by the landing page's template
