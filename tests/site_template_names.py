@@ -4,7 +4,7 @@ publisher that asv finds as a subclass of ``OutputPublisher``. Not a test module
 reads it so that dead code elsewhere is still reported.
 """
 
-from bulkinsert.site import charts, licences, publisher, releases
+from bulkinsert.site import charts, landing, licences, publisher, releases
 
 charts.Dot.y_high
 charts.Line.colour
@@ -19,3 +19,6 @@ releases.ReleaseFinding.notes_url
 publisher.BulkinsertSite.button_label
 publisher.BulkinsertSite.description
 publisher.BulkinsertSite.publish
+landing.FindingLine.against
+landing.EnvironmentSummary.more_findings
+landing.Watched.newest_release

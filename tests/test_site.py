@@ -36,6 +36,8 @@ PROFILED = ["orm_basic", "core_executemany", "copy_text", "server_generate"]
 ROWS = 10_000
 PLANTED_STRATEGY, PLANTED_RELEASE = "execute_values", "2.1.9"
 HOSTILE = "<script>alert('x')</script>"
+# A benchmark asv discovered but the run did not measure (a quick run leaves these out).
+UNMEASURED = "insert_large.InsertLarge.time_insert"
 
 
 def _git(repo: Path, *args: str) -> str:
@@ -79,6 +81,9 @@ def published(tmp_path_factory: pytest.TempPathFactory) -> Path:
     base = tmp_path_factory.mktemp("site")
     results, html_dir, repo = base / "results", base / "html", base / "repo"
     shutil.copytree(RECORDED, results, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    discovered = json.loads((results / "benchmarks.json").read_text())
+    discovered[UNMEASURED] = {**discovered["insert_time.InsertTime.time_insert"], "name": UNMEASURED}
+    (results / "benchmarks.json").write_text(json.dumps(discovered))
     repo.mkdir()
     _git(repo, "init", "-q", "-b", "main")
     _rehome(results, repo)
@@ -104,11 +109,74 @@ def published(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_asv_publish_alone_writes_every_page(published: Path) -> None:
     for page in build.PAGES:
         assert (published / page).is_file(), page
-    assert (published / "index.html").read_text().count('href="scoresheet.html"') == 1
-    assert "cdn" not in re.sub(r"<!--.*?-->", "", (published / "index.html").read_text(), flags=re.S).lower()
-    for page in ("scoresheet.html", "versions.html", "releases.html", "licences.html"):
+    asv_page = (published / "asv.html").read_text()
+    assert 'src="asv.js"' in asv_page and asv_page.count('href="scoresheet.html"') == 1
+    assert asv_page.count('href="index.html"') == 1  # back to the landing page
+    assert "cdn" not in re.sub(r"<!--.*?-->", "", asv_page, flags=re.S).lower()
+    for page in ("index.html", "scoresheet.html", "versions.html", "releases.html", "licences.html"):
         text = (published / page).read_text()
         assert text.count('class="bi-nav"') == 1 and 'href="licences.html"' in text, page
+        assert 'href="asv.html"' in text, page
+
+
+def test_asv_grid_lists_only_benchmarks_it_has_graphs_for(published: Path) -> None:
+    listed = json.loads((published / "index.json").read_text())["benchmarks"]
+    assert UNMEASURED not in listed and "insert_time.InsertTime.time_insert" in listed
+    for name in listed:  # the grid requests graphs/summary/<name>.json for every listed benchmark
+        assert (published / "graphs" / "summary" / f"{name}.json").is_file(), name
+
+
+def _landing_rows(html: str) -> dict[str, str]:
+    return dict(re.findall(r'<tr class="env" data-env="([^"]+)">(.*?)</tr>', html, flags=re.S))
+
+
+def test_landing_names_each_environments_fastest_correct_path(published: Path) -> None:
+    html = (published / "index.html").read_text()
+    rows = _landing_rows(html)
+    figures = [f for f in load_figures(published.parent / "results")
+               if f.method == "time_insert" and f.rows == ROWS and f.value and f.param("driver") is None]
+    reference = set(registry.with_role("reference"))
+    assert len(rows) == 4
+    for env_name, row in rows.items():
+        mine = [f for f in figures if f.env_name == env_name and f.strategy not in reference]
+        fastest = min(mine, key=lambda f: f.value)  # type: ignore[arg-type, return-value]
+        cell = re.search(r'<td class="fastest">(.*?)</td>', row, flags=re.S)
+        assert cell is not None and f"<code>{fastest.strategy}</code>" in cell.group(1), (env_name, row)
+        assert '<small class="driver">psycopg2</small>' in cell.group(1)
+    assert '<a href="asv.html">' in html and '<a href="docs/">Docs</a>' in html
+    for page in ("scoresheet.html", "releases.html", "drivers.html", "profiles/index.html"):
+        assert f'href="{page}"' in html, page
+
+
+def test_landing_lists_confirmed_findings_where_they_landed_with_their_driver(published: Path) -> None:
+    rows = _landing_rows((published / "index.html").read_text())
+    release = {f.env_name: f.versions["SQLAlchemy"] for f in load_figures(published.parent / "results")}
+    for env_name, row in rows.items():
+        planted = re.search(rf'<code>{PLANTED_STRATEGY}</code> <small class="driver">psycopg2</small> time .*?×', row)
+        newest = release[env_name] == PLANTED_RELEASE
+        assert bool(planted) == newest, (env_name, row)
+        if newest:
+            assert f"SQLAlchemy 2.0.58 → {PLANTED_RELEASE}" in row
+        else:
+            assert "none confirmed" in row
+
+
+def test_landing_says_what_is_watched_and_since_when(tmp_path: Path) -> None:
+    results, findings = tmp_path / "results", tmp_path / "findings.jsonl"
+    shutil.copytree(RECORDED, results, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    build.build_site(tmp_path / "html", results, profile_dirs=[], findings_file=findings)
+    assert "Nothing watched yet" in (tmp_path / "html" / "index.html").read_text()
+    watch = {"kind": "watch", "library": "psycopg", "strategy": "sa_psycopg_copy", "metric": "time", "rows": 1000,
+             "old": "3.2.10", "new": "3.3.9", "verdict": "same", "confirmed": False, "machine": "m", "commit": "c"}
+    findings.write_text("\n".join(json.dumps({**watch, **extra}) for extra in (
+        {"timestamp": "2026-11-02T10:00:00+00:00"}, {"timestamp": "2026-11-30T10:00:00+00:00", "new": "3.3.10"},
+        {"timestamp": "2026-10-01T10:00:00+00:00", "dirty": True})) + "\n")
+    build.build_site(tmp_path / "html", results, profile_dirs=[], findings_file=findings)
+    html = (tmp_path / "html" / "index.html").read_text()
+    assert "Nothing watched yet" not in html
+    row = re.search(r"<tr><td>psycopg</td>.*?</tr>", html, flags=re.S)
+    assert row is not None and "2026-11-02" in row.group(0) and "2026-11-30" in row.group(0)  # the dirty one is not
+    assert "3.3.10" in row.group(0) and "2026-10-01" not in html
 
 
 def _cells(html: str, strategy: str) -> list[str]:

@@ -9,10 +9,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..data.schema import DEFAULT_ROWS
-from .asv_index import patch_asv_index
+from .asv_index import move_asv_index, patch_asv_index
 from .data import SiteData, load_site_data
 from .drivers import drivers_page
 from .feed import FEED_FILE, releases_feed
+from .landing import landing_page
 from .licences import licences_page
 from .profiles import (
     Capture,
@@ -29,7 +30,7 @@ from .scoresheet import scoresheet_page
 from .versions import versions_page
 
 ASSETS = Path(__file__).resolve().parent / "assets"
-PAGES = ("scoresheet.html", "versions.html", "drivers.html", "releases.html", f"{PROFILE_DIR}/index.html",
+PAGES = ("index.html", "scoresheet.html", "versions.html", "drivers.html", "releases.html", f"{PROFILE_DIR}/index.html",
          "licences.html", FEED_FILE)
 
 
@@ -124,7 +125,7 @@ def build_site(
     roots: Sequence[Path] = (),
     on_step: Callable[[str], None] | None = None,
 ) -> BuildSummary:
-    """Add the scoresheet, version matrix, releases, profiles and licences pages to ``html_dir``.
+    """Add the landing page, scoresheet, version matrix, releases, profiles and licences pages to ``html_dir``.
 
     ``matrix`` (asv.conf.json's ``matrix.req``) tells the asv matrix's environments from release
     sweeps: the scoresheet and version matrix show the former, the releases page all of them.
@@ -146,7 +147,9 @@ def build_site(
     write(html_dir / FEED_FILE, releases_feed(site, findings))  # beside asv's regressions.xml
     write(html_dir / PROFILE_DIR / "index.html", profiles_index_page(site))
     write(html_dir / "licences.html", licences_page(html_dir / ASSET_DIR / "licences"))
+    asv_page = move_asv_index(html_dir)
     patch_asv_index(html_dir)
+    write(html_dir / "index.html", landing_page(site, findings, asv_page=asv_page))
     _scrub_tree(html_dir)
     missing = [(env.env_name, s) for env in site.matrix_environments for s in env.strategies()
                if env.value("seconds", s, site.rows_for(env)) is not None and site.capture(env, s) is None]

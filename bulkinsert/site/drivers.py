@@ -58,6 +58,7 @@ class DriverCell:
     calls: float | None = None
     failure: Figure | None = None  # a figure that failed or broke: ✗ with its reason
     reason: str | None = None  # why there is no time figure (n/a)
+    note: int | None = None  # the number of its reason in the notes under the table (failed or n/a)
 
     @property
     def spread(self) -> Any:
@@ -81,6 +82,7 @@ class DriverTable:
     count_rows: int | None
     drivers: list[str]
     paths: list[tuple[str, list[DriverCell]]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # the reasons of failed and n/a cells, each once
 
     @property
     def anchor(self) -> str:
@@ -162,7 +164,27 @@ def _table(figures: Sequence[Figure], libraries: Sequence[str], site_rows: int,
                     cell.reason = _na_reason(name, driver, first.versions, matrix)
             row.append(cell)
         table.paths.append((name, row))
+    number_notes(table)
     return table
+
+
+def cell_reason(cell: DriverCell) -> str | None:
+    """What a cell without a timing says: the failure and its reason, or why it is n/a."""
+    if cell.failure is not None:
+        return f"{cell.failure.status}: {cell.failure.reason or 'reason not recorded'}"
+    return cell.reason
+
+
+def number_notes(table: DriverTable) -> None:
+    """Each distinct reason once, numbered, under the table: a cell shows its number, not the text,
+    so every driver's column stays narrow enough for all of them to fit side by side."""
+    numbers: dict[str, int] = {}
+    for _, cells in table.paths:
+        for cell in cells:
+            reason = cell_reason(cell)
+            if cell.seconds is None and reason is not None:
+                cell.note = numbers.setdefault(reason, len(numbers) + 1)
+    table.notes = list(numbers)
 
 
 def driver_tables(site: SiteData) -> list[DriverTable]:

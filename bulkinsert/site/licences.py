@@ -65,8 +65,9 @@ def shipped(out_dir: Path) -> list[Shipped]:
         Shipped("d3", "7.9.0", "drawing in tuna's viewer", "site-assets/tuna/d3.min.js", "ISC", "d3.txt"),
         Shipped("Bootstrap", "5.3.8", "styles of tuna's viewer", "site-assets/tuna/bootstrap.min.css", "MIT",
                 "bootstrap-5.txt"),
-        Shipped("asv (airspeed velocity)", _version("asv"), "the benchmark pages: index.html, asv.js and the "
-                "other scripts and styles asv publish writes", "index.html, *.js, *.css", "BSD-3-Clause", asv,
+        Shipped("asv (airspeed velocity)", _version("asv"), "the benchmark pages: asv.html (asv's index.html), "
+                "asv.js and the other scripts and styles asv publish writes", "asv.html, *.js, *.css",
+                "BSD-3-Clause", asv,
                 "https://github.com/airspeed-velocity/asv"),
         Shipped("jQuery", "3.3.1", "asv's pages", "site-assets/vendor/jquery-3.3.1.min.js", "MIT", "jquery.txt"),
         Shipped("Flot", "0.8.3", "asv's graphs", "site-assets/vendor/jquery.flot*-0.8.3.js", "MIT", "flot.txt"),

@@ -202,7 +202,8 @@ def icicle_page(capture: Capture, prof_path: Path) -> str:
     text = text.replace('"static/', f'"../../{ASSET_DIR}/tuna/')
     bar = f'<div class="bi-nav bi-tuna">{profile_nav(capture)}</div>'
     text = re.sub(r"(<body[^>]*>)", lambda m: m.group(1) + bar, text, count=1)
-    extra = f'<link rel="stylesheet" href="../../{ASSET_DIR}/site.css" />'
+    extra = (f'<link rel="stylesheet" href="../../{ASSET_DIR}/site.css" />'
+             f'<link rel="icon" href="../../{ASSET_DIR}/favicon.svg" type="image/svg+xml" />')
     return text.replace("</head>", f"{extra}</head>", 1)
 
 
