@@ -423,7 +423,7 @@ def count_creep(figures: Sequence[Any], library: str) -> list[Any]:
     figures of one machine, commit and held-equal environment form a line.
     """
     from ..analysis.findingtypes import DEFAULT_THRESHOLD, Pair, finding_of
-    from ..analysis.metrics import COUNTED, count_verdict, metric_for
+    from ..analysis.metrics import COUNTED, creep_points, metric_for
     from ..analysis.results import version_key
     from ..analysis.verdicts import judge
 
@@ -437,21 +437,14 @@ def count_creep(figures: Sequence[Any], library: str) -> list[Any]:
     for line in lines.values():
         line.sort(key=lambda f: version_key(f.versions[library]))
         rule = metric_for(line[0].benchmark)
-        anchor = line[0]
-        for before, figure in zip(line, line[1:], strict=False):
-            assert before.value is not None and figure.value is not None and anchor.value is not None
-            if count_verdict(rule.name, before.value, figure.value, figure.rows).verdict != "same":
-                anchor = figure  # an adjacent change: compare's own finding; a new run starts
-                continue
-            if anchor is before or count_verdict(rule.name, anchor.value, figure.value, figure.rows).verdict == "same":
-                continue
-            since = anchor.versions[library]
-            pair = Pair(library, since, figure.versions[library], (), anchor, figure, ())
+        at = {f.versions[library]: f for f in line}
+        points = [(f.versions[library], f.value) for f in line]
+        for creep in creep_points(points, rule.name, line[-1].rows):  # the one creep rule
+            pair = Pair(library, creep.reference, creep.release, (), at[creep.reference], at[creep.release], ())
             judge(pair, rule, threshold=DEFAULT_THRESHOLD, alpha=0.0, min_effect=0.0)
             verdict = "regression" if pair.change == "more" else "improvement"
-            reason = f"{pair.reason}; crept since {since}, every release on the way within the rule"
+            reason = f"{pair.reason}; crept since {creep.reference}, every release on the way within the rule"
             found.append(finding_of(pair, rule, verdict, True, reason))
-            anchor = figure
     return found
 
 
