@@ -81,6 +81,8 @@ def _load_names(rows: int | None, names_json: Path | None, workload: Any, seed: 
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @workload_options
 @click.option("--check", is_flag=True, help="Afterwards, compare the table with the expected rows in the server.")
+@click.option("--instructions", "count_instructions", is_flag=True,
+              help="Also count the client instructions of one more insert, under valgrind (callgrind).")
 @driver_option
 @placement_option()
 def run_command(
@@ -94,6 +96,7 @@ def run_command(
     present: int | None,
     seed: int,
     check: bool,
+    count_instructions: bool,
     driver: str | None,
     placement: str,
 ) -> None:
@@ -102,7 +105,9 @@ def run_command(
     Two inserts, one after the other: a plain one gives the wall time, CPU and server
     statements; a second one, with the driver's calls wrapped, gives the DB-API and encode
     time (and its own wall time, shown beside them). ``--profile`` adds a third, under
-    cProfile. Another measurement on the same server is waited for (one line says whose).
+    cProfile; ``--instructions`` one more, in a process under valgrind, whose client
+    instructions are counted. Another measurement on the same server is waited for (one line
+    says whose).
     """
     from ..measure.runner import refuse, run_insert
     from ..measure.timing import GC_REGIME
@@ -131,6 +136,9 @@ def run_command(
 
                 check_exact(db, names, workload)  # raises NotExact: one line, exit 1
         note = db.statements_unavailable
+        dsn_used = db.dsn
+    instructions = (_instructions_of([strategy], len(names), workload, seed, dsn_used, names_json)
+                    if count_instructions else None)
     if as_json:
         data = result.as_dict()
         data.update(workload=workload.name, exact=True if check else None)
@@ -143,6 +151,7 @@ def run_command(
         )
         if profiled is not None:
             data.update(profiled_seconds=profiled.seconds, function_calls=profiled.function_calls)
+        data.update(_instructions_fields(instructions, strategy))
         click.echo(json.dumps(data))
     else:
         statements = "n/a" if result.statements is None else f"{result.statements:,}"
@@ -157,6 +166,9 @@ def run_command(
             f"payload encoding inside them {driver.encode_seconds:.4f} s"
         )
         click.echo(f"  placement: {_placement_line()}")
+        if instructions is not None:
+            click.echo(f"  client instructions, from one more insert under valgrind: "
+                       f"{_instructions_text(instructions, strategy)}")
         if profiled is not None:
             click.echo(
                 f"profile written to {profile_path} ({profiled.function_calls:,} function calls, "
@@ -164,6 +176,48 @@ def run_command(
             )
     if note:
         click.echo(f"note: {note}", err=True)
+
+
+def _instructions_of(strategies: Sequence[registry.Strategy], rows: int, workload: Any, seed: int,
+                     dsn: str | None, names_json: Path | None = None) -> tuple[dict[str, Any], str | None, dict]:
+    """``({strategy label: Figure}, reason, conditions)``: each strategy's client instructions for
+    ``rows`` rows, all counted in one process under valgrind (reason: why all are n/a)."""
+    from ..measure import instructions
+
+    if names_json is not None:
+        reason = "instructions n/a: counted for generated rows only (--rows), not --names-json"
+        return {s.label: instructions.Figure(skip=reason) for s in strategies}, reason, {}
+    requests = [(s.name, rows, s.driver if s.driver != s.drivers[0] else None) for s in strategies]
+    requested: dict[str, Any] = {"workload": workload.name, "seed": seed}
+    if workload.name == "populated":
+        requested["present"] = workload.present
+    figures, reason = instructions.measure_many(requests, workload=requested, dsn=dsn)
+    labels = {request: s.label for request, s in zip(requests, strategies, strict=True)}
+    return ({labels[request]: figure for request, figure in figures.items()}, reason,
+            {} if reason else instructions.conditions(instructions.valgrind_version()))
+
+
+def _instructions_text(instructions: tuple[dict[str, Any], str | None, dict], strategy: registry.Strategy) -> str:
+    figure = instructions[0].get(strategy.label)
+    if figure is None:
+        return "n/a"
+    if figure.instructions is not None:
+        return f"{figure.instructions:,}"
+    return f"n/a ({figure.skip})" if figure.skip else f"failed ({figure.error})"
+
+
+def _instructions_fields(instructions: tuple[dict[str, Any], str | None, dict] | None,
+                         strategy: registry.Strategy) -> dict[str, Any]:
+    """The ``--json`` keys: ``instructions`` (None when not counted), why not, and what was fixed."""
+    if instructions is None:
+        return {"instructions": None, "instructions_note": "not counted (add --instructions)"}
+    figure = instructions[0].get(strategy.label)
+    fields: dict[str, Any] = {"instructions": figure.instructions if figure else None}
+    if figure is not None and figure.instructions is None:
+        fields["instructions_note"] = figure.skip or figure.error
+    if instructions[2]:
+        fields["instructions_conditions"] = instructions[2]
+    return fields
 
 
 def _placement_dict() -> dict[str, Any] | None:

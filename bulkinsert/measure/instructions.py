@@ -74,7 +74,7 @@ class InstructionsUnavailable(RuntimeError):
     """Instructions cannot be counted here; the message is the one line saying why."""
 
 
-def _valgrind_version(valgrind: str) -> str:
+def valgrind_version(valgrind: str = "valgrind") -> str:
     try:
         out = subprocess.run([valgrind, "--version"], capture_output=True, text=True, timeout=30, check=False)
     except OSError:
@@ -216,6 +216,18 @@ def get_strategy(request: Mapping[str, Any]) -> Any:
     return get(request["strategy"]).with_driver(request.get("driver"))
 
 
+def rows_of(request: Mapping[str, Any], strategy: Any, count: int) -> Any:
+    """The rows a request inserts: the strategy's own workload's, else the requested workload's
+    (``workload``, ``present``, ``seed``; the talk's names by default)."""
+    from ..data import workloads
+
+    own = workloads.workload_for(strategy.name)
+    if own is not None:
+        return own.rows(count)
+    workload = workloads.get(request.get("workload") or "users", present=request.get("present"))
+    return workload.rows(count, int(request.get("seed") or 0))
+
+
 class _Measurer:
     """In the measuring process: one Database, every requested figure in turn."""
 
@@ -230,17 +242,14 @@ class _Measurer:
     def warm(self, requests: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         """Every strategy's warm-up insert (imports, mappers, connections), before instrumentation
         starts: at valgrind's uninstrumented speed. A failure here is left to its figure to report."""
-        from ..data.schema import default_names
-        from ..data.workloads import workload_for
         from .runner import WARM_UP_ROWS, before_timer
 
         warmed = 0
         for request in requests:
             try:
                 strategy = get_strategy(request)
-                own = workload_for(strategy.name)
                 with self.db.turn:
-                    before_timer(strategy, own.rows(WARM_UP_ROWS) if own else default_names(WARM_UP_ROWS), self.db)
+                    before_timer(strategy, rows_of(request, strategy, WARM_UP_ROWS), self.db)
                 warmed += 1
             except Exception:  # noqa: BLE001, S112 - the figure's own request reports it
                 continue
@@ -251,16 +260,14 @@ class _Measurer:
         return {"ok": True, "warmed": warmed}
 
     def measure(self, request: Mapping[str, Any]) -> dict[str, Any]:
-        from ..data.schema import default_names
-        from ..data.workloads import workload_for, workload_of
+        from ..data.workloads import workload_of
         from ..errors import InsertError, Unsupported
         from .failures import describe_failure, is_database_error
         from .runner import before_timer
 
         strategy = get_strategy(request)
-        own = workload_for(strategy.name)
         rows = int(request["rows"])
-        names = own.rows(rows) if own else default_names(rows)
+        names = rows_of(request, strategy, rows)
         units = self.work.get(strategy.name)
         try:
             with self.db.turn:
@@ -349,7 +356,7 @@ class Counter:
     """
 
     def __init__(self, python: str | os.PathLike[str] | None = None, *, cwd: str | os.PathLike[str] | None = None,
-                 environ: Mapping[str, str] | None = None, log: Path | None = None) -> None:
+                 environ: Mapping[str, str] | None = None, dsn: str | None = None, log: Path | None = None) -> None:
         reason = unavailable_reason()
         if reason is not None:
             raise InstructionsUnavailable(reason)
@@ -358,6 +365,8 @@ class Counter:
         variables = dict(os.environ if environ is None else environ)
         variables.update({HELPER_VARIABLE: str(build_helper()), OUT_VARIABLE: str(out_file),
                           "PYTHONHASHSEED": HASH_SEED})
+        if dsn is not None:
+            variables["BULKINSERT_DSN"] = dsn
         self._log = open(log or Path(self._dir.name) / "log", "a")  # noqa: SIM115 - closed in close()
         self.process = subprocess.Popen(
             command(python or sys.executable, out_file), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -372,7 +381,7 @@ class Counter:
             raise
         self.versions: dict[str, str] = hello.get("versions", {})
         self.empty_region: int | None = None  # an empty region's instructions, subtracted from each figure
-        self.conditions = conditions(_valgrind_version(shutil.which("valgrind") or "valgrind"))
+        self.conditions = conditions(valgrind_version())
 
     def _answer(self) -> dict[str, Any]:
         assert self.process.stdout is not None
@@ -393,13 +402,18 @@ class Counter:
             pass  # gone: its exit is reported by _answer
         return self._answer()
 
-    def warm(self, strategies: Sequence[tuple[str, str | None]]) -> None:
+    def warm(self, strategies: Sequence[tuple[str, str | None]], workload: Mapping[str, Any] | None = None) -> None:
         """Pay every ``(strategy, driver)``'s first-use costs before the first counted region (faster)."""
-        self._request({"warm": [{"strategy": name, "driver": driver} for name, driver in strategies]})
+        self._request({"warm": [{"strategy": name, "driver": driver, **(workload or {})}
+                                for name, driver in strategies]})
 
-    def measure(self, strategy: str, rows: int, *, driver: str | None = None) -> Figure:
-        """One figure: the instructions of one insert of ``rows`` rows with ``strategy``."""
-        request: dict[str, Any] = {"strategy": strategy, "rows": rows}
+    def measure(self, strategy: str, rows: int, *, driver: str | None = None,
+                workload: Mapping[str, Any] | None = None) -> Figure:
+        """One figure: the instructions of one insert of ``rows`` rows with ``strategy``.
+
+        ``workload``: ``{"workload": name, "present": n, "seed": s}`` (the talk's names by default).
+        """
+        request: dict[str, Any] = {"strategy": strategy, "rows": rows, **(workload or {})}
         if driver is not None:
             request["driver"] = driver
         answer = self._request(request)
@@ -446,26 +460,35 @@ def counter_or_reason(**kwargs: Any) -> Iterator[Counter | str]:
 Request = tuple[str, int, "str | None"]  # (strategy, rows, driver)
 
 
-def measure_many(requests: Sequence[Request], **kwargs: Any) -> tuple[dict[Request, Figure], str | None]:
+def measure_many(requests: Sequence[Request], *, workload: Mapping[str, Any] | None = None,
+                 **kwargs: Any) -> tuple[dict[Request, Figure], str | None]:
     """Every ``(strategy, rows, driver)`` in one measuring process: ``({request: Figure}, reason)``.
 
     ``reason`` is None, or the one line saying why every figure is n/a (valgrind missing).
-    A measuring process that dies marks the figures it had not measured as errors.
+    A measuring process that dies marks the figures it had not measured as errors. ``kwargs``
+    go to :class:`Counter` (``python``, ``cwd``, ``environ``).
     """
-    figures: dict[Request, Figure] = {}
-    with counter_or_reason(**kwargs) as counter:
-        if isinstance(counter, str):
-            return {request: Figure(skip=counter) for request in requests}, counter
-        counter.warm(list(dict.fromkeys((strategy, driver) for strategy, _rows, driver in requests)))
-        for index, (strategy, rows, driver) in enumerate(requests):
-            try:
-                figures[(strategy, rows, driver)] = counter.measure(strategy, rows, driver=driver)
-            except RuntimeError as exc:
-                for rest in requests[index:]:
-                    figures[rest] = Figure(error=str(exc))
-                break
-    return figures, None
+    try:
+        with counter_or_reason(**kwargs) as counter:
+            if isinstance(counter, str):
+                return {request: Figure(skip=counter) for request in requests}, counter
+            return _measure_with(counter, requests, workload), None
+    except RuntimeError as exc:  # the measuring process did not start
+        return {request: Figure(error=str(exc)) for request in requests}, None
 
+
+def _measure_with(counter: Counter, requests: Sequence[Request],
+                  workload: Mapping[str, Any] | None) -> dict[Request, Figure]:
+    figures: dict[Request, Figure] = {}
+    counter.warm(list(dict.fromkeys((strategy, driver) for strategy, _rows, driver in requests)), workload)
+    for index, (strategy, rows, driver) in enumerate(requests):
+        try:
+            figures[(strategy, rows, driver)] = counter.measure(strategy, rows, driver=driver, workload=workload)
+        except RuntimeError as exc:  # it died: what it had not measured failed with it
+            for rest in requests[index:]:
+                figures[rest] = Figure(error=str(exc))
+            break
+    return figures
 
 if __name__ == "__main__":
     main()
