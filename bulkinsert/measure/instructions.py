@@ -40,6 +40,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -197,6 +198,17 @@ class Regions:
         return self._region(block) - self.empty
 
 
+def _plant_sleep(function: Callable[[Any, Any], Any], factor: float) -> Callable[[Any, Any], Any]:
+    """``function`` stretched to ``factor`` times its wall time by a sleep, as the asv suite plants it."""
+    def with_sleep(db: Any, rows: Any) -> Any:
+        started = time.perf_counter()
+        result = function(db, rows)
+        time.sleep((factor - 1) * (time.perf_counter() - started))
+        return result
+
+    return with_sleep
+
+
 def _plant_work(function: Callable[[Any, Any], Any], units_per_row: int) -> Callable[[Any, Any], Any]:
     """``function`` followed by a fixed amount of pure-Python CPU work per row (never a sleep)."""
     def with_work(db: Any, rows: Any) -> Any:
@@ -237,7 +249,8 @@ class _Measurer:
 
         self.regions = regions
         self.db = Database(instrument=False)
-        self.work = planted_from_environment().work
+        planted = planted_from_environment()
+        self.work, self.slowdowns = planted.work, planted.slowdowns
 
     def warm(self, requests: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         """Every strategy's warm-up insert (imports, mappers, connections), before instrumentation
@@ -268,7 +281,7 @@ class _Measurer:
         strategy = get_strategy(request)
         rows = int(request["rows"])
         names = rows_of(request, strategy, rows)
-        units = self.work.get(strategy.name)
+        units, factor = self.work.get(strategy.name), self.slowdowns.get(strategy.name)
         try:
             with self.db.turn:
                 workload = workload_of(names)
@@ -281,6 +294,8 @@ class _Measurer:
                     strategy = before_timer(strategy, names, self.db, collect_garbage=False)
                 if units:
                     strategy = dataclasses.replace(strategy, function=_plant_work(strategy.function, units))
+                if factor:  # a sleep: it must change no count
+                    strategy = dataclasses.replace(strategy, function=_plant_sleep(strategy.function, factor))
                 gc.collect()
                 gc.disable()
                 try:
