@@ -20,9 +20,9 @@ from .stats import CountVerdict, compare_counts
 
 CALLS_PER_ROW = 0.5  # calls per row: below this a change does not scale with the rows
 CALLS_PER_INSERT = 50  # calls per insert that are never a regression, however few the rows
-# Client instructions (valgrind): two runs of one environment agree to within these (A/A runs,
-# docs/instructions.md); a change beyond them is "more" or "fewer".
-INSTRUCTIONS_PER_ROW = 20.0  # instructions per row inserted
+# Client instructions (valgrind): two runs of one environment agree to within this share of the
+# count, and never closer than the floor (A/A runs, docs/instructions.md); beyond: "more" or "fewer".
+INSTRUCTIONS_SHARE = 0.01  # of the older count
 INSTRUCTIONS_PER_INSERT = 20_000  # instructions per insert, however few the rows
 STATUS = "status"  # the metric of a path that stopped (or started) working
 
@@ -50,6 +50,7 @@ class Metric:
     side_by_side: bool = False  # the release worker measures it: `releases sweep/bisect --metric`
     per_row_tolerance: float = 0.0  # a count may grow by this per row inserted and stay "same"
     per_insert_tolerance: float = 0.0  # ... and by this much per insert, however few the rows
+    share_tolerance: float = 0.0  # ... and by this share of the older count
 
 
 METRICS: tuple[Metric, ...] = (
@@ -70,7 +71,7 @@ METRICS: tuple[Metric, ...] = (
            per_row_tolerance=CALLS_PER_ROW, per_insert_tolerance=CALLS_PER_INSERT),
     Metric("instructions", COUNTED, method="track_instructions",
            benchmark="client_instructions.ClientInstructions.track_instructions", attribute="instructions",
-           unit="instructions", on_pages=True, per_row_tolerance=INSTRUCTIONS_PER_ROW,
+           unit="instructions", on_pages=True, side_by_side=True, share_tolerance=INSTRUCTIONS_SHARE,
            per_insert_tolerance=INSTRUCTIONS_PER_INSERT),
     Metric("dbapi_share", RATIO, method="track_dbapi_share", benchmark="driver_share.DriverShare.track_dbapi_share",
            attribute="dbapi_share", unit="fraction of wall time", on_pages=True),
@@ -145,7 +146,9 @@ def count_tolerance(name: str, rows: int | None) -> float:
 
 def count_verdict(metric: str, old: float, new: float, rows: int | None) -> CountVerdict:
     """The one rule for a counted metric ("statements", "calls") at ``rows`` rows per insert."""
-    return compare_counts(old, new, tolerance=count_tolerance(metric, rows))
+    row = _BY_NAME.get(metric)
+    share = abs(old) * row.share_tolerance if row is not None and row.kind == COUNTED else 0.0
+    return compare_counts(old, new, tolerance=max(count_tolerance(metric, rows), share))
 
 
 def describe_count(metric: str, verdict: CountVerdict, rows: int | None) -> str:

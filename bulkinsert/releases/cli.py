@@ -206,7 +206,8 @@ def sweep_command(library: str, low: str, high: str, strategies: str | None, row
 @library_option
 @click.option("--from", "low", required=True, help="OLD: the release whose figure is the reference.")
 @click.option("--to", "high", required=True, help="NEW: the newest release to search.")
-@click.option("--metric", type=click.Choice(["statements", "calls", "time"]), default="statements", show_default=True)
+@click.option("--metric", type=click.Choice(["statements", "calls", "instructions", "time"]), default="statements",
+              show_default=True)
 @rows_option
 @rounds_option
 @with_option
@@ -275,7 +276,8 @@ def bisect_command(strategy: str, library: str, low: str, high: str, metric: str
 @click.argument("old")
 @click.argument("new")
 @library_option
-@click.option("--metric", type=click.Choice(["time", "cpu", "statements", "calls"]), default="time", show_default=True)
+@click.option("--metric", type=click.Choice(["time", "cpu", "statements", "calls", "instructions"]), default="time",
+              show_default=True)
 @rounds_option
 @rows_option
 @with_option

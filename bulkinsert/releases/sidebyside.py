@@ -22,7 +22,7 @@ from ..analysis.metrics import count_verdict
 from ..analysis.stats import MIN_PAIRS, compare_paired
 from ..data.schema import DEFAULT_ROWS
 from .envs import ReleaseEnv
-from .workers import Unmeasurable, Worker
+from .workers import Unmeasurable, worker_for
 
 T = TypeVar("T")
 # What a side-by-side run can measure (metric -> the worker's answer key): sampled, or counted.
@@ -88,7 +88,8 @@ def measure_side_by_side(
     total = 2 if counted else rounds
     old_samples: list[float] = []
     new_samples: list[float] = []
-    with Worker(old_env) as old, Worker(new_env, plant=plant_new) as new:
+    make = worker_for(metric)
+    with make(old_env) as old, make(new_env, plant=plant_new) as new:
         for number in range(total):
             if step is not None:
                 step(number, total)
