@@ -15,7 +15,7 @@ endif
 BIN := $(VENV)/bin
 HTML_DIR := .asv/html
 
-.PHONY: venv test lint bench bench-large bench-scale bench-workloads publish site preview ladder clean placement-check
+.PHONY: venv valgrind test lint bench bench-large bench-scale bench-workloads publish site preview ladder clean placement-check
 
 # Everything comes from pyproject.toml: the package with its analysis, site and peers extras, and the
 # test, lint and bench tools of its dependency groups (`--group` needs pip >= 25.1).
@@ -28,7 +28,12 @@ $(VENV)/.installed: pyproject.toml
 
 venv: $(VENV)/.installed
 
-test: venv
+# valgrind, for the client-instruction counts: installed where this user can (.ci/install-valgrind:
+# apt, root or sudo); elsewhere the counts are n/a and one line says what to install.
+valgrind:
+	@bash .ci/install-valgrind || echo "valgrind not installed: instruction counts will be n/a"
+
+test: venv valgrind
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Style and pyupgrade rules, dead code (settings of both in pyproject.toml), the GitHub
@@ -64,7 +69,7 @@ BENCH_SELECT ?= $(if $(filter 1,$(BENCH_QUICK)),-b '^(?!(scale|insert_large|inse
 BENCH_ARGS := $(filter-out --quick -q,$(ASV_ARGS)) $(if $(findstring -b,$(ASV_ARGS)),,$(BENCH_SELECT))
 # asv refuses --interleave-rounds with an existing environment or --dry-run: left out then.
 INTERLEAVE := $(if $(or $(findstring existing,$(ASV_ARGS)),$(findstring --dry-run,$(ASV_ARGS))),,--interleave-rounds)
-bench: venv
+bench: venv valgrind
 	$(BIN)/asv machine --yes --machine "$${ASV_MACHINE:-$$(hostname)}" >/dev/null
 	@mkdir -p .asv
 	BULKINSERT_QUICK=$(BENCH_QUICK) $(BIN)/bulkinsert server hold --own-database -- $(BIN)/asv run --parallel 2 $(INTERLEAVE) --record-samples --machine "$${ASV_MACHINE:-$$(hostname)}" $(BENCH_ARGS) $(ASV_RANGE); echo $$? > .asv/bench-status
