@@ -111,3 +111,12 @@ def test_a_dump_without_a_summary_is_an_error(tmp_path: Path) -> None:
     dump.write_text("version: 1\n")
     with pytest.raises(ValueError, match="no summary"):
         instructions.read_dump(dump)
+
+
+def test_the_count_rule_takes_a_share_with_a_floor() -> None:
+    # From the A/A runs (docs/results/2026-12-06-instructions.md): 1 % of the count, at least 10,000.
+    assert count_verdict("instructions", 24_589_117, 25_092_332, 100).verdict == "more"  # planted +2.05 %
+    assert count_verdict("instructions", 24_516_239, 24_630_347, 100).verdict == "same"  # A/A +0.47 %
+    assert count_verdict("instructions", 3_264_510, 3_047_388, 100).verdict == "fewer"  # -6.65 %
+    assert count_verdict("instructions", 140_876, 145_000, 100).verdict == "same"  # within the floor
+    assert count_verdict("instructions", 131_253, 143_731, 100).verdict == "more"  # +12,478 per insert

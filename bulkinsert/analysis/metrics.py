@@ -23,7 +23,7 @@ CALLS_PER_INSERT = 50  # calls per insert that are never a regression, however f
 # Client instructions (valgrind): two runs of one environment agree to within this share of the
 # count, and never closer than the floor (A/A runs, docs/instructions.md); beyond: "more" or "fewer".
 INSTRUCTIONS_SHARE = 0.01  # of the older count
-INSTRUCTIONS_PER_INSERT = 5_000  # instructions per insert, however few the rows
+INSTRUCTIONS_PER_INSERT = 10_000  # instructions per insert, however few the rows
 STATUS = "status"  # the metric of a path that stopped (or started) working
 
 
