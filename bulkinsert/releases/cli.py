@@ -161,14 +161,17 @@ def list_command(library: str, low: str | None, high: str | None, pre: bool, as_
 @click.option("--start-ahead/--no-start-ahead", default=True, show_default=True,
               help="Start the next release's measuring process (its imports) on a CPU the measurement does not "
                    "use while one release measures.")
+@click.option("--metric", "extra_metrics", type=click.Choice(["instructions"]), multiple=True,
+              help="Also measure this metric (instructions: client instructions, one more process per release "
+                   "under valgrind).")
 @pre_option
 @json_option
 @release_driver_option
 @strategies_from_option
 @guarded
 def sweep_command(library: str, low: str, high: str, strategies: str | None, rows: int, samples: int,
-                  results_dir: Path | None, allow_dirty: bool, build_jobs: int | None, start_ahead: bool, pre: bool,
-                  as_json: bool, driver: str | None) -> None:
+                  results_dir: Path | None, allow_dirty: bool, build_jobs: int | None, start_ahead: bool,
+                  extra_metrics: tuple[str, ...], pre: bool, as_json: bool, driver: str | None) -> None:
     """Measure strategies on every release from --from to --to; store asv results (their own machine)."""
     from .envs import distribution_name
     from .sweep import DEFAULT_RESULTS_DIR, refuse_dirty, sweep
@@ -192,7 +195,8 @@ def sweep_command(library: str, low: str, high: str, strategies: str | None, row
 
         result = sweep(library, versions, names, rows=rows, samples=samples,
                        results_dir=results_dir or DEFAULT_RESULTS_DIR, progress=tell, allow_dirty=allow_dirty,
-                       driver=driver, build_jobs=build_jobs, start_ahead=start_ahead)
+                       driver=driver, build_jobs=build_jobs, start_ahead=start_ahead,
+                       instructions="instructions" in extra_metrics)
     if as_json:
         click.echo(json.dumps(result.as_dict(), indent=2))
     else:
