@@ -1,18 +1,19 @@
 """Client instructions of the timed insert, counted by valgrind's callgrind.
 
 Wall and CPU seconds move with the machine; the instructions a client executes for one insert
-do not. They are counted like this (the method, and why, in ``docs/instructions.md``):
+hardly do. They are counted like this (the method, and why, in ``docs/instructions.md``):
 
 * one measuring process per environment runs under ``valgrind --tool=callgrind`` with
   instrumentation and collection off from the start (``--instr-atstart=no --collect-atstart=no``):
-  start-up, imports, connections, warm-up inserts and table resets run at valgrind's
-  uninstrumented speed and are never counted;
-* around the strategy call only, a tiny compiled helper issues callgrind's client requests:
-  START_INSTRUMENTATION + TOGGLE_COLLECT before, TOGGLE_COLLECT + DUMP_STATS_AT +
-  STOP_INSTRUMENTATION after. The dump (the instructions of that region, ``Ir``) is read back by the
-  same process, so one process measures every figure of its environment in turn;
-* the cost of an empty region (the helper's own calls, a few thousand instructions) is measured
-  in the same process and subtracted, so a figure is the insert's own instructions.
+  start-up, imports, connections and every strategy's warm-up insert (``{"warm": [...]}``) run
+  at valgrind's uninstrumented speed and are never counted;
+* a tiny compiled helper issues callgrind's client requests: START_INSTRUMENTATION once, at the
+  first region (never stopped again: callgrind 3.19 corrupts the counts after a stop), then
+  TOGGLE_COLLECT around the strategy call only and DUMP_STATS_AT after it. The dump (the
+  region's ``Ir``) is read back by the same process, so one process measures every figure of
+  its environment in turn; the resets between figures run instrumented but uncollected;
+* the cost of an empty region (the helper's own calls) is measured in the same process and
+  subtracted, so a figure is the insert's own instructions.
 
 What could move a count is fixed and recorded with every figure (:data:`CONDITIONS`): the hash
 seed, address-space randomisation (off: ``setarch -R``), the collector (collected before the
@@ -22,8 +23,9 @@ Where valgrind (or a C compiler, or valgrind's headers) is missing every figure 
 the one line of :func:`unavailable_reason` saying what to install.
 
 The measuring process speaks JSON lines (``python -m bulkinsert.measure.instructions``): first
-``{"ok": true, "ready": true, "versions", "conditions", "empty_region"}``; then, for each request
-``{"strategy", "rows", "driver"?}``, ``{"ok": true, "instructions"}`` or
+``{"ok": true, "ready": true, "versions"}``; then ``{"warm": [request, ...]}`` is answered
+``{"ok": true, "warmed": n}``, and each request ``{"strategy", "rows", "driver"?, "workload"?,
+"present"?, "seed"?}`` ``{"ok": true, "instructions", "empty_region"}`` or
 ``{"ok": false, "unsupported"|"error": "one line"}``.
 """
 
