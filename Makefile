@@ -17,7 +17,7 @@ HTML_DIR := .asv/html
 # The documentation site goes beside the benchmark pages: `make preview` serves it at /docs/.
 DOCS_DIR ?= $(HTML_DIR)/docs
 
-.PHONY: venv test lint bench bench-large bench-scale bench-workloads publish site preview ladder clean placement-check docs
+.PHONY: venv valgrind test lint bench bench-large bench-scale bench-workloads publish site preview ladder clean placement-check docs
 
 # Everything comes from pyproject.toml: the package with its analysis, site and peers extras, and the
 # test, lint and bench tools of its dependency groups (`--group` needs pip >= 25.1).
@@ -31,8 +31,13 @@ $(VENV)/.installed: pyproject.toml
 # The virtualenv with everything installed (rebuilt when pyproject.toml changes).
 venv: $(VENV)/.installed
 
+# valgrind, for the client-instruction counts: installed where this user can (.ci/install-valgrind:
+# apt, root or sudo); elsewhere the counts are n/a and one line says what to install.
+valgrind:
+	@bash .ci/install-valgrind || echo "valgrind not installed: instruction counts will be n/a"
+
 # The test suite on the embedded PostgreSQL (PYTEST_ARGS passes arguments to pytest).
-test: venv
+test: venv valgrind
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Style and pyupgrade rules, dead code (settings of both in pyproject.toml), the GitHub
@@ -68,7 +73,7 @@ BENCH_SELECT ?= $(if $(filter 1,$(BENCH_QUICK)),-b '^(?!(scale|insert_large|inse
 BENCH_ARGS := $(filter-out --quick -q,$(ASV_ARGS)) $(if $(findstring -b,$(ASV_ARGS)),,$(BENCH_SELECT))
 # asv refuses --interleave-rounds with an existing environment or --dry-run: left out then.
 INTERLEAVE := $(if $(or $(findstring existing,$(ASV_ARGS)),$(findstring --dry-run,$(ASV_ARGS))),,--interleave-rounds)
-bench: venv
+bench: venv valgrind
 	$(BIN)/asv machine --yes --machine "$${ASV_MACHINE:-$$(hostname)}" >/dev/null
 	@mkdir -p .asv
 	BULKINSERT_QUICK=$(BENCH_QUICK) $(BIN)/bulkinsert server hold --own-database -- $(BIN)/asv run --parallel 2 $(INTERLEAVE) --record-samples --machine "$${ASV_MACHINE:-$$(hostname)}" $(BENCH_ARGS) $(ASV_RANGE); echo $$? > .asv/bench-status

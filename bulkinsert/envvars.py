@@ -64,12 +64,22 @@ ENVIRONMENT: tuple[EnvVar, ...] = (
            "A Python file of your own strategies (and workloads) to register in every tool, the "
            "asv suite included (an absolute path there: asv runs from a temporary directory).",
            "bulkinsert.user_strategies", MEASURING),
+    EnvVar("BULKINSERT_CALLGRIND_HELPER", "set by the package",
+           "The compiled callgrind client-request helper, passed by the instruction counter to its "
+           "measuring process under valgrind. Not meant to be set by hand.",
+           "bulkinsert.measure.instructions", MEASURING),
+    EnvVar("BULKINSERT_CALLGRIND_OUT", "set by the package",
+           "callgrind's dump file base (`--callgrind-out-file`) for the instruction counter's "
+           "measuring process. Not meant to be set by hand.", "bulkinsert.measure.instructions", MEASURING),
     EnvVar("BULKINSERT_QUICK", "`0`",
            "`1`: the quick run (`make bench ASV_ARGS=--quick` sets it): every figure at 1,000 rows, "
            "6-10 samples per timing, one track round, no peak memory, no scale suite, no "
            "`populated` workload.", "benchmarks", SUITE),
     EnvVar("BULKINSERT_TIME_ROWS", "`1000,10000` (quick: `1000`)",
            "Row counts of the `time_insert` benchmarks (comma-separated, the same for a whole run).",
+           "benchmarks", SUITE),
+    EnvVar("BULKINSERT_INSTRUCTION_ROWS", "`100`",
+           "Row counts of `track_instructions` (comma-separated; quick and full runs alike).",
            "benchmarks", SUITE),
     EnvVar("BULKINSERT_LARGE_ROWS", "`100000`",
            "Row counts of `insert_large` (`make bench-large`).", "benchmarks", SUITE),
@@ -104,6 +114,11 @@ ENVIRONMENT: tuple[EnvVar, ...] = (
            "`STRATEGY:raise` or `STRATEGY:wrong-rows` (optionally `@LIBRARY==VERSION`): the insert "
            "raises (status `failed`) or loses one row (status `broken`).",
            "bulkinsert.measure.planted", PLANTED),
+    EnvVar("BULKINSERT_PLANT_WORK", "unset",
+           "`STRATEGY:UNITS[,…]` (optionally `@LIBRARY==VERSION`): after the strategy's insert, UNITS "
+           "units of pure-Python CPU work per row (a fixed loop, never a sleep): a client slowdown "
+           "the instruction counts must find.",
+           "bulkinsert.measure.planted, bulkinsert.measure.instructions", PLANTED),
     EnvVar("BULKINSERT_TEST_EXTRA_CALLS", "unset",
            "`RELEASE:CALLS_PER_ROW,...`: the release-tool tests' planted strategy "
            "`counted_by_release` makes that many extra Python calls per row in those SQLAlchemy "

@@ -64,7 +64,7 @@ def test_readers_are_views_of_the_table() -> None:
     from bulkinsert.site.data import METRIC_OF_METHOD
 
     assert sidebyside.SAMPLED == {"time": "seconds", "cpu": "cpu_seconds"}
-    assert sidebyside.COUNTED == {"statements": "statements", "calls": "function_calls"}
+    assert sidebyside.COUNTED == {"statements": "statements", "calls": "function_calls", "instructions": "instructions"}
     assert METRIC_OF_METHOD["time_insert"] == "seconds"
     assert METRIC_OF_METHOD["peakmem_insert"] == "peak_memory"
     assert "track_encode_share" not in METRIC_OF_METHOD

@@ -33,6 +33,10 @@ from .stats import CountVerdict, compare_counts
 CALLS_PER_ROW = 0.5  # calls per row: below this a change does not scale with the rows
 CALLS_PER_INSERT = 50  # calls per insert that are never a regression, however few the rows
 CALLS_RATIO = 0.10  # a count may move by this share of itself, when that is less than the per-row allowance
+# Client instructions (valgrind): two runs of one environment agree to within this share of the
+# count, and never closer than the floor (A/A runs, docs/explanation/instructions.md).
+INSTRUCTIONS_SHARE = 0.01  # of the older count
+INSTRUCTIONS_PER_INSERT = 10_000  # instructions per insert, however few the rows
 STATUS = "status"  # the metric of a path that stopped (or started) working
 
 
@@ -78,6 +82,10 @@ METRICS: tuple[Metric, ...] = (
     Metric("calls", COUNTED, method="track_function_calls", benchmark="code_path.CodePath.track_function_calls",
            attribute="function_calls", unit="calls", on_pages=True, side_by_side=True,
            per_row_tolerance=CALLS_PER_ROW, per_insert_tolerance=CALLS_PER_INSERT, ratio_tolerance=CALLS_RATIO),
+    Metric("instructions", COUNTED, method="track_instructions",
+           benchmark="client_instructions.ClientInstructions.track_instructions", attribute="instructions",
+           unit="instructions", on_pages=True, side_by_side=True, ratio_tolerance=INSTRUCTIONS_SHARE,
+           per_insert_tolerance=INSTRUCTIONS_PER_INSERT),
     Metric("dbapi_share", RATIO, method="track_dbapi_share", benchmark="driver_share.DriverShare.track_dbapi_share",
            attribute="dbapi_share", unit="fraction of wall time", on_pages=True),
     Metric("encode_share", RATIO, method="track_encode_share",

@@ -81,6 +81,8 @@ def _load_names(rows: int | None, names_json: Path | None, workload: Any, seed: 
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @workload_options
 @click.option("--check", is_flag=True, help="Afterwards, compare the table with the expected rows in the server.")
+@click.option("--instructions", "count_instructions", is_flag=True,
+              help="Also count the client instructions of one more insert, under valgrind (callgrind).")
 @driver_option
 @placement_option()
 def run_command(
@@ -94,6 +96,7 @@ def run_command(
     present: int | None,
     seed: int,
     check: bool,
+    count_instructions: bool,
     driver: str | None,
     placement: str,
 ) -> None:
@@ -102,7 +105,9 @@ def run_command(
     Two inserts, one after the other: a plain one gives the wall time, CPU and server
     statements; a second one, with the driver's calls wrapped, gives the DB-API and encode
     time (and its own wall time, shown beside them). ``--profile`` adds a third, under
-    cProfile. Another measurement on the same server is waited for (one line says whose).
+    cProfile; ``--instructions`` one more, in a process under valgrind, whose client
+    instructions are counted. Another measurement on the same server is waited for (one line
+    says whose).
     """
     from ..measure.runner import refuse, run_insert
     from ..measure.timing import GC_REGIME
@@ -131,6 +136,9 @@ def run_command(
 
                 check_exact(db, names, workload)  # raises NotExact: one line, exit 1
         note = db.statements_unavailable
+        dsn_used = db.dsn
+    instructions = (_instructions_of([strategy], len(names), workload, seed, dsn_used, names_json)
+                    if count_instructions else None)
     if as_json:
         data = result.as_dict()
         data.update(workload=workload.name, exact=True if check else None)
@@ -143,6 +151,7 @@ def run_command(
         )
         if profiled is not None:
             data.update(profiled_seconds=profiled.seconds, function_calls=profiled.function_calls)
+        data.update(_instructions_fields(instructions, strategy))
         click.echo(json.dumps(data))
     else:
         statements = "n/a" if result.statements is None else f"{result.statements:,}"
@@ -157,6 +166,9 @@ def run_command(
             f"payload encoding inside them {driver.encode_seconds:.4f} s"
         )
         click.echo(f"  placement: {_placement_line()}")
+        if instructions is not None:
+            click.echo(f"  client instructions, from one more insert under valgrind: "
+                       f"{_instructions_text(instructions, strategy)}")
         if profiled is not None:
             click.echo(
                 f"profile written to {profile_path} ({profiled.function_calls:,} function calls, "
@@ -164,6 +176,55 @@ def run_command(
             )
     if note:
         click.echo(f"note: {note}", err=True)
+
+
+def _instructions_of(strategies: Sequence[registry.Strategy], rows: int, workload: Any, seed: int,
+                     dsn: str | None, names_json: Path | None = None) -> tuple[dict[str, Any], str | None, dict]:
+    """``({strategy label: Figure}, reason, conditions)``: each strategy's client instructions for
+    ``rows`` rows, all counted in one process under valgrind (reason: why all are n/a)."""
+    from ..measure import instructions
+
+    if names_json is not None:
+        reason = "instructions n/a: counted for generated rows only (--rows), not --names-json"
+        return {s.label: instructions.Figure(skip=reason) for s in strategies}, reason, {}
+    requests = [(s.name, rows, s.driver if s.driver != s.drivers[0] else None) for s in strategies]
+    requested: dict[str, Any] = {"workload": workload.name, "seed": seed}
+    if workload.name == "populated":
+        requested["present"] = workload.present
+    figures, reason = instructions.measure_many(requests, workload=requested, dsn=dsn)
+    labels = {request: s.label for request, s in zip(requests, strategies, strict=True)}
+    return ({labels[request]: figure for request, figure in figures.items()}, reason,
+            {} if reason else instructions.conditions(instructions.valgrind_version()))
+
+
+def _instructions_text(instructions: tuple[dict[str, Any], str | None, dict], strategy: registry.Strategy) -> str:
+    figure = instructions[0].get(strategy.label)
+    if figure is None:
+        return "n/a"
+    if figure.instructions is not None:
+        return f"{figure.instructions:,}"
+    return f"n/a ({figure.skip})" if figure.skip else f"failed ({figure.error})"
+
+
+def _instructions_cell(instructions: tuple[dict[str, Any], str | None, dict], strategy: registry.Strategy) -> str:
+    figure = instructions[0].get(strategy.label)
+    if figure is None or figure.instructions is None:
+        return "n/a" if figure is None or figure.skip else "failed"
+    return f"{figure.instructions:,}"
+
+
+def _instructions_fields(instructions: tuple[dict[str, Any], str | None, dict] | None,
+                         strategy: registry.Strategy) -> dict[str, Any]:
+    """The ``--json`` keys: ``instructions`` (None when not counted), why not, and what was fixed."""
+    if instructions is None:
+        return {"instructions": None, "instructions_note": "not counted (add --instructions)"}
+    figure = instructions[0].get(strategy.label)
+    fields: dict[str, Any] = {"instructions": figure.instructions if figure else None}
+    if figure is not None and figure.instructions is None:
+        fields["instructions_note"] = figure.skip or figure.error
+    if instructions[2]:
+        fields["instructions_conditions"] = instructions[2]
+    return fields
 
 
 def _placement_dict() -> dict[str, Any] | None:
@@ -202,6 +263,8 @@ def _fmt(value: float | None, pattern: str) -> str:
 @click.option("--profile-dir", type=click.Path(path_type=Path, file_okay=False), help="Keep the .prof captures here.")
 @click.option("--dsn", help="PostgreSQL URL or DSN (default: $BULKINSERT_DSN or the embedded server).")
 @click.option("--json", "as_json", is_flag=True, help="Print the scoresheet as JSON.")
+@click.option("--instructions", "count_instructions", is_flag=True,
+              help="Add each strategy's client instructions, counted in one process under valgrind.")
 @workload_options
 @driver_option
 @placement_option()
@@ -217,13 +280,15 @@ def ladder_command(
     profile_dir: Path | None,
     dsn: str | None,
     as_json: bool,
+    count_instructions: bool,
     driver: str | None,
     placement: str,
 ) -> None:
     """The talk's scoresheets for every strategy, measured side by side in one run.
 
     Each round runs every strategy plain, with the driver instrumented and under cProfile;
-    each column is the median of the samples of one of those modes.
+    each column is the median of the samples of one of those modes. ``--instructions``: then one
+    more insert per strategy, all in one process under valgrind, counts client instructions.
     """
     from rich.console import Console
     from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -256,13 +321,17 @@ def ladder_command(
             strategies, rows, repeat=repeat, profile=not no_profile, dbapi=not no_dbapi,
             profile_dir=profile_dir, dsn=dsn, on_step=on_step, workload=workload, seed=seed,
         )
+    by_label = {s.label: s for s in strategies}
+    measured = [by_label[r.strategy] for r in results]
+    instructions = _instructions_of(measured, rows, workload, seed, dsn) if count_instructions else None
     if as_json:
         click.echo(json.dumps({
             "rows": rows, "workload": workload.name, "present": workload.present, "repeat": repeat,
             "drivers": drivers_of(driver),
             "statistic": "median", "gc": GC_REGIME,
             "versions": library_versions(), "placement": _placement_dict(),
-            "results": [r.as_dict() for r in results], "skipped": skipped, "cpu_speed": cpu_speed.as_dict(),
+            "results": [{**r.as_dict(), **_instructions_fields(instructions, by_label[r.strategy])} for r in results],
+            "skipped": skipped, "cpu_speed": cpu_speed.as_dict(),
         }, indent=2))
         return
     versions = ", ".join(f"{k} {v}" for k, v in library_versions().items())
@@ -271,14 +340,15 @@ def ladder_command(
     table = Table(title=f"{rows:,} rows ({into}), median of {repeat} interleaved rounds ({versions})")
     for column in ("strategy", "total s", "CPU s", "statements", "× faster than orm_basic", "rows/s",
                    "× server floor", "instr. s", "DB-API s", "encode s", "DB-API %", "cProfile s",
-                   "overhead"):
+                   "overhead", *(("instructions",) if instructions is not None else ())):
         table.add_column(column, justify="left" if column == "strategy" else "right", no_wrap=True)
     for r in results:
+        counted = () if instructions is None else (_instructions_cell(instructions, by_label[r.strategy]),)
         table.add_row(
             r.strategy, f"{r.seconds:.4f}", f"{r.cpu_seconds:.4f}", _fmt(r.statements, ","),
             _fmt(r.speedup, ".1f"), f"{r.rows_per_second:,.0f}", _fmt(r.floor_ratio, ".2f"),
             _fmt(r.instrumented_seconds, ".4f"), _fmt(r.dbapi_seconds, ".4f"), _fmt(r.encode_seconds, ".4f"),
-            _fmt(r.dbapi_share, ".0%"), _fmt(r.profiled_seconds, ".4f"), r.overhead_text or "–",
+            _fmt(r.dbapi_share, ".0%"), _fmt(r.profiled_seconds, ".4f"), r.overhead_text or "–", *counted,
         )
     table.caption = (
         f"{GC_REGIME}. total/CPU/statements: plain runs; instr./DB-API/encode/DB-API %: runs with "
@@ -291,6 +361,15 @@ def ladder_command(
     out.print(cpu_speed.summary(), markup=False, highlight=False)
     for name, reason in skipped.items():
         out.print(f"skipped {name}: {reason}", markup=False, highlight=False)
+    if instructions is not None:
+        if instructions[1]:  # one line for the whole column: what to install
+            out.print(instructions[1], markup=False, highlight=False)
+        else:
+            out.print("instructions: client instructions of one more insert each, one process under valgrind "
+                      f"({', '.join(f'{k} {v}' for k, v in instructions[2].items())})", markup=False, highlight=False)
+        for label, figure in instructions[0].items():
+            if figure.error:
+                out.print(f"instructions of {label} failed: {figure.error}", markup=False, highlight=False)
 
 
 def _add_optional_commands() -> None:

@@ -9,6 +9,11 @@ so both follow the same rules:
   one row too few, so the benchmark fails or its row check breaks it (what ``compare`` says
   when a release breaks a path).
 
+* ``BULKINSERT_PLANT_WORK=STRATEGY:UNITS[,…]`` — after STRATEGY's insert, UNITS units of
+  pure-Python CPU work per row inserted (a fixed loop, never a sleep): a client slowdown that
+  changes the instructions the insert executes by the same amount on every run (read by the
+  instructions' measuring process, :mod:`bulkinsert.measure.instructions`).
+
 Any entry may end in ``@LIBRARY==VERSION`` (e.g. ``copy_text:raise@SQLAlchemy==2.1.9``): it then
 applies only in an environment where that library is installed at that version — one
 environment of a matrix, as a release that broke the path would be.
@@ -23,6 +28,7 @@ from importlib import metadata
 
 SLOWDOWN_VARIABLE = "BULKINSERT_PLANT_SLOWDOWN"
 FAULT_VARIABLE = "BULKINSERT_PLANT_FAULT"
+WORK_VARIABLE = "BULKINSERT_PLANT_WORK"
 FAULTS = ("raise", "wrong-rows")
 
 
@@ -32,10 +38,11 @@ class PlantedError(RuntimeError):
 
 @dataclass(frozen=True)
 class Planted:
-    """What to plant in this process: {strategy: factor} and {strategy: fault}."""
+    """What to plant in this process: {strategy: factor}, {strategy: fault}, {strategy: units per row}."""
 
     slowdowns: dict[str, float] = field(default_factory=dict)
     faults: dict[str, str] = field(default_factory=dict)
+    work: dict[str, int] = field(default_factory=dict)
 
 
 def _installed(library: str) -> str | None:
@@ -67,9 +74,9 @@ def _entries(text: str, variable: str, installed: Mapping[str, str | None] | Non
     return entries
 
 
-def parse_planted(slowdown: str = "", fault: str = "", *,
+def parse_planted(slowdown: str = "", fault: str = "", *, work: str = "",
                   installed: Mapping[str, str | None] | None = None) -> Planted:
-    """Parse both hooks' texts; a malformed entry is a one-line ValueError, never ignored.
+    """Parse the hooks' texts; a malformed entry is a one-line ValueError, never ignored.
 
     ``installed`` ({library: version}) stands in for the environment's installed versions.
     """
@@ -86,10 +93,16 @@ def parse_planted(slowdown: str = "", fault: str = "", *,
     for name, kind in faults.items():
         if kind not in FAULTS:
             raise ValueError(f"{FAULT_VARIABLE}: fault of {name} must be one of {', '.join(FAULTS)}, got {kind!r}")
-    return Planted(slowdowns, faults)
+    units: dict[str, int] = {}
+    for name, text in _entries(work, WORK_VARIABLE, installed).items():
+        if not text.isdigit() or int(text) < 1:
+            raise ValueError(f"{WORK_VARIABLE}: units per row of {name} must be a whole number >= 1, got {text!r}")
+        units[name] = int(text)
+    return Planted(slowdowns, faults, units)
 
 
 def planted_from_environment(environ: Mapping[str, str] | None = None) -> Planted:
     """The plants of this process, from its environment variables."""
     environ = os.environ if environ is None else environ
-    return parse_planted(environ.get(SLOWDOWN_VARIABLE, ""), environ.get(FAULT_VARIABLE, ""))
+    return parse_planted(environ.get(SLOWDOWN_VARIABLE, ""), environ.get(FAULT_VARIABLE, ""),
+                         work=environ.get(WORK_VARIABLE, ""))

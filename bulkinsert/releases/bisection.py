@@ -34,7 +34,7 @@ from ..data.schema import DEFAULT_ROWS
 from .envs import EnvironmentError_, build, release_env
 from .findings import notes_url
 from .sidebyside import COUNTED, DEFAULT_ROUNDS, SideBySide, measure_side_by_side
-from .workers import Unmeasurable, Worker, WorkerError
+from .workers import Unmeasurable, WorkerError, worker_for
 
 SEVERAL_CHANGES_HINT = (
     "binary search assumes one change in the range; with several it finds one of them "
@@ -236,7 +236,7 @@ def _real_measure(result: BisectResult, rounds: int, tell: Callable[[str, str], 
     def counted(version: str) -> Any:
         ready(version)
         tell(version, f"measuring {result.metric}")
-        with Worker(envs[version]) as worker:
+        with worker_for(result.metric)(envs[version]) as worker:
             try:
                 answer = worker.measure(result.strategy, result.rows, calls=result.metric == "calls",
                                         driver=result.driver)

@@ -161,14 +161,17 @@ def list_command(library: str, low: str | None, high: str | None, pre: bool, as_
 @click.option("--start-ahead/--no-start-ahead", default=True, show_default=True,
               help="Start the next release's measuring process (its imports) on a CPU the measurement does not "
                    "use while one release measures.")
+@click.option("--metric", "extra_metrics", type=click.Choice(["instructions"]), multiple=True,
+              help="Also measure this metric (instructions: client instructions, one more process per release "
+                   "under valgrind).")
 @pre_option
 @json_option
 @release_driver_option
 @strategies_from_option
 @guarded
 def sweep_command(library: str, low: str, high: str, strategies: str | None, rows: int, samples: int,
-                  results_dir: Path | None, allow_dirty: bool, build_jobs: int | None, start_ahead: bool, pre: bool,
-                  as_json: bool, driver: str | None) -> None:
+                  results_dir: Path | None, allow_dirty: bool, build_jobs: int | None, start_ahead: bool,
+                  extra_metrics: tuple[str, ...], pre: bool, as_json: bool, driver: str | None) -> None:
     """Measure strategies on every release from --from to --to; store asv results (their own machine)."""
     from .envs import distribution_name
     from .sweep import DEFAULT_RESULTS_DIR, refuse_dirty, sweep
@@ -192,7 +195,8 @@ def sweep_command(library: str, low: str, high: str, strategies: str | None, row
 
         result = sweep(library, versions, names, rows=rows, samples=samples,
                        results_dir=results_dir or DEFAULT_RESULTS_DIR, progress=tell, allow_dirty=allow_dirty,
-                       driver=driver, build_jobs=build_jobs, start_ahead=start_ahead)
+                       driver=driver, build_jobs=build_jobs, start_ahead=start_ahead,
+                       instructions="instructions" in extra_metrics)
     if as_json:
         click.echo(json.dumps(result.as_dict(), indent=2))
     else:
@@ -206,7 +210,8 @@ def sweep_command(library: str, low: str, high: str, strategies: str | None, row
 @library_option
 @click.option("--from", "low", required=True, help="OLD: the release whose figure is the reference.")
 @click.option("--to", "high", required=True, help="NEW: the newest release to search.")
-@click.option("--metric", type=click.Choice(["statements", "calls", "time"]), default="statements", show_default=True)
+@click.option("--metric", type=click.Choice(["statements", "calls", "instructions", "time"]), default="statements",
+              show_default=True)
 @rows_option
 @rounds_option
 @with_option
@@ -275,7 +280,8 @@ def bisect_command(strategy: str, library: str, low: str, high: str, metric: str
 @click.argument("old")
 @click.argument("new")
 @library_option
-@click.option("--metric", type=click.Choice(["time", "cpu", "statements", "calls"]), default="time", show_default=True)
+@click.option("--metric", type=click.Choice(["time", "cpu", "statements", "calls", "instructions"]), default="time",
+              show_default=True)
 @rounds_option
 @rows_option
 @with_option

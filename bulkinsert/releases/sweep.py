@@ -24,6 +24,7 @@ code was not measured); ``allow_dirty`` measures it anyway and files the results
 
 from __future__ import annotations
 
+import os
 import statistics
 import subprocess
 import sys
@@ -46,6 +47,7 @@ from .workers import Unmeasurable, Worker, WorkerError
 
 # A sweep files its figures under the main suite's benchmarks of these metrics.
 _TIME, _STATEMENTS, _CALLS = metric("time"), metric("statements"), metric("calls")
+_INSTRUCTIONS = metric("instructions")
 _SWEEP_BENCHMARKS = tuple((m.benchmark, m.unit) for m in (_TIME, _STATEMENTS, _CALLS))
 # A release sweep records statements and calls at the quick suite's TRACK_ROWS: a per-row path
 # shows at 1,000 rows as plainly as at 10,000 (1,002 statements against 3), at a tenth of the
@@ -65,6 +67,8 @@ class StrategyFigures:
     cpu_seconds: list[float] = field(default_factory=list)
     statements: int | None = None
     function_calls: int | None = None
+    instructions: int | None = None  # counted under valgrind when the sweep was asked for them
+    instructions_note: str | None = None  # why not, when asked (valgrind missing, the path failed there)
     unsupported: str | None = None
     error: str | None = None
     broken: str | None = None  # the exactness check's one line: the loaded table differs from the rows
@@ -80,6 +84,10 @@ class StrategyFigures:
 
     def as_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"statements": self.statements, "function_calls": self.function_calls}
+        if self.instructions is not None or self.instructions_note:
+            data["instructions"] = self.instructions
+        if self.instructions_note:
+            data["instructions_note"] = self.instructions_note
         if self.seconds:
             data["seconds"] = statistics.median(self.seconds)
             data["cpu_seconds"] = statistics.median(self.cpu_seconds)
@@ -316,6 +324,7 @@ def sweep(
     driver: str | None = None,
     build_jobs: int | None = None,
     start_ahead: bool = True,
+    instructions: bool = False,
 ) -> SweepResult:
     """Measure ``strategies`` on each of ``versions`` and write asv results (unless ``results_dir`` is None).
 
@@ -326,6 +335,8 @@ def sweep(
     the figures are then filed under the strategy label (``core_executemany+psycopg``).
     Environments are built first, ``build_jobs`` at a time (None: :func:`.schedule.default_build_jobs`);
     ``start_ahead`` starts the next release's process on a spare CPU while one measures (:mod:`.schedule`).
+    ``instructions``: then every release's client instructions too, all its strategies in one more
+    process under valgrind (:mod:`bulkinsert.measure.instructions`).
     """
     started = time.monotonic()
     dirty = refuse_dirty(allow_dirty)
@@ -365,6 +376,9 @@ def sweep(
                 result.failed[version] = f"{exc} (in both attempts)"
                 continue
             record_confirmed_broken(env, measured, rows, driver)
+            if instructions:
+                tell(version, index, total, "instructions (valgrind)")
+                count_instructions(env, measured, rows, driver)
             result.releases.append(ReleaseFigures(version, env, outcomes[index] is True, measured))
     finally:
         if upcoming is not None:
@@ -410,6 +424,13 @@ def figures_of_sweep(result: SweepResult, *, machine: str, commit: str, date: in
                                           status=status_.SKIPPED, reason=why, **common))
                 else:
                     figures.append(Figure(benchmark=counted.benchmark, value=value, unit=counted.unit, **common))
+            if measured.instructions is not None or measured.instructions_note:  # asked for: a figure or n/a
+                if measured.instructions is None:
+                    figures.append(Figure(benchmark=_INSTRUCTIONS.benchmark, value=None, unit=_INSTRUCTIONS.unit,
+                                          status=status_.SKIPPED, reason=measured.instructions_note, **common))
+                else:
+                    figures.append(Figure(benchmark=_INSTRUCTIONS.benchmark, value=_number(measured.instructions),
+                                          unit=_INSTRUCTIONS.unit, **common))
     return figures
 
 
@@ -446,6 +467,22 @@ def count_creep(figures: Sequence[Any], library: str) -> list[Any]:
             reason = f"{pair.reason}; crept since {creep.reference}, every release on the way within the rule"
             found.append(finding_of(pair, rule, verdict, True, reason))
     return found
+
+
+def count_instructions(env: ReleaseEnv, measured: dict[str, StrategyFigures], rows: int, driver: str | None) -> None:
+    """Every measured strategy's client instructions in ``env``, one process under valgrind."""
+    from ..measure.instructions import measure_many
+    from .workers import DEFAULT_DATABASE
+
+    names = [name for name, figures in measured.items() if not (figures.unsupported or figures.error or figures.broken)]
+    environ = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    environ.setdefault("BULKINSERT_DATABASE", DEFAULT_DATABASE)
+    counted, reason = measure_many([(name, rows, driver) for name in names], python=env.python, cwd=env.path,
+                                   environ=environ)
+    for (name, _rows, _driver), figure in counted.items():
+        measured[name].instructions = figure.instructions
+        if figure.instructions is None:
+            measured[name].instructions_note = reason or figure.skip or figure.error
 
 
 def strategy_label(name: str, driver: str | None) -> str:

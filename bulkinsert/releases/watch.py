@@ -187,7 +187,7 @@ def not_applicable(figures: Sequence[Figure], library: str) -> list[dict[str, An
 
 def is_candidate(finding: Finding) -> bool:
     """A change the side-by-side re-run must settle: counts that moved, timings beyond noise."""
-    return finding.metric in ("statements", "calls", "time") and finding.change != "same"
+    return finding.metric in ("statements", "calls", "instructions", "time") and finding.change != "same"
 
 
 SideBySideCheck = Callable[[Finding, int], dict[str, Any]]
@@ -218,7 +218,7 @@ def side_by_side_check(rounds: int, driver: str | None = None) -> SideBySideChec
 def settle(finding: Finding, check: dict[str, Any]) -> tuple[bool, str]:
     """Whether the re-run confirms the sweep's change, and how it reads."""
     agrees = check.get("verdict") == finding.change
-    if finding.metric in ("statements", "calls"):
+    if finding.metric in ("statements", "calls", "instructions"):
         repeatable = bool(check.get("repeatable"))
         confirmed = agrees and repeatable
         seen = f"{check.get('old_value', '?'):g} -> {check.get('new_value', '?'):g}" if agrees else check.get("verdict")
@@ -274,7 +274,7 @@ def _record(data: Mapping[str, Any], dirty: bool, driver: str | None = None) -> 
 def run(plans: Sequence[Plan], chosen: Sequence[str] | None, *, rows: int, samples: int, rounds: int,
         results_dir: Path | None, allow_dirty: bool = False,
         progress: Callable[[str], None] | None = None, check: SideBySideCheck | None = None,
-        driver: str | None = None) -> WatchResult:
+        driver: str | None = None, instructions: bool = False) -> WatchResult:
     """Sweep each plan's base and new releases, judge adjacent ones, settle candidates side by side.
 
     ``driver``: the SQLAlchemy paths run on it in every release (checked by the caller,
@@ -291,7 +291,7 @@ def run(plans: Sequence[Plan], chosen: Sequence[str] | None, *, rows: int, sampl
         strategies = strategies_for(item.library, chosen)
         versions = ([item.base] if item.base else []) + item.new
         swept = sweep(item.library, versions, strategies, rows=rows, samples=samples, results_dir=results_dir,
-                      allow_dirty=allow_dirty, driver=driver,
+                      allow_dirty=allow_dirty, driver=driver, instructions=instructions,
                       progress=lambda version, _index, _total, what, name=item.library:
                       tell(f"{name} {version}: {what}"))
         commit, date = project_commit()

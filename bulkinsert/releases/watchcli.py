@@ -43,6 +43,8 @@ from .watch import default_watch_strategies
                                                   "'<machine>-releases-dirty', as `releases sweep`).")
 @click.option("--pre", is_flag=True, help="Include pre-releases.")
 @click.option("--json", "as_json", is_flag=True, help='Print {"new_releases": [...], "findings": [...]}.')
+@click.option("--metric", "extra_metrics", type=click.Choice(["instructions"]), multiple=True,
+              help="Also measure and judge this metric (instructions: one more process per release under valgrind).")
 @release_driver_option
 @strategies_from_option
 def watch_command(**options: Any) -> None:
@@ -60,7 +62,7 @@ def watch_command(**options: Any) -> None:
 
 def _watch(libraries: tuple[str, ...], since: str | None, high: str | None, strategies: str | None, rows: int,
            samples: int, rounds: int, results_dir: Path | None, allow_dirty: bool, pre: bool, as_json: bool,
-           driver: str | None = None) -> bool:
+           driver: str | None = None, extra_metrics: tuple[str, ...] = ()) -> bool:
     """The run; True when it confirmed a regression or a broken path."""
     from packaging.version import InvalidVersion, Version
 
@@ -100,7 +102,8 @@ def _watch(libraries: tuple[str, ...], since: str | None, high: str | None, stra
     refuse_dirty(allow_dirty)
     with progress_display(0, "watch") as update:
         result = run(plans, chosen, rows=rows, samples=samples, rounds=rounds, results_dir=results,
-                     allow_dirty=allow_dirty, progress=lambda text: update(0, text), driver=driver)
+                     allow_dirty=allow_dirty, progress=lambda text: update(0, text), driver=driver,
+                     instructions="instructions" in extra_metrics)
     if as_json:
         click.echo(json.dumps(result.as_dict(), indent=2))
     else:

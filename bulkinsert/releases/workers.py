@@ -138,3 +138,62 @@ class Worker:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class InstructionsWorker:
+    """A release's measuring process under valgrind (:mod:`bulkinsert.measure.instructions`), with
+    :class:`Worker`'s ``measure`` and context manager: answers carry ``instructions``.
+
+    Where valgrind is missing, starting it raises :class:`Unmeasurable` with what to install.
+    """
+
+    def __init__(self, env: ReleaseEnv, *, plant: str | None = None) -> None:
+        from ..measure.instructions import Counter, InstructionsUnavailable
+
+        self.env = env
+        variables = dict(os.environ)
+        variables.setdefault("BULKINSERT_DATABASE", DEFAULT_DATABASE)
+        variables.pop(PLANT_VARIABLE, None)
+        if plant:
+            variables[PLANT_VARIABLE] = plant
+        variables.pop("PYTHONPATH", None)
+        variables.pop("VIRTUAL_ENV", None)
+        logs = env_root().parent / "releases" / "logs"
+        logs.mkdir(parents=True, exist_ok=True)
+        try:
+            self.counter = Counter(env.python, cwd=env.path, environ=variables,
+                                   log=logs / f"{env.path.name}.instructions.log")
+        except InstructionsUnavailable as exc:
+            raise Unmeasurable(str(exc)) from None
+        except RuntimeError as exc:
+            raise WorkerError(scrub(f"{env.library} {env.version}: {exc}")) from None
+        self.versions = self.counter.versions
+
+    def measure(self, strategy: str, rows: int, *, calls: bool = False, check: bool = False,
+                driver: str | None = None) -> dict[str, Any]:
+        """One insert's client instructions (``calls`` and ``check`` do not apply: counted, not checked)."""
+        del calls, check
+        try:
+            figure = self.counter.measure(strategy, rows, driver=driver)
+        except RuntimeError as exc:
+            raise WorkerError(scrub(f"{self.env.library} {self.env.version}: {exc}")) from None
+        if figure.skip is not None:
+            raise Unmeasurable(scrub(figure.skip))
+        if figure.error is not None:
+            raise WorkerError(scrub(f"{self.env.library} {self.env.version}: {figure.error}"))
+        return {"ok": True, "instructions": figure.instructions, "versions": self.versions,
+                "conditions": self.counter.conditions}
+
+    def close(self) -> None:
+        self.counter.close()
+
+    def __enter__(self) -> InstructionsWorker:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def worker_for(metric: str) -> type[Worker] | type[InstructionsWorker]:
+    """The measuring process a metric needs: under valgrind for ``instructions``."""
+    return InstructionsWorker if metric == "instructions" else Worker

@@ -30,10 +30,11 @@ MAX_LINES = 8  # lines per chart: more and the colours cannot be told apart
 CHARTS = (
     ("statements", "server statements", fmt_count, fmt_count_short),
     ("function_calls", "Python function calls", fmt_count, fmt_count_short),
+    ("instructions", "client instructions (valgrind)", fmt_count, fmt_count_short),
     ("seconds", "median seconds", fmt_seconds, fmt_seconds_short),
 )
 CHART_OF_FINDING = {"statements": "statements", "calls": "function_calls", "function_calls": "function_calls",
-                    "time": "seconds"}
+                    "instructions": "instructions", "time": "seconds"}
 
 
 @dataclass(frozen=True)

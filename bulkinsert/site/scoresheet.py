@@ -38,6 +38,12 @@ def _noise(figure: Figure | None) -> float | None:
     return (spread.high - spread.low) / figure.value
 
 
+def _instruction_rows(env: Environment, rows: int) -> int:
+    """The row count of the instructions column: the measured one nearest to the table's."""
+    measured = sorted({r for metric, _, r in env.figures if metric == "instructions"})
+    return _nearest(measured, rows) or rows
+
+
 def _row(site: SiteData, env: Environment, name: str, rows: int, track_rows: int, base: float | None,
          floor: float | None) -> dict[str, Any] | None:
     time_figure = env.figure("seconds", name, rows)
@@ -71,6 +77,7 @@ def _row(site: SiteData, env: Environment, name: str, rows: int, track_rows: int
         "overhead": overhead,
         "overhead_text": overhead_text(overhead, _noise(env.figure("seconds", name, track_rows))),
         "calls": env.value("function_calls", name, track_rows),
+        "instructions": env.value("instructions", name, _instruction_rows(env, rows)),
         "rows_per_second": rows_per_second,
         "capture": capture,
         "marks": [m for m in site.marks_for(env, name) if m.rows in (None, rows, track_rows) and m.confirmed],
@@ -102,6 +109,7 @@ def _section(site: SiteData, env: Environment) -> dict[str, Any]:
         "env": env,
         "rows": rows,
         "track_rows": track_rows,
+        "instruction_rows": _instruction_rows(env, rows),
         "floor_measured": floor is not None,
         "table": table,
         "share_chart": share_chart(shares, "DB-API share", links),

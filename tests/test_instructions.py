@@ -1,0 +1,122 @@
+"""Client instructions under valgrind: exact between runs, moved by CPU work, not by a sleep.
+
+Real valgrind, real embedded server, small inserts (an instrumented insert runs ~50x slower).
+Without valgrind on the machine the counting tests skip with the reason, and the n/a path is
+tested instead (it needs no valgrind).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bulkinsert.analysis.metrics import count_verdict
+from bulkinsert.measure import instructions
+from bulkinsert.measure.planted import parse_planted
+
+ROWS = 50
+# Measured in this order in one process. Earlier inserts shape the process's state (the allocator's
+# arenas, caches), so the planted paths come last and core_executemany's history is the same in
+# both processes: an A/A pair.
+PATHS = ("core_executemany", "copy_text", "execute_values")
+PLANTED_UNITS = 40  # units of planted CPU work per row on execute_values: well beyond the tolerance
+
+REASON = instructions.unavailable_reason()
+needs_valgrind = pytest.mark.skipif(REASON is not None, reason=REASON or "")
+
+
+def _measure(environ: dict[str, str] | None = None) -> dict[str, int | None]:
+    figures, reason = instructions.measure_many([(name, ROWS, None) for name in PATHS],
+                                                environ={**os.environ, **(environ or {})})
+    assert reason is None
+    for request, figure in figures.items():
+        assert figure.instructions is not None, (request, figure)
+    return {name: figures[(name, ROWS, None)].instructions for name in PATHS}
+
+
+@pytest.fixture(scope="module")
+def baseline() -> dict[str, int | None]:
+    return _measure()
+
+
+@pytest.fixture(scope="module")
+def planted() -> dict[str, int | None]:
+    return _measure({"BULKINSERT_PLANT_WORK": f"execute_values:{PLANTED_UNITS}",
+                     "BULKINSERT_PLANT_SLOWDOWN": "copy_text:3"})
+
+
+@needs_valgrind
+def test_two_processes_give_the_same_count(baseline: dict, planted: dict) -> None:
+    # core_executemany is planted with nothing and measured first in both processes: an A/A pair.
+    old, new = baseline["core_executemany"], planted["core_executemany"]
+    assert old > 100_000  # a real insert's work, not an empty region
+    assert count_verdict("instructions", old, new, ROWS).verdict == "same", (old, new)
+
+
+@needs_valgrind
+def test_planted_cpu_work_is_more_and_a_planted_sleep_is_same(baseline: dict, planted: dict) -> None:
+    work = count_verdict("instructions", baseline["execute_values"], planted["execute_values"], ROWS)
+    assert work.verdict == "more", work
+    slept = count_verdict("instructions", baseline["copy_text"], planted["copy_text"], ROWS)
+    assert slept.verdict == "same", slept
+
+
+@needs_valgrind
+def test_counts_order_the_paths_as_their_work(baseline: dict) -> None:
+    # Core executemany builds a dict and a parameter set per row; execute_values formats strings.
+    assert baseline["core_executemany"] > baseline["execute_values"] > 0
+
+
+def test_without_valgrind_every_figure_is_na_with_what_to_install(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))  # no valgrind, no compiler on it
+    figures, reason = instructions.measure_many([("copy_text", 10, None), ("execute_values", 10, None)])
+    assert reason is not None and "apt-get install valgrind" in reason and "\n" not in reason
+    assert all(f.instructions is None and f.skip == reason for f in figures.values())
+
+
+def test_run_json_says_why_instructions_are_na(tmp_path: Path) -> None:
+    environ = {**os.environ, "PATH": str(tmp_path)}
+    proc = subprocess.run([sys.executable, "-m", "bulkinsert", "run", "copy_text", "--rows", "10", "--json",
+                           "--instructions"], capture_output=True, text=True, env=environ, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    assert result["instructions"] is None and "apt-get install valgrind" in result["instructions_note"]
+
+
+@needs_valgrind
+def test_run_prints_the_count() -> None:
+    proc = subprocess.run([sys.executable, "-m", "bulkinsert", "run", "copy_text", "--rows", "20", "--instructions",
+                           "--json"], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    assert result["instructions"] > 10_000
+    assert result["instructions_conditions"]["PYTHONHASHSEED"] == "0"
+
+
+def test_planted_work_is_parsed_and_refused_in_one_line() -> None:
+    assert parse_planted(work="copy_text:12").work == {"copy_text": 12}
+    with pytest.raises(ValueError, match="whole number"):
+        parse_planted(work="copy_text:0.5")
+
+
+def test_a_dump_without_a_summary_is_an_error(tmp_path: Path) -> None:
+    dump = tmp_path / "callgrind.out.1"
+    dump.write_text("version: 1\nevents: Ir\nsummary: 1234\n")
+    assert instructions.read_dump(dump) == 1234
+    dump.write_text("version: 1\n")
+    with pytest.raises(ValueError, match="no summary"):
+        instructions.read_dump(dump)
+
+
+def test_the_count_rule_takes_a_share_with_a_floor() -> None:
+    # From the A/A runs (docs/results/2026-12-06-instructions.md): 1 % of the count, at least 10,000.
+    assert count_verdict("instructions", 24_589_117, 25_092_332, 100).verdict == "more"  # planted +2.05 %
+    assert count_verdict("instructions", 24_516_239, 24_630_347, 100).verdict == "same"  # A/A +0.47 %
+    assert count_verdict("instructions", 3_264_510, 3_047_388, 100).verdict == "fewer"  # -6.65 %
+    assert count_verdict("instructions", 140_876, 145_000, 100).verdict == "same"  # within the floor
+    assert count_verdict("instructions", 131_253, 143_731, 100).verdict == "more"  # +12,478 per insert
