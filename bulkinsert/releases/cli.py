@@ -14,6 +14,7 @@ from .. import registry
 from ..cli.guard import guarded
 from ..data.schema import DEFAULT_ROWS
 from ..user_strategies import strategies_from_option
+from .commitcli import cext_option, source_option
 from .console import progress_display
 from .drivers import check_driver, driver_mark, release_driver_option
 from .report import print_sweep
@@ -204,9 +205,10 @@ def sweep_command(library: str, low: str, high: str, strategies: str | None, row
 @releases_group.command("bisect")
 @click.argument("strategy")
 @library_option
-@click.option("--from", "low", required=True, help="OLD: the release whose figure is the reference.")
-@click.option("--to", "high", required=True, help="NEW: the newest release to search.")
-@click.option("--metric", type=click.Choice(["statements", "calls", "time"]), default="statements", show_default=True)
+@click.option("--from", "low", required=True, help="OLD: the release (or, with --source, ref) of the reference.")
+@click.option("--to", "high", required=True, help="NEW: the newest release (or, with --source, ref) to search.")
+@click.option("--metric", type=click.Choice(["statements", "calls", "time", "cpu"]), default="statements",
+              show_default=True)
 @rows_option
 @rounds_option
 @with_option
@@ -214,10 +216,21 @@ def sweep_command(library: str, low: str, high: str, strategies: str | None, row
 @json_option
 @release_driver_option
 @strategies_from_option
+@source_option
+@cext_option
 @guarded
 def bisect_command(strategy: str, library: str, low: str, high: str, metric: str, rows: int, rounds: int,
-                   held: tuple[str, ...], pre: bool, as_json: bool, driver: str | None) -> None:
-    """Find the first release in (--from, --to] whose figure differs from --from's."""
+                   held: tuple[str, ...], pre: bool, as_json: bool, driver: str | None, source: str | None = None,
+                   cext: bool = False) -> None:
+    """Find the first release in (--from, --to] whose figure differs from --from's (with --source: the commit)."""
+    if source is not None:
+        from .commitcli import bisect_from_source
+
+        check_driver([strategy], driver)
+        if held:
+            raise ValueError("--with: the commit axis pins the matrix's newest environment only")
+        return bisect_from_source(source, library, strategy, low, high, metric=metric, rows=rows, rounds=rounds,
+                                  cext=cext, as_json=as_json, driver=driver)
     from .bisection import SEVERAL_CHANGES_HINT, bisect_releases
     from .envs import distribution_name, parse_held, release_env
     from .findings import record

@@ -1,0 +1,147 @@
+"""One environment per commit of a library, built from that commit and cached per SHA.
+
+Everything but the library is pinned exactly as for the release axis (the newest environment of
+the asv matrix, the project's measuring core, the checkout on the path: :mod:`.envs`); the
+library itself is the commit's tree (``git archive``, kept under ``.asv/commit-trees/<sha>``)
+installed by ``uv pip install``. A build is pure Python or with C extensions, chosen once for a
+whole bisect, sweep or watch and part of the cache key; the stamp records what was actually built
+(``cext_built``), and a build that comes out otherwise than asked is refused, so one search never
+mixes the two. A commit that does not install or import raises :class:`CommitBuildError`, which
+the searches treat as a release that does not install: skipped and reported.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from packaging.utils import canonicalize_name
+
+from . import envs
+from .index import COMPANIONS
+from .source import Recipe, Source
+
+# Prints whether the imported module's directory holds compiled extensions (.so / .pyd).
+_CEXT_PROBE = ("import importlib, pathlib, sys; m = importlib.import_module(sys.argv[1]); "
+               "d = pathlib.Path(m.__file__).parent; print(any(d.rglob('*.so')) or any(d.rglob('*.pyd')))")
+
+
+class CommitBuildError(envs.EnvironmentError_):
+    """A commit that does not build, install or import (the message is the last line of why)."""
+
+
+@dataclass(frozen=True)
+class CommitEnv(envs.ReleaseEnv):
+    """A commit's environment; ``version`` is the short SHA (what the measuring process reports)."""
+
+    sha: str = ""
+    cext: bool = False  # C extensions asked for (False: the pure-Python build)
+    subdirectory: str = ""
+
+    def stamp(self) -> dict:
+        return {**super().stamp(), "sha": self.sha, "cext": self.cext}
+
+    @property
+    def built_seconds(self) -> float | None:
+        """How long its build took (None when it was not built here)."""
+        try:
+            return json.loads((self.path / envs.STAMP).read_text()).get("built_seconds")
+        except (OSError, ValueError):
+            return None
+
+
+def commit_pins(library: str) -> dict[str, str]:
+    """The matrix's newest pins without the library and its companions (they come from the commit)."""
+    together = {canonicalize_name(library), *COMPANIONS.get(canonicalize_name(library), ())}
+    return {k: v for k, v in envs.matrix_pins().items() if canonicalize_name(k) not in together}
+
+
+def commit_env(recipe: Recipe, sha: str, *, cext: bool = False, pins: dict[str, str] | None = None) -> CommitEnv:
+    pinned = dict(pins if pins is not None else commit_pins(recipe.library))
+    requirements = tuple(sorted({**pinned, recipe.library: f"git+{sha}"}.items(), key=lambda kv: kv[0].lower()))
+    kind = "cext" if cext else "pure"
+    path = envs.env_root() / "commits" / f"{canonicalize_name(recipe.library)}-{sha[:12]}-{kind}"
+    return CommitEnv(recipe.library, sha[:10], requirements, path, sha=sha, cext=cext,
+                     subdirectory=recipe.subdirectory)
+
+
+def other_dependencies(library: str) -> list[str]:
+    """The project's measuring core without the library (which comes from the commit)."""
+    from packaging.requirements import Requirement
+
+    name = canonicalize_name(library)
+    return [r for r in envs.project_dependencies() if canonicalize_name(Requirement(r).name) != name]
+
+
+def tree_root() -> Path:
+    return envs.env_root().parent / "commit-trees"
+
+
+def _run(command: list[str], what: str, extra: dict[str, str] | None = None) -> str:
+    variables = {**envs._uv_env(), **(extra or {})}
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, env=variables,
+                              timeout=envs.BUILD_TIMEOUT_SECONDS, check=False)
+    except subprocess.TimeoutExpired:
+        raise CommitBuildError(f"{what}: timed out after {envs.BUILD_TIMEOUT_SECONDS} s") from None
+    if done.returncode != 0:
+        lines = [line.strip() for line in (done.stderr or done.stdout).splitlines() if line.strip()]
+        detail = next((line for line in reversed(lines) if not line.startswith(("help:", "hint:"))), "failed")
+        raise CommitBuildError(f"{what}: {detail}")
+    return done.stdout
+
+
+def build_commit(env: CommitEnv, source: Source) -> bool:
+    """Make sure ``env`` exists; True when it was built now. A failed build leaves nothing behind."""
+    if env.is_built:
+        return False
+    recipe = source.recipe
+    if env.cext and recipe.cext_build is None:
+        raise CommitBuildError(f"{recipe.library} has no C extensions to build: use the pure-Python build")
+    tree = source.export(env.sha, tree_root() / env.sha)
+    if env.path.exists():
+        shutil.rmtree(env.path)
+    env.path.parent.mkdir(parents=True, exist_ok=True)
+    uv = envs._uv()
+    what = f"{recipe.library} {env.version}"
+    started = time.monotonic()
+    try:
+        _run([uv, "venv", "--quiet", "--python", sys.executable, str(env.path)], f"{what}: uv venv")
+        pins = [f"{name}=={version}" for name, version in env.requirements if name != recipe.library]
+        _run([uv, "pip", "install", "--quiet", "--python", str(env.python), *envs._index_arguments(),
+              *other_dependencies(recipe.library), *pins, *([] if env.cext else recipe.build_requires)],
+             f"{what}: the pinned requirements do not install")
+        # C extensions build in an isolated environment (the commit's own build requirements, e.g. Cython).
+        isolation = [] if env.cext else ["--no-build-isolation"]
+        _run([uv, "pip", "install", "--quiet", "--no-deps", *isolation, "--python", str(env.python),
+              *envs._index_arguments(), str(tree / recipe.subdirectory)], f"{what} does not build",
+             dict((recipe.cext_build if env.cext else recipe.pure_build) or {}))
+        probe = _run([str(env.python), "-c", _CEXT_PROBE, recipe.module], f"{what} does not import",
+                     {"PYTHONPATH": "", **(recipe.pure_build if not env.cext else {})})
+        cext_built = probe.strip().endswith("True")
+        if cext_built != env.cext:
+            raise CommitBuildError(f"{what}: C extensions {'built' if cext_built else 'not built'}, "
+                                   f"but this search measures {'C-extension' if env.cext else 'pure-Python'} builds")
+        envs._link_checkout(env)
+    except BaseException:
+        shutil.rmtree(env.path, ignore_errors=True)
+        raise
+    stamp = {**env.stamp(), "cext_built": cext_built, "built_seconds": round(time.monotonic() - started, 1)}
+    (env.path / envs.STAMP).write_text(json.dumps(stamp, indent=2))
+    return True
+
+
+def worker_variables(recipe: Recipe, cext: bool) -> dict[str, str]:
+    """Variables the measuring process needs to load the build it is given (psycopg: its Python impl)."""
+    return {} if cext else {k: v for k, v in recipe.pure_build.items() if k == "PSYCOPG_IMPL"}
+
+
+def apply_worker_variables(recipe: Recipe, cext: bool) -> None:
+    """Set them for the measuring processes started from here on (they inherit this environment)."""
+    os.environ.update(worker_variables(recipe, cext))
