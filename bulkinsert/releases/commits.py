@@ -28,8 +28,10 @@ from .index import COMPANIONS
 from .source import Recipe, Source
 
 # Prints whether the imported module's directory holds compiled extensions (.so / .pyd).
-_CEXT_PROBE = ("import importlib, pathlib, sys; m = importlib.import_module(sys.argv[1]); "
-               "d = pathlib.Path(m.__file__).parent; print(any(d.rglob('*.so')) or any(d.rglob('*.pyd')))")
+# A package's directory is searched; a single module is compiled when its own file is.
+_CEXT_PROBE = ("import importlib, pathlib, sys; f = pathlib.Path(importlib.import_module(sys.argv[1]).__file__); "
+               "files = f.parent.rglob('*') if f.name.startswith('__init__.') else [f]; "
+               "print(any(p.suffix in ('.so', '.pyd') for p in files))")
 
 
 class CommitBuildError(envs.EnvironmentError_):
