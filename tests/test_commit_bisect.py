@@ -166,3 +166,65 @@ def test_sqlalchemy_2_0_47_upsert_statements_commit(db: Database) -> None:
     assert data["verdict"] == "more" and commit["subject"] and commit["fixes"]
     assert any("unreleased_20" in f["path"] for f in commit["changelog"])
     assert commit["url"].startswith("https://github.com/sqlalchemy/sqlalchemy/commit/")
+
+
+# -- watching a branch --------------------------------------------------------------------------
+
+
+def watch(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli, ["releases", "watch", *args])
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_a_branch_watch_measures_only_the_new_commits(db: Database, repository: FakeRepository, strategy_file: Path,
+                                                       own_findings: Path, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BULKINSERT_COMMIT_FIGURES", str(tmp_path / "figures.jsonl"))
+    c = repository.commits
+    arguments = ("--library", LIBRARY, "--source", str(repository.path), "--branch", "watched",
+                 "--strategies", STRATEGY, "--rows", ROWS, "--strategies-from", str(strategy_file), "--json")
+    repository.git("branch", "-f", "watched", c["c6"])
+    code, out, err = watch(*arguments)
+    assert code == 1, err  # the first run (head and its parent) meets the planted change: a regression
+    first = json.loads(out)
+    assert first["base"] == c["c5"] and [n["sha"] for n in first["new_commits"]] == [c["c6"]]
+    [finding] = first["findings"]
+    assert finding["new"] == c["c6"][:10] and finding["old"] == c["c5"][:10] and finding["confirmed"]
+    assert finding["verdict"] == "regression" and finding["commit"]["subject"] == "smaller chunks"
+    recorded = read_findings(own_findings)[-1]
+    assert recorded["kind"] == "watch" and recorded["axis"] == "commit" and recorded["new"] == c["c6"][:10]
+
+    repository.git("branch", "-f", "watched", c["c8"])  # the branch gained two commits
+    code, out, err = watch(*arguments)
+    assert code == 0, err
+    second = json.loads(out)
+    assert [n["sha"] for n in second["new_commits"]] == [c["c7"], c["c8"]]
+    assert all(n["measured"] for n in second["new_commits"]) and second["findings"] == []
+    figures = (tmp_path / "figures.jsonl").read_text().splitlines()
+    assert [json.loads(line)["sha"] for line in figures] == [c["c5"], c["c6"], c["c7"], c["c8"]]
+
+    started = time.monotonic()
+    code, out, err = watch(*arguments)
+    assert code == 0 and json.loads(out)["new_commits"] == [] and "nothing new" in err
+    assert time.monotonic() - started < 30
+
+
+def test_every_nth_commit_with_a_bisection_when_a_figure_moved(db: Database, repository: FakeRepository,
+                                                               strategy_file: Path, tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BULKINSERT_COMMIT_FIGURES", str(tmp_path / "figures.jsonl"))
+    c = repository.commits
+    arguments = ("--library", LIBRARY, "--source", str(repository.path), "--branch", "sparse",
+                 "--strategies", STRATEGY, "--rows", ROWS, "--strategies-from", str(strategy_file), "--json")
+    repository.git("branch", "-f", "sparse", c["c3"])
+    code, out, err = watch(*arguments)
+    assert code == 0, err
+    repository.git("branch", "-f", "sparse", c["c8"])
+    code, out, err = watch(*arguments, "--every", "5")
+    assert code == 1, err
+    data = json.loads(out)
+    assert [n["sha"] for n in data["new_commits"] if n["measured"]] == [c["c8"]]  # c4..c8: the 5th only
+    [finding] = data["findings"]
+    assert finding["new"] == c["c6"][:10] and finding["old"] == c["c5"][:10] and finding["confirmed"]

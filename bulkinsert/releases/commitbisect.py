@@ -192,9 +192,9 @@ def bisect_release_then_commits(source: Source, low: str, high: str, strategy: s
 
 
 def looks_like_releases(source: Source, bounds: Sequence[str]) -> bool:
-    """Both bounds are releases this source tags (``2.0.47``), rather than refs (``rel_2_0_47``, a SHA)."""
+    """Both bounds are spelled as releases (``2.0.47``), not refs (``rel_2_0_47``, a branch, a SHA).
+
+    A release whose tag is missing then fails with the tag it looked for, rather than as a ref.
+    """
     recipe = source.recipe
-    if any(recipe.version_of(recipe.tag_of(b)) != b for b in bounds):
-        return False
-    tags = source.release_tags()
-    return all(b in tags for b in bounds)
+    return all("." in b and recipe.version_of(recipe.tag_of(b)) == b for b in bounds)  # a SHA may be all digits
