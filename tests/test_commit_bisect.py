@@ -20,6 +20,7 @@ from bulkinsert.pg.database import Database
 from bulkinsert.releases.commitbisect import looks_like_releases
 from bulkinsert.releases.findings import read_findings
 from bulkinsert.releases.source import Source, SourceError, recipe_for
+from bulkinsert.site.build import build_site
 
 CLONE_VARIABLE = "BULKINSERT_SQLALCHEMY_CLONE"
 ROWS = "1000"
@@ -181,7 +182,8 @@ def watch(*args: str) -> tuple[int, str, str]:
 def test_a_branch_watch_measures_only_the_new_commits(db: Database, repository: FakeRepository, strategy_file: Path,
                                                        own_findings: Path, tmp_path: Path,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("BULKINSERT_COMMIT_FIGURES", str(tmp_path / "figures.jsonl"))
+    figures_file = own_findings.parent / "commit-figures.jsonl"  # beside the findings: where the site reads it
+    monkeypatch.setenv("BULKINSERT_COMMIT_FIGURES", str(figures_file))
     c = repository.commits
     arguments = ("--library", LIBRARY, "--source", str(repository.path), "--branch", "watched",
                  "--strategies", STRATEGY, "--rows", ROWS, "--strategies-from", str(strategy_file), "--json")
@@ -202,8 +204,13 @@ def test_a_branch_watch_measures_only_the_new_commits(db: Database, repository: 
     second = json.loads(out)
     assert [n["sha"] for n in second["new_commits"]] == [c["c7"], c["c8"]]
     assert all(n["measured"] for n in second["new_commits"]) and second["findings"] == []
-    figures = (tmp_path / "figures.jsonl").read_text().splitlines()
+    figures = figures_file.read_text().splitlines()
     assert [json.loads(line)["sha"] for line in figures] == [c["c5"], c["c6"], c["c7"], c["c8"]]
+    build_site(tmp_path / "html", tmp_path / "no-results", profile_dirs=[], findings_file=own_findings)
+    page = (tmp_path / "html" / "releases.html").read_text()
+    section = page[page.index('<section id="commits"'):]
+    assert [row for row in section.split("<tr>") if 'class="changed"' in row][0].count(c["c6"][:10]) == 1
+    assert "confirmed" in section and section.index(c["c8"][:10]) < section.index(c["c5"][:10])  # newest first
 
     started = time.monotonic()
     code, out, err = watch(*arguments)
