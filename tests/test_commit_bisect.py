@@ -235,3 +235,17 @@ def test_every_nth_commit_with_a_bisection_when_a_figure_moved(db: Database, rep
     assert [n["sha"] for n in data["new_commits"] if n["measured"]] == [c["c8"]]  # c4..c8: the 5th only
     [finding] = data["findings"]
     assert finding["new"] == c["c6"][:10] and finding["old"] == c["c5"][:10] and finding["confirmed"]
+
+
+def test_compare_two_commits_side_by_side(db: Database, repository: FakeRepository, strategy_file: Path,
+                                          own_findings: Path) -> None:
+    c = repository.commits
+    result = CliRunner().invoke(cli, ["releases", "compare", STRATEGY, c["c5"], c["c6"], "--library", LIBRARY,
+                                      "--source", str(repository.path), "--metric", "statements", "--rounds", "8",
+                                      "--rows", ROWS, "--strategies-from", str(strategy_file), "--json"])
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["verdict"] == "more" and data["new_value"] - data["old_value"] == 10
+    assert data["new_commit"]["subject"] == "smaller chunks"
+    finding = read_findings(own_findings)[-1]
+    assert finding["kind"] == "compare" and finding["axis"] == "commit" and finding["new"] == c["c6"][:10]

@@ -298,11 +298,22 @@ def bisect_command(strategy: str, library: str, low: str, high: str, metric: str
 @json_option
 @release_driver_option
 @strategies_from_option
+@source_option
+@cext_option
 @guarded
 def compare_command(strategy: str, old: str, new: str, library: str, metric: str, rounds: int, rows: int,
                     held: tuple[str, ...], plant_slowdown: float | None, pre: bool, as_json: bool,
-                    driver: str | None) -> None:
-    """Measure STRATEGY on releases OLD and NEW side by side, interleaved; verdict on NEW."""
+                    driver: str | None, source: str | None = None, cext: bool = False) -> None:
+    """Measure STRATEGY on releases OLD and NEW side by side, interleaved; verdict on NEW (with --source: commits)."""
+    if source is not None:
+        from .commitcli import compare_from_source
+
+        check_driver([strategy], driver)
+        if held:
+            raise ValueError("--with: the commit axis pins the matrix's newest environment only")
+        return compare_from_source(source, library, strategy, old, new, metric=metric, rows=rows, rounds=rounds,
+                                   cext=cext, as_json=as_json, driver=driver,
+                                   plant=f"{strategy}:{plant_slowdown}" if plant_slowdown else None)
     from .envs import build, distribution_name, parse_held, release_env
     from .findings import notes_url, record
     from .sidebyside import measure_side_by_side

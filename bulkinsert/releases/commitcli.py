@@ -115,3 +115,56 @@ def _print_stage(kind: str, found: Any, strategy: str, metric: str) -> None:
     click.echo(f"{kind} search: {result.environments_used} environments used (bound {result.bound}), "
                f"{len(built)} built now{per}; {'C extensions' if found.cext else 'pure Python'}; "
                f"{len(result.releases)} {kind}s in range; {found.seconds:.1f} s")
+
+
+def compare_from_source(source_location: str, library: str, strategy: str, old: str, new: str, *, metric: str,
+                        rows: int, rounds: int, cext: bool, as_json: bool, driver: str | None,
+                        plant: str | None) -> None:
+    """Two commits (or tagged releases) of a source side by side, as ``releases compare`` does releases."""
+    from .commitbisect import CommitMeasurer, looks_like_releases
+    from .findings import record
+    from .sidebyside import measure_side_by_side
+    from .source import Source, recipe_for
+
+    source = Source(source_location, recipe_for(library))
+    if looks_like_releases(source, (old, new)):
+        tags = source.release_tags()
+        for version in (old, new):
+            if version not in tags:
+                raise LookupError(f"{source.recipe.library} {version}: no tag {source.recipe.tag_of(version)} in "
+                                  f"{source_location}")
+        old_sha, new_sha = source.resolve(tags[old]), source.resolve(tags[new])
+    else:
+        old_sha, new_sha = source.resolve(old, "OLD"), source.resolve(new, "NEW")
+    with progress_display(rounds, f"compare {strategy} by commit") as update:
+        measurer = CommitMeasurer(source, strategy=strategy, metric=metric, rows=rows, rounds=rounds, cext=cext,
+                                  driver=driver, tell=lambda label, what: update(0, f"{label}: {what}"))
+        measurer.labels = {old_sha[:10]: old_sha, new_sha[:10]: new_sha}
+        measurer.prepare(list(measurer.labels))
+        old_env, new_env = measurer.env(old_sha, old_sha[:10]), measurer.env(new_sha, new_sha[:10])
+        outcome = measure_side_by_side(old_env, new_env, strategy, metric=metric, rounds=rounds, rows=rows,
+                                       plant_new=plant, driver=driver,
+                                       step=lambda done, total: update(done, f"round {done + 1}/{total}"))
+    commits = source.describe([old_sha, new_sha])
+    data = {"strategy": strategy, "library": source.recipe.library, "source": source_location, "old": old_sha[:10],
+            "new": new_sha[:10], "rows": rows, "cext": cext, "rounds": len(outcome.old_samples), **outcome.as_dict(),
+            "old_commit": commits[old_sha].as_dict(), "new_commit": commits[new_sha].as_dict()}
+    if not plant:
+        kept = {k: v for k, v in data.items() if k not in ("old_samples", "new_samples", "old_commit", "new_commit")}
+        record({"kind": "compare", "axis": "commit", **kept, "notes_url": commits[new_sha].url,
+                **({"driver": driver} if driver else {}),
+                "values": {f"old:{old_sha[:10]}": outcome.old_samples, f"new:{new_sha[:10]}": outcome.new_samples}})
+    if as_json:
+        click.echo(json.dumps(data, indent=2))
+        return
+    head = f"{strategy} {metric}, {source.recipe.library} {new_sha[:10]} vs {old_sha[:10]}: {outcome.verdict}"
+    if "p_value" in data:
+        low, high = data["ratio_ci"]
+        click.echo(f"{head} (x{data['ratio']:.3f}, interval {low:.3f}-{high:.3f}, p={data['p_value']:.3g}; "
+                   f"{data['reason']})")
+    else:
+        click.echo(f"{head} ({data['old_value']:g} -> {data['new_value']:g})")
+    for sha in (old_sha, new_sha):
+        link = f" {commits[sha].url}" if commits[sha].url else ""
+        click.echo(f"  {sha[:10]} {commits[sha].subject} ({commits[sha].date}){link}")
+    click.echo(f"  {'C extensions' if cext else 'pure Python'} builds")
