@@ -249,3 +249,18 @@ def test_compare_two_commits_side_by_side(db: Database, repository: FakeReposito
     assert data["new_commit"]["subject"] == "smaller chunks"
     finding = read_findings(own_findings)[-1]
     assert finding["kind"] == "compare" and finding["axis"] == "commit" and finding["new"] == c["c6"][:10]
+
+
+def test_sweep_every_commit_of_a_release_branch(db: Database, repository: FakeRepository, strategy_file: Path,
+                                                tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BULKINSERT_COMMIT_FIGURES", str(tmp_path / "figures.jsonl"))
+    c = repository.commits
+    result = CliRunner().invoke(cli, ["releases", "sweep", "--library", LIBRARY, "--source", str(repository.path),
+                                      "--from", "v1.0.1", "--to", "v1.0.2", "--strategies", STRATEGY, "--rows", ROWS,
+                                      "--strategies-from", str(strategy_file), "--json"])
+    assert result.exit_code == 0, result.stderr
+    values = json.loads(result.stdout)["values"]
+    assert list(values) == [c["r1"][:10], c["r2"][:10], c["r3"][:10]]
+    assert values[c["r2"][:10]][STRATEGY] - values[c["r1"][:10]][STRATEGY] == 10
+    assert values[c["r3"][:10]] == values[c["r2"][:10]]
+    assert len((tmp_path / "figures.jsonl").read_text().splitlines()) == 3

@@ -166,11 +166,25 @@ def list_command(library: str, low: str | None, high: str | None, pre: bool, as_
 @json_option
 @release_driver_option
 @strategies_from_option
+@source_option
+@cext_option
 @guarded
 def sweep_command(library: str, low: str, high: str, strategies: str | None, rows: int, samples: int,
                   results_dir: Path | None, allow_dirty: bool, build_jobs: int | None, start_ahead: bool, pre: bool,
-                  as_json: bool, driver: str | None) -> None:
-    """Measure strategies on every release from --from to --to; store asv results (their own machine)."""
+                  as_json: bool, driver: str | None, source: str | None = None, cext: bool = False) -> None:
+    """Measure strategies on every release from --from to --to; store asv results (their own machine).
+
+    With --source: every commit (statements only), filed in the commit figures file.
+    """
+    if source is not None:
+        from .commitcli import sweep_from_source
+
+        names = sweep_strategy_names(library, strategies)
+        check_driver(names, driver)
+        if not sweep_from_source(source, library, low, high, names, rows=rows, cext=cext, as_json=as_json,
+                                 driver=driver):
+            sys.exit(1)
+        return
     from .envs import distribution_name
     from .sweep import DEFAULT_RESULTS_DIR, refuse_dirty, sweep
 

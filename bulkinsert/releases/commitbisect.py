@@ -24,7 +24,7 @@ from typing import Any
 
 from ..data.schema import DEFAULT_ROWS
 from .bisection import BisectResult, bisect_releases
-from .commits import CommitBuildError, CommitEnv, apply_worker_variables, build_commit, commit_env
+from .commits import CommitBuildError, CommitEnv, build_commit, commit_env
 from .sidebyside import COUNTED, DEFAULT_ROUNDS, SideBySide, measure_side_by_side
 from .source import Commit, Source
 from .workers import Unmeasurable, Worker
@@ -64,7 +64,6 @@ class CommitMeasurer:
         self.built_seconds: dict[str, float] = {}
         self.built = self.used = 0
         self.labels: dict[str, str] = {}
-        apply_worker_variables(source.recipe, cext)
 
     def env(self, sha: str, label: str) -> CommitEnv:
         env = commit_env(self.source.recipe, sha, cext=self.cext)

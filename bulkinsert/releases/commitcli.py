@@ -168,3 +168,47 @@ def compare_from_source(source_location: str, library: str, strategy: str, old: 
         link = f" {commits[sha].url}" if commits[sha].url else ""
         click.echo(f"  {sha[:10]} {commits[sha].subject} ({commits[sha].date}){link}")
     click.echo(f"  {'C extensions' if cext else 'pure Python'} builds")
+
+
+def sweep_from_source(source_location: str, library: str, low: str, high: str, strategies: list[str], *, rows: int,
+                      cext: bool, as_json: bool, driver: str | None) -> bool:
+    """Every commit on --to's first-parent line after --from (or every tagged release in range): statements.
+
+    The figures go to the commit figures file (the releases page's "By commit" section), under the
+    branch name "--from..--to". True when at least one commit was measured.
+    """
+    from .commitbisect import CommitMeasurer, looks_like_releases
+    from .commitwatch import append_figures, figure_records, measure_commit
+    from .source import Source, recipe_for
+
+    source = Source(source_location, recipe_for(library))
+    if looks_like_releases(source, (low, high)):
+        tags = source.release_tags()
+        points = {v: source.resolve(tags[v]) for v in source.releases_between(low, high)}
+    else:
+        points = {sha[:10]: sha for sha in source.first_parent(low, high)}
+    measured: dict[str, dict[str, Any]] = {}
+    with progress_display(len(points), f"{source.recipe.library} commits") as update:
+        measurer = CommitMeasurer(source, strategy=strategies[0], metric="statements", rows=rows, rounds=2, cext=cext,
+                                  driver=driver, tell=lambda label, what: update(len(measured), f"{label}: {what}"))
+        records = []
+        for label, sha in points.items():
+            measured[label] = measure_commit(measurer, sha, strategies)
+            records += figure_records(source, source.recipe.library, f"{low}..{high}", sha, measured[label],
+                                       "statements", rows, cext)
+        append_figures(records)
+    if as_json:
+        click.echo(json.dumps({"library": source.recipe.library, "source": source_location, "cext": cext,
+                               "rows": rows, "metric": "statements", "values": measured}, indent=2))
+    else:
+        previous: dict[str, Any] = {}
+        for label, values in measured.items():
+            marks = []
+            for name in strategies:
+                value = values.get(name)
+                moved = name in previous and isinstance(value, int) and value != previous[name]
+                marks.append(f"{name} {value}{' (changed)' if moved else ''}")
+                if isinstance(value, int):
+                    previous[name] = value
+            click.echo(f"{label}: {', '.join(marks)}")
+    return any(isinstance(v, int) for values in measured.values() for v in values.values())

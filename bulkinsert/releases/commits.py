@@ -13,7 +13,6 @@ the searches treat as a release that does not install: skipped and reported.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -137,13 +136,3 @@ def build_commit(env: CommitEnv, source: Source) -> bool:
     stamp = {**env.stamp(), "cext_built": cext_built, "built_seconds": round(time.monotonic() - started, 1)}
     (env.path / envs.STAMP).write_text(json.dumps(stamp, indent=2))
     return True
-
-
-def worker_variables(recipe: Recipe, cext: bool) -> dict[str, str]:
-    """Variables the measuring process needs to load the build it is given (psycopg: its Python impl)."""
-    return {} if cext else {k: v for k, v in recipe.pure_build.items() if k == "PSYCOPG_IMPL"}
-
-
-def apply_worker_variables(recipe: Recipe, cext: bool) -> None:
-    """Set them for the measuring processes started from here on (they inherit this environment)."""
-    os.environ.update(worker_variables(recipe, cext))

@@ -82,7 +82,7 @@ def read_figures(path: Path | None = None) -> list[dict[str, Any]]:
     return found
 
 
-def _append(records: Sequence[dict[str, Any]]) -> None:
+def append_figures(records: Sequence[dict[str, Any]]) -> None:
     path = figures_path()
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a", encoding="utf-8") as handle:
@@ -150,8 +150,8 @@ def watch_branch(source: Source, branch: str, strategies: Sequence[str], *, metr
         points.insert(0, base)
     records: list[dict[str, Any]] = []
     for sha in points:
-        result.measured[sha] = _measure(measurer, sha, strategies)
-        records += _figure_records(source, library, branch, sha, result.measured[sha], metric, rows, cext)
+        result.measured[sha] = measure_commit(measurer, sha, strategies)
+        records += figure_records(source, library, branch, sha, result.measured[sha], metric, rows, cext)
     values = {**done, **result.measured}
     previous = base
     for sha in [p for p in points if p != base]:
@@ -162,12 +162,12 @@ def watch_branch(source: Source, branch: str, strategies: Sequence[str], *, metr
                     result.findings.append(found)
         if all(isinstance(values[sha].get(s), (int, float)) for s in strategies):
             previous = sha
-    _append(records)
+    append_figures(records)
     result.seconds = time.monotonic() - started
     return result
 
 
-def _measure(measurer: CommitMeasurer, sha: str, strategies: Sequence[str]) -> dict[str, Any]:
+def measure_commit(measurer: CommitMeasurer, sha: str, strategies: Sequence[str]) -> dict[str, Any]:
     """Every strategy's figure in one process of the commit's environment (or why there is none)."""
     try:
         env = measurer.env(sha, sha[:10])
@@ -186,7 +186,7 @@ def _measure(measurer: CommitMeasurer, sha: str, strategies: Sequence[str]) -> d
         return {s: f"error: {reason}" for s in strategies}
 
 
-def _figure_records(source: Source, library: str, branch: str, sha: str, values: dict[str, Any], metric: str,
+def figure_records(source: Source, library: str, branch: str, sha: str, values: dict[str, Any], metric: str,
                     rows: int, cext: bool) -> list[dict[str, Any]]:
     commit = source.commit(sha)
     now = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")

@@ -68,7 +68,7 @@ RECIPES = {
     # psycopg 3's pure-Python package (its psycopg/ directory); it finds the system's libpq at run time.
     # psycopg-binary is left out of the environment, so the measured package is the commit's own Python.
     "psycopg": Recipe(
-        "psycopg", "psycopg", subdirectory="psycopg", pure_build={"PSYCOPG_IMPL": "python"}, tag="{version}",
+        "psycopg", "psycopg", subdirectory="psycopg", tag="{version}",
         changelog=("docs/news.rst",), upstream="https://github.com/psycopg/psycopg"),
 }
 REFUSED = {
