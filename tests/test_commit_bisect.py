@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from pathlib import Path
 
@@ -95,7 +96,7 @@ def test_sqlalchemy_release_tags_are_declared() -> None:
 
 
 def test_statements_bisect_names_the_planted_commit_and_skips_the_one_that_does_not_build(
-        db: Database, repository: FakeRepository, strategy_file: Path, own_findings: Path) -> None:
+        db: Database, repository: FakeRepository, strategy_file: Path, own_findings: Path, tmp_path: Path) -> None:
     started = time.monotonic()
     code, out, err = bisect(STRATEGY, "--library", LIBRARY, "--source", str(repository.path), "--from", "v1.0.0",
                             "--to", "main", "--rows", ROWS, "--strategies-from", str(strategy_file), "--json")
@@ -114,6 +115,9 @@ def test_statements_bisect_names_the_planted_commit_and_skips_the_one_that_does_
     finding = read_findings(own_findings)[-1]
     assert finding["kind"] == "bisect" and finding["axis"] == "commit" and finding["first_changed"] == c["c6"][:10]
     assert finding["commit_subject"] == "smaller chunks"
+    build_site(tmp_path / "html", tmp_path / "no-results", profile_dirs=[], findings_file=own_findings)
+    assert c["c6"][:10] in (tmp_path / "html" / "releases.html").read_text()  # the page and the feed name the commit
+    assert c["c6"][:10] in (tmp_path / "html" / "releases.xml").read_text()
     code, out, err = bisect(STRATEGY, "--library", LIBRARY, "--source", str(repository.path), "--from", "v1.0.0",
                             "--to", "main", "--rows", ROWS, "--strategies-from", str(strategy_file))
     assert code == 0, err
@@ -264,3 +268,17 @@ def test_sweep_every_commit_of_a_release_branch(db: Database, repository: FakeRe
     assert values[c["r2"][:10]][STRATEGY] - values[c["r1"][:10]][STRATEGY] == 10
     assert values[c["r3"][:10]] == values[c["r2"][:10]]
     assert len((tmp_path / "figures.jsonl").read_text().splitlines()) == 3
+
+
+@needs_clone
+def test_sqlalchemy_from_releases_into_the_commit(db: Database) -> None:
+    source = Source(str(clone), recipe_for("SQLAlchemy"))
+    series = [v for v in source.release_tags() if re.fullmatch(r"2\.0\.\d+", v) and int(v.split(".")[2]) <= 58]
+    newest = max(series, key=lambda v: int(v.split(".")[2]))  # 2.0.58, or the clone's newest before it
+    code, out, err = bisect("core_upsert_do_nothing", "--source", str(clone), "--from", "2.0.40", "--to", newest,
+                            "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["release"]["first_changed"] == "2.0.47" and data["release"]["last_unchanged"] == "2.0.46"
+    commit = data["commit"]["first_changed_commit"]
+    assert data["commit"]["verdict"] == "more" and commit["fixes"] and commit["changelog"]
