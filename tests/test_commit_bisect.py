@@ -282,3 +282,15 @@ def test_sqlalchemy_from_releases_into_the_commit(db: Database) -> None:
     assert data["release"]["first_changed"] == "2.0.47" and data["release"]["last_unchanged"] == "2.0.46"
     commit = data["commit"]["first_changed_commit"]
     assert data["commit"]["verdict"] == "more" and commit["fixes"] and commit["changelog"]
+
+
+def test_a_url_source_is_cloned_once_and_fetched_after(repository: FakeRepository, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BULKINSERT_RELEASE_ENVS", str(tmp_path / "envs"))
+    url = f"file://{repository.path}"
+    source = Source(url, recipe_for(LIBRARY))
+    assert source.git_dir.parent == tmp_path / "commit-sources" and source.resolve("main") == repository.commits["c8"]
+    assert source.first_parent("v1.0.1", "v1.0.2")[-1] == repository.commits["r3"]
+    repository.git("branch", "-f", "fetched", repository.commits["c2"])
+    assert Source(url, recipe_for(LIBRARY)).resolve("fetched") == repository.commits["c2"]  # the second run fetched
+    assert Source(url, recipe_for(LIBRARY)).web() is None  # not on GitHub, and the plain recipe declares no upstream
