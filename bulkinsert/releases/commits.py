@@ -98,6 +98,35 @@ def _run(command: list[str], what: str, extra: dict[str, str] | None = None) -> 
     return done.stdout
 
 
+_BUILD_WHEEL = ("import importlib, sys; name, _, attr = sys.argv[1].partition(':'); b = importlib.import_module(name); "
+                "b = getattr(b, attr) if attr else b; print(b.build_wheel(sys.argv[2]))")
+
+
+def _build_wheel(env: CommitEnv, project: Path, what: str, variables: dict[str, str]) -> Path:
+    """The commit's wheel, built by its declared build backend inside ``env`` (PEP 517, no isolation).
+
+    Called directly rather than through uv, whose stricter reading of ``pyproject.toml`` refuses
+    trees that setuptools builds (SQLAlchemy's main branch declares extras that normalize alike).
+    """
+    import tomllib
+
+    try:
+        with open(project / "pyproject.toml", "rb") as handle:
+            backend = tomllib.load(handle).get("build-system", {}).get("build-backend")
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise CommitBuildError(f"{what} does not build: pyproject.toml: {exc}") from None
+    out = env.path / "wheel"
+    out.mkdir(parents=True, exist_ok=True)
+    variables = {**variables, "PYTHONPATH": ""}
+    command = [str(env.python), "-c", _BUILD_WHEEL, backend or "setuptools.build_meta:__legacy__", str(out)]
+    done = subprocess.run(command, capture_output=True, text=True, cwd=project, timeout=envs.BUILD_TIMEOUT_SECONDS,
+                          env={**envs._uv_env(), **variables}, check=False)
+    if done.returncode != 0:
+        lines = [line.strip() for line in (done.stderr or done.stdout).splitlines() if line.strip()]
+        raise CommitBuildError(f"{what} does not build: {lines[-1] if lines else 'failed'}")
+    return out / done.stdout.strip().splitlines()[-1]
+
+
 def build_commit(env: CommitEnv, source: Source) -> bool:
     """Make sure ``env`` exists; True when it was built now. A failed build leaves nothing behind."""
     if env.is_built:
@@ -118,11 +147,14 @@ def build_commit(env: CommitEnv, source: Source) -> bool:
         _run([uv, "pip", "install", "--quiet", "--python", str(env.python), *envs._index_arguments(),
               *other_dependencies(recipe.library), *pins, *([] if env.cext else recipe.build_requires)],
              f"{what}: the pinned requirements do not install")
-        # C extensions build in an isolated environment (the commit's own build requirements, e.g. Cython).
-        isolation = [] if env.cext else ["--no-build-isolation"]
-        _run([uv, "pip", "install", "--quiet", "--no-deps", *isolation, "--python", str(env.python),
-              *envs._index_arguments(), str(tree / recipe.subdirectory)], f"{what} does not build",
-             dict((recipe.cext_build if env.cext else recipe.pure_build) or {}))
+        project = tree / recipe.subdirectory
+        if env.cext:  # in an isolated environment with the commit's own build requirements (e.g. Cython)
+            _run([uv, "pip", "install", "--quiet", "--no-deps", "--python", str(env.python), *envs._index_arguments(),
+                  str(project)], f"{what} does not build", dict(recipe.cext_build or {}))
+        else:
+            wheel = _build_wheel(env, project, what, recipe.pure_build)
+            _run([uv, "pip", "install", "--quiet", "--no-deps", "--python", str(env.python), str(wheel)],
+                 f"{what} does not install")
         probe = _run([str(env.python), "-c", _CEXT_PROBE, recipe.module], f"{what} does not import",
                      {"PYTHONPATH": "", **(recipe.pure_build if not env.cext else {})})
         cext_built = probe.strip().endswith("True")
