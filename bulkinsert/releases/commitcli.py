@@ -167,7 +167,7 @@ def compare_from_source(source_location: str, library: str, strategy: str, old: 
     for sha in (old_sha, new_sha):
         link = f" {commits[sha].url}" if commits[sha].url else ""
         click.echo(f"  {sha[:10]} {commits[sha].subject} ({commits[sha].date}){link}")
-    click.echo(f"  {'C extensions' if cext else 'pure Python'} builds")
+    click.echo(f"  {'C-extension' if cext else 'pure-Python'} builds")
 
 
 def sweep_from_source(source_location: str, library: str, low: str, high: str, strategies: list[str], *, rows: int,
