@@ -62,7 +62,8 @@ class CommitMeasurer:
         self.source, self.strategy, self.metric, self.rows, self.rounds = source, strategy, metric, rows, rounds
         self.cext, self.driver, self.tell = cext, driver, tell
         self.built_seconds: dict[str, float] = {}
-        self.built = self.used = 0
+        self.built = 0
+        self.used: set[str] = set()  # SHAs whose environment the current search used
         self.labels: dict[str, str] = {}
 
     def env(self, sha: str, label: str) -> CommitEnv:
@@ -71,7 +72,7 @@ class CommitMeasurer:
         if build_commit(env, self.source):
             self.built += 1
             self.built_seconds[sha] = env.built_seconds or 0.0
-        self.used += 1
+        self.used.add(sha)
         return env
 
     def prepare(self, labels: Sequence[str]) -> None:
@@ -124,7 +125,8 @@ class CommitMeasurer:
 def search_points(measurer: CommitMeasurer, labels: dict[str, str], *, kind: str) -> CommitSearch:
     """Bisect ``labels`` (OLD first, in order) with ``measurer``; the facts of the commits it names."""
     started = time.monotonic()
-    before_built, before_used, built_before = measurer.built, measurer.used, set(measurer.built_seconds)
+    before_built, built_before = measurer.built, set(measurer.built_seconds)
+    measurer.used = set()
     names = list(labels)
     measure = measurer.for_search(labels, names[0])
     measurer.prepare([names[0], names[-1]])
@@ -132,7 +134,7 @@ def search_points(measurer: CommitMeasurer, labels: dict[str, str], *, kind: str
                              rows=measurer.rows, rounds=measurer.rounds, driver=measurer.driver,
                              measure=measure)
     result.environments_built = measurer.built - before_built
-    result.environments_used = measurer.used - before_used
+    result.environments_used = len(measurer.used)
     named = [labels[n] for n in (result.first_changed, result.last_unchanged, *result.skipped) if n]
     found = CommitSearch(result, labels, measurer.source.describe(named),
                          {sha: s for sha, s in measurer.built_seconds.items() if sha not in built_before},
