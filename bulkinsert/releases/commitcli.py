@@ -72,7 +72,8 @@ def _record(record: Any, found: Any, source: str, driver: str | None) -> None:
 
 def _print_stage(kind: str, found: Any, strategy: str, metric: str) -> None:
     result = found.bisect
-    values = {label: result.values[label] for label in result.releases if label in result.values}
+    values = {label: f"{v:.6g}" if isinstance(v := result.values[label], float) else v
+              for label in result.releases if label in result.values}
     for label, value in values.items():
         click.echo(f"  {kind} {label}: {value}")
     if result.first_changed is None:
