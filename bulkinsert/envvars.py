@@ -105,6 +105,10 @@ ENVIRONMENT: tuple[EnvVar, ...] = (
     EnvVar("BULKINSERT_FINDINGS", "`<checkout>/.asv/releases/findings.jsonl`",
            "The findings file that `releases bisect|compare|watch` and sweeps append to, and that "
            "`compare` and the site read.", "bulkinsert.analysis.findingrecords", RELEASES),
+    EnvVar("BULKINSERT_COMMIT_FIGURES", "`.asv/releases/commit-figures.jsonl`",
+           "The file of figures by commit that `releases watch --source` keeps (what it measured "
+           "last, so a second run measures only new commits) and the releases page reads.",
+           "bulkinsert.releases.commitwatch", RELEASES),
     EnvVar("BULKINSERT_PLANT_SLOWDOWN", "unset",
            "`STRATEGY:FACTOR[,…]`, each optionally ending in `@LIBRARY==VERSION`: makes every timed "
            "insert of the strategy take FACTOR times as long (the asv suite and the release "
@@ -126,6 +130,9 @@ ENVIRONMENT: tuple[EnvVar, ...] = (
     EnvVar("BULKINSERT_TEST_MARKERS", "unset",
            "A folder where the release-tool tests' planted strategies `dies_once` and "
            "`always_dies` leave their markers.", "tests/data/release_paths.py", TESTS),
+    EnvVar("BULKINSERT_SQLALCHEMY_CLONE", "unset: those tests skip, saying so",
+           "A local clone of SQLAlchemy's repository: the commit-axis tests bisect its real "
+           "history (tags `rel_2_0_46`, `rel_2_0_47`).", "tests/test_commit_bisect.py", TESTS),
     EnvVar("BULKINSERT_CHROMIUM", "`/usr/bin/chromium`",
            "The Chromium binary the browser test drives.", "tests/test_browser.py", TESTS),
 )

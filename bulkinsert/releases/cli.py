@@ -14,6 +14,7 @@ from .. import registry
 from ..cli.guard import guarded
 from ..data.schema import DEFAULT_ROWS
 from ..user_strategies import strategies_from_option
+from .commitcli import cext_option, source_option
 from .console import progress_display
 from .drivers import check_driver, driver_mark, release_driver_option
 from .report import print_sweep
@@ -168,11 +169,26 @@ def list_command(library: str, low: str | None, high: str | None, pre: bool, as_
 @json_option
 @release_driver_option
 @strategies_from_option
+@source_option
+@cext_option
 @guarded
 def sweep_command(library: str, low: str, high: str, strategies: str | None, rows: int, samples: int,
                   results_dir: Path | None, allow_dirty: bool, build_jobs: int | None, start_ahead: bool,
-                  extra_metrics: tuple[str, ...], pre: bool, as_json: bool, driver: str | None) -> None:
-    """Measure strategies on every release from --from to --to; store asv results (their own machine)."""
+                  extra_metrics: tuple[str, ...], pre: bool, as_json: bool, driver: str | None,
+                  source: str | None = None, cext: bool = False) -> None:
+    """Measure strategies on every release from --from to --to; store asv results (their own machine).
+
+    With --source: every commit (statements only), filed in the commit figures file.
+    """
+    if source is not None:
+        from .commitcli import sweep_from_source
+
+        names = sweep_strategy_names(library, strategies)
+        check_driver(names, driver)
+        if not sweep_from_source(source, library, low, high, names, rows=rows, cext=cext, as_json=as_json,
+                                 driver=driver):
+            sys.exit(1)
+        return
     from .envs import distribution_name
     from .sweep import DEFAULT_RESULTS_DIR, refuse_dirty, sweep
 
@@ -208,9 +224,10 @@ def sweep_command(library: str, low: str, high: str, strategies: str | None, row
 @releases_group.command("bisect")
 @click.argument("strategy")
 @library_option
-@click.option("--from", "low", required=True, help="OLD: the release whose figure is the reference.")
-@click.option("--to", "high", required=True, help="NEW: the newest release to search.")
-@click.option("--metric", type=click.Choice(["statements", "calls", "instructions", "time"]), default="statements",
+@click.option("--from", "low", required=True, help="OLD: the release (or, with --source, ref) of the reference.")
+@click.option("--to", "high", required=True, help="NEW: the newest release (or, with --source, ref) to search.")
+@click.option("--metric", type=click.Choice(["statements", "calls", "instructions", "time", "cpu"]),
+              default="statements",
               show_default=True)
 @rows_option
 @rounds_option
@@ -219,10 +236,21 @@ def sweep_command(library: str, low: str, high: str, strategies: str | None, row
 @json_option
 @release_driver_option
 @strategies_from_option
+@source_option
+@cext_option
 @guarded
 def bisect_command(strategy: str, library: str, low: str, high: str, metric: str, rows: int, rounds: int,
-                   held: tuple[str, ...], pre: bool, as_json: bool, driver: str | None) -> None:
-    """Find the first release in (--from, --to] whose figure differs from --from's."""
+                   held: tuple[str, ...], pre: bool, as_json: bool, driver: str | None, source: str | None = None,
+                   cext: bool = False) -> None:
+    """Find the first release in (--from, --to] whose figure differs from --from's (with --source: the commit)."""
+    if source is not None:
+        from .commitcli import bisect_from_source
+
+        check_driver([strategy], driver)
+        if held:
+            raise ValueError("--with: the commit axis pins the matrix's newest environment only")
+        return bisect_from_source(source, library, strategy, low, high, metric=metric, rows=rows, rounds=rounds,
+                                  cext=cext, as_json=as_json, driver=driver)
     from .bisection import SEVERAL_CHANGES_HINT, bisect_releases
     from .envs import distribution_name, parse_held, release_env
     from .findings import record
@@ -291,11 +319,22 @@ def bisect_command(strategy: str, library: str, low: str, high: str, metric: str
 @json_option
 @release_driver_option
 @strategies_from_option
+@source_option
+@cext_option
 @guarded
 def compare_command(strategy: str, old: str, new: str, library: str, metric: str, rounds: int, rows: int,
                     held: tuple[str, ...], plant_slowdown: float | None, pre: bool, as_json: bool,
-                    driver: str | None) -> None:
-    """Measure STRATEGY on releases OLD and NEW side by side, interleaved; verdict on NEW."""
+                    driver: str | None, source: str | None = None, cext: bool = False) -> None:
+    """Measure STRATEGY on releases OLD and NEW side by side, interleaved; verdict on NEW (with --source: commits)."""
+    if source is not None:
+        from .commitcli import compare_from_source
+
+        check_driver([strategy], driver)
+        if held:
+            raise ValueError("--with: the commit axis pins the matrix's newest environment only")
+        return compare_from_source(source, library, strategy, old, new, metric=metric, rows=rows, rounds=rounds,
+                                   cext=cext, as_json=as_json, driver=driver,
+                                   plant=f"{strategy}:{plant_slowdown}" if plant_slowdown else None)
     from .envs import build, distribution_name, parse_held, release_env
     from .findings import notes_url, record
     from .sidebyside import measure_side_by_side

@@ -16,6 +16,7 @@ import click
 
 from ..cli.guard import guarded
 from ..user_strategies import strategies_from_option
+from .commitwatch import watch_source, watch_source_options
 from .console import progress_display
 from .drivers import release_driver_option
 from .sidebyside import DEFAULT_ROUNDS, MIN_ROUNDS
@@ -47,13 +48,19 @@ from .watch import default_watch_strategies
               help="Also measure and judge this metric (instructions: one more process per release under valgrind).")
 @release_driver_option
 @strategies_from_option
+@watch_source_options
 def watch_command(**options: Any) -> None:
     """Measure every release not measured yet, compare it with the one before, confirm changes side by side.
 
+    With --source: the commits of a branch instead (see --branch, --every).
     Exit status 1 when this run confirmed a regression or a broken path; 0 otherwise; 2 on an error.
     """
+    on_branch = {name: options.pop(name) for name in ("source", "branch", "every", "cext", "watch_metric")}
     try:
-        failing = guarded(_watch)(**options)
+        if on_branch["source"]:
+            failing = guarded(watch_source)({**options, **on_branch})
+        else:
+            failing = guarded(_watch)(**options)
     except SystemExit as exc:  # the one-line error: 2, so that 1 always means "a regression was confirmed"
         sys.exit(2 if exc.code == 1 else exc.code)
     if failing:

@@ -26,6 +26,7 @@ from ..analysis.findingrecords import read_records
 from ..analysis.results import Figure, version_key
 from ..releases.findings import notes_url
 from .charts import fmt_count
+from .commits import commit_sections
 from .data import SiteData
 from .feed import FEED_FILE
 from .headlines import headlines, release_verdicts
@@ -185,5 +186,6 @@ def releases_page(site: SiteData, findings_path: Path | None) -> str:
             sections.append({"library": library, "anchor": safe_name(library), "sweeps": sweeps,
                              "findings": mine, "broken": broken, "verdicts": verdicts})
     return render("releases.html", current="releases.html", sections=sections, problems=problems,
+                  commits=commit_sections(findings_path),
                   findings_file=str(FINDINGS_FILE), has_findings_file=bool(findings_path and findings_path.is_file()),
                   feed=FEED_FILE)
