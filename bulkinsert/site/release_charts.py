@@ -153,7 +153,10 @@ def sweep_charts(sweep: Any, rows: int, order: Sequence[str], found: Sequence[He
                                point_marks=[m for m in marks if m[0] in members],
                                width=max(480, 260 + 22 * len(sweep.releases)))
             if chart is not None:
-                panels.append({"family": family, "chart": chart})
+                # What was drawn, by line and release: the figures the chart plots, for checking.
+                lines = {name: {labels[x]: datum.value for x, datum in points[name].items()} for name in members}
+                panels.append({"family": family, "chart": chart, "lines": lines,
+                               "identities": {name: identities[name] for name in members}})
         if panels:
             charts.append({"metric": metric, "title": y_title, "panels": panels})
     return charts, changes
