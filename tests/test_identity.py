@@ -30,7 +30,6 @@ TIME_BY_DRIVER = "insert_time.InsertTimeByDriver.time_insert"
 CALLS = "code_path.CodePath.track_function_calls"
 STATEMENTS = "server_statements.ServerStatements.track_statements"
 DRIVER_STATEMENTS = "driver_counts.DriverCounts.track_statements"
-DRIVER_CALLS = "driver_counts.DriverCounts.track_function_calls"
 
 
 @pytest.fixture(autouse=True)

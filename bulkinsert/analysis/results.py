@@ -16,6 +16,7 @@ Two rules hold everywhere:
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import math
@@ -172,8 +173,9 @@ class Figure:
         rows = self.param("rows")
         return int(rows) if rows is not None and rows.isdigit() else None
 
-    @property
+    @functools.cached_property
     def identity(self) -> Identity:
+        """:func:`identity_of` the figure, worked out once (every pairing and key asks for it)."""
         return identity_of(self)
 
     @property

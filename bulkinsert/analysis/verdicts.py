@@ -205,7 +205,7 @@ def path_of(figure: Figure) -> tuple:
 
 def _path_key(pair: Pair) -> tuple:
     identity = pair.new.identity
-    return (*identity.path, identity.machine, identity.commit, pair.library, pair.old_label, pair.new_label,
+    return (*path_of(pair.new), identity.machine, identity.commit, pair.library, pair.old_label, pair.new_label,
             pair.context)
 
 

@@ -1,4 +1,5 @@
-"""Confirmed findings as headlines: one per library release, strategy, metric and machine.
+"""Confirmed findings as headlines: one per library release, path (strategy, and its driver and
+workload when not the strategy's own), metric and machine.
 
 The releases page opens with them and ``releases.xml`` (the Atom feed) has one entry each. Two
 sources, the same two every page uses: ``verdicts.judge_results`` (compare's findings, with the
@@ -145,11 +146,16 @@ def _from_finding(finding: Finding, dates: dict[tuple[str, str], datetime.dateti
     verdict = finding.change if finding.metric == STATUS and finding.change != "fixed" else finding.verdict
     if finding.metric == STATUS and finding.change == "fixed":
         verdict = "fixed"
-    return Headline(finding.library, finding.new, finding.old, finding.strategy or "?", finding.metric,
+    return Headline(finding.library, finding.new, finding.old, _strategy(finding.strategy), finding.metric,
                     finding.machine, verdict, finding.old_value, finding.new_value, finding.rows, finding.ratio,
                     finding.reason, "compare", dates.get((finding.machine, finding.commit), EPOCH),
                     contexts=[", ".join(f"{k} {v}" for k, v in finding.context.items() if k != "python")],
                     driver=_named(finding.strategy, finding.driver), workload=finding.workload)
+
+
+def _strategy(strategy: str | None) -> str:
+    """The strategy's name without a sweep's ``+driver`` (the driver is the headline's own field)."""
+    return (strategy or "").partition("+")[0] or "?"
 
 
 def _named(strategy: str | None, driver: Any) -> str | None:
@@ -172,7 +178,7 @@ def _from_record(record: RecordedFinding) -> Headline | None:
     extra: dict[str, Any] = record.extra
     if extra.get("dirty") or not record.strategy:
         return None
-    common = {"library": record.library, "strategy": record.strategy, "machine": record.machine or "?",
+    common = {"library": record.library, "strategy": _strategy(record.strategy), "machine": record.machine or "?",
               "rows": record.rows, "updated": _when(record), "driver": _named(record.strategy, extra.get("driver")),
               "workload": str(extra.get("workload") or DEFAULT_WORKLOAD)}
     if record.kind == "broken" or extra.get("broken"):
