@@ -154,7 +154,7 @@ def test_watch_runs_sweep_and_side_by_side_on_the_driver_and_records_it(
     (recorded,) = [r for r in read_findings(own_findings) if r.get("metric") == "statements"]
     assert recorded["kind"] == "watch" and recorded["driver"] == "psycopg"
     feed = releases_feed(SiteData([], [], ROWS), own_findings)
-    assert "core_executemany+psycopg" in feed
+    assert "core_executemany on psycopg — statements" in feed and "driver%3Dpsycopg" in feed
 
 
 def test_watch_on_psycopg_measures_the_driver_in_each_release(

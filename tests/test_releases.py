@@ -398,3 +398,26 @@ def test_bisect_on_a_server_without_statement_counts_says_why_in_one_line(
                                 "--metric", "statements", "--rows", "100")
     assert code == 1 and not out and err.count("\n") == 1, err
     assert err.startswith(f"error: statements n/a in {LIBRARY} {RANGE[0]}: server statement counts unavailable")
+
+
+def test_compare_measures_the_workload_it_is_given(environments: list, own_findings: Path) -> None:
+    """A re-run of a ``wide`` finding inserts the wide rows (eleven typed columns), and records that workload."""
+    code, out, err = invoke("compare", "core_executemany", RANGE[0], RANGE[1], "--metric", "calls",
+                            "--rows", ROWS, "--workload", "wide", "--json")
+    assert code == 0, err
+    wide = json.loads(out)
+    code, out, err = invoke("compare", "core_executemany", RANGE[0], RANGE[1], "--metric", "calls",
+                            "--rows", ROWS, "--json")
+    assert code == 0, err
+    users = json.loads(out)
+    assert wide["workload"] == "wide" and "workload" not in users
+    assert wide["verdict"] == users["verdict"] == "same"
+    # Eleven typed columns per row take more Python calls to bind than one name.
+    assert wide["old_value"] > users["old_value"] > 0
+    records = read_findings(own_findings)
+    assert [r.get("workload") for r in records[-2:]] == ["wide", None]
+
+
+def test_compare_refuses_a_workload_the_strategy_cannot_insert_before_building() -> None:
+    code, _, err = invoke("compare", "copy_upsert", "2.0.5", "2.0.6", "--workload", "wide")
+    assert code == 2 and err.startswith("error: ") and "workload wide" in err and err.count("\n") == 1

@@ -15,6 +15,7 @@ Exit status: 0 without a confirmed regression (unconfirmed findings included), 1
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import sys
@@ -168,21 +169,21 @@ def render_findings(comparison: Comparison, *, verbose: bool = False) -> str:
     """
     blocks: dict[tuple, list[Finding]] = {}
     for finding in comparison.findings:
-        # The driver axis (a "driver" parameter) is a path of its own: never folded into psycopg2's.
-        key = (finding.machine, finding.strategy, finding.params.get("driver"), finding.rows, finding.library,
+        # Another driver or workload is a path of its own (its label names it): never folded into
+        # the psycopg2 series' block.
+        key = (finding.machine, finding.label or finding.strategy, finding.rows, finding.library,
                finding.old, finding.new)
         blocks.setdefault(key, []).append(finding)
     confirmed, unconfirmed = [], []
     quiet_speedups = untested = 0
     machines = {finding.machine for finding in comparison.findings}
-    for (machine, strategy, driver, rows, library, old, new), group in blocks.items():
+    for (machine, label, rows, library, old, new), group in blocks.items():
         summary = _path_summary(group)
         if summary == "unconfirmed speed-up":
             quiet_speedups += 1
             continue
         where = f"  [{machine}]" if len(machines) > 1 else ""
-        on = f" on {driver}" if driver else ""
-        head = f"  {strategy}{on} rows={rows}  {library} {old} -> {new}{where}: {summary}"
+        head = f"  {label} rows={rows}  {library} {old} -> {new}{where}: {summary}"
         if summary.startswith("unconfirmed"):
             if verbose or any(f.p_value is not None and f.change == "slower" for f in group):
                 unconfirmed.append(_unconfirmed_block(head, group))
@@ -241,21 +242,30 @@ def step_summary(comparison: Comparison) -> str:
     return "\n".join(lines)
 
 
-def _select(
-    figures: list[Figure], pattern: str | None, strategies: Sequence[str], rows: Sequence[int]
-) -> list[Figure]:
+def _shown(pattern: str | None, strategies: Sequence[str], rows: Sequence[int]):
+    """Whether a (benchmark, strategy, rows) is shown under ``--benchmark``, ``--strategy`` and ``--rows``.
+
+    The filters choose what is *shown*, never what is judged: a verdict rests on replicates,
+    controls and the path's other metrics, so every figure is judged first and the filters then
+    pick findings and table rows (a filtered run gives its figures the full run's verdicts).
+    """
     try:
         regex = re.compile(pattern) if pattern else None
     except re.error as exc:
         raise click.BadParameter(f"not a regular expression: {exc}", param_hint="--benchmark") from None
-    wanted_rows = {str(r) for r in rows}
-    return [
-        f
-        for f in figures
-        if (regex is None or regex.search(f.benchmark))
-        and (not strategies or f.strategy in strategies)
-        and (not wanted_rows or f.param("rows") in wanted_rows)
-    ]
+    wanted = set(strategies)
+
+    def shown(benchmark: str, strategy: str | None, count: int | None) -> bool:
+        name = (strategy or "").partition("+")[0]
+        return ((regex is None or regex.search(benchmark) is not None)
+                and (not wanted or strategy in wanted or name in wanted)
+                and (not rows or count in rows))
+
+    return shown
+
+
+def _select(figures: list[Figure], shown) -> list[Figure]:
+    return [f for f in figures if shown(f.benchmark, f.strategy, f.rows)]
 
 
 def _load(path: Path, machine: str | None, commit: str | None) -> list[Figure]:
@@ -315,15 +325,17 @@ def compare_command(
     newer release is a regression. Everything else is unconfirmed (exit 0). Exit status: 0,
     1 regression, 2 no results.
     """
-    figures = _select(_load(results_dir, machine, commit), benchmark_pattern, strategies, rows)
-    before = None
-    if baseline is not None:
-        before = _select(_load(baseline, machine, commit), benchmark_pattern, strategies, rows)
+    shown = _shown(benchmark_pattern, strategies, rows)
+    everything = _load(results_dir, machine, commit)
+    figures = _select(everything, shown)
+    before = None if baseline is None else _load(baseline, machine, commit)
     if not figures:
         click.echo(f"error: no matching asv results under {results_dir}", err=True)
         sys.exit(EXIT_NO_RESULTS)
-    comparison = judge_results(figures, baseline=before, findings_file=reruns, threshold=threshold, alpha=alpha,
-                               min_effect=min_effect)
+    judged = judge_results(everything, baseline=before, findings_file=reruns, threshold=threshold, alpha=alpha,
+                           min_effect=min_effect)
+    comparison = dataclasses.replace(
+        judged, findings=[f for f in judged.findings if shown(f.benchmark, f.strategy, f.rows)])
     regressions = [f for f in comparison.findings if f.verdict == "regression"]
     if as_json or markdown:
         payload = {

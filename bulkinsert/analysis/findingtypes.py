@@ -12,7 +12,7 @@ from typing import Any
 from . import stats
 from . import status as status_
 from .metrics import Metric
-from .results import Figure
+from .results import DEFAULT_WORKLOAD, Figure
 
 DEFAULT_THRESHOLD = 0.10  # unconfirmed differences smaller than this are not listed
 RUN = "run"  # the "library" of a baseline comparison
@@ -50,6 +50,11 @@ class Finding:
     rerun: str | None = None  # the side-by-side command that settles an unconfirmed timing
     old_status: str = status_.OK
     new_status: str = status_.OK
+    # The rest of the figures' identity (results.Identity): the driver the path ran on (always
+    # resolved), its workload, and the path as every line names it ("orm_basic on asyncpg").
+    driver: str | None = None
+    workload: str = DEFAULT_WORKLOAD
+    label: str = ""
 
     @property
     def step(self) -> tuple[str, str, str]:
@@ -101,6 +106,7 @@ def finding_of(pair: Pair, metric: Metric, verdict: str, confirmed: bool, reason
     """The finding of a judged pair."""
     old, new = pair.old, pair.new
     sample = pair.sample_verdict
+    identity = new.identity
     return Finding(
         machine=new.machine,
         commit=new.commit,
@@ -129,6 +135,9 @@ def finding_of(pair: Pair, metric: Metric, verdict: str, confirmed: bool, reason
         rerun=None if confirmed else rerun,
         old_status=old.status,
         new_status=new.status,
+        driver=identity.driver,
+        workload=identity.workload,
+        label=identity.label,
     )
 
 

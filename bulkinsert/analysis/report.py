@@ -70,18 +70,24 @@ def _cell(text: Any) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
+def path_name(finding: Mapping[str, Any]) -> str:
+    """The path as compare names it: the strategy, plus its driver or workload when not its own
+    (``label``; findings written before it carried one give the strategy)."""
+    return str(finding.get("label") or finding["strategy"] or "–")
+
+
 def confirmed_findings(findings: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
     """Confirmed findings, regressions first, then by path and release step."""
     chosen = [f for f in findings if f["confirmed"]]
     return sorted(chosen, key=lambda f: (VERDICT_ORDER.get(f["verdict"], 9), f["library"], str(f["new"]),
-                                         str(f["strategy"]), f["metric"], f.get("rows") or 0))
+                                         path_name(f), f["metric"], f.get("rows") or 0))
 
 
 def _folded(confirmed: Sequence[Mapping[str, Any]]) -> list[list[Mapping[str, Any]]]:
     """One table row per path and step: the same finding under each held-equal context folds into one."""
     rows: dict[tuple, list[Mapping[str, Any]]] = {}
     for f in confirmed:
-        key = (f["verdict"], f["library"], f["old"], f["new"], f["strategy"], f.get("rows"), f["metric"],
+        key = (f["verdict"], f["library"], f["old"], f["new"], path_name(f), f.get("rows"), f["metric"],
                f.get("machine"))
         rows.setdefault(key, []).append(f)
     return list(rows.values())
@@ -110,7 +116,7 @@ def render_markdown(payload: Mapping[str, Any], *, title: str = "bulkinsert comp
         for group in table[:MAX_TABLE_ROWS]:
             f = group[0]
             verdict = f"**{f['verdict']}**" if f["verdict"] == "regression" else f["verdict"]
-            cells = (verdict, f["library"], f"{f['old']} → {f['new']}", f["strategy"] or "–", f.get("rows") or "–",
+            cells = (verdict, f["library"], f"{f['old']} → {f['new']}", path_name(f), f.get("rows") or "–",
                      f["metric"], _values(f), _ratio(group), len(group), f.get("machine") or "–")
             lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
         if len(table) > MAX_TABLE_ROWS:
@@ -145,14 +151,14 @@ def source_of(payload: Mapping[str, Any]) -> str:
 
 def issue_title(finding: Mapping[str, Any]) -> str:
     """The key a re-run finds its issue by: library, release, strategy and metric (not the verdict)."""
-    return f"{TITLE_PREFIX} {finding['library']} {finding['new']} {finding['strategy']} {finding['metric']}"
+    return f"{TITLE_PREFIX} {finding['library']} {finding['new']} {path_name(finding)} {finding['metric']}"
 
 
 def issue_body(title: str, group: Sequence[Mapping[str, Any]], run_url: str | None,
                source: str = "bulkinsert compare") -> str:
     """What was confirmed, one line per row count / machine / held-equal context."""
     first = group[0]
-    lines = [f"`{source}` confirmed a change of **{first['strategy']}** ({first['metric']}) "
+    lines = [f"`{source}` confirmed a change of **{path_name(first)}** ({first['metric']}) "
              f"from {first['library']} {first['old']} to {first['new']}:", ""]
     for f in group:
         context = ", ".join(f"{k} {v}" for k, v in sorted((f.get("context") or {}).items())) or "same environment"

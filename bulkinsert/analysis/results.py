@@ -8,11 +8,15 @@ requirements, and asv's statistics and raw samples where they were recorded.
 Two rules hold everywhere:
 
 * versions sort by PEP 440 (:func:`version_key`): 2.1.0b1 < 2.1.0 < 2.1.0.post1 < 2.1.1;
-* results of different machines are never mixed: every grouping keys on ``Figure.machine``.
+* results of different machines are never mixed: every grouping keys on ``Figure.machine``;
+* a figure is what its :class:`Identity` says (benchmark, workload, strategy, driver, rows, machine,
+  environment, project commit, dirty mark): every verdict, re-run, chart and feed entry keys on it,
+  so a figure of one driver never stands for another driver's.
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import math
@@ -52,6 +56,81 @@ def version_key(version: str) -> Version:
         return Version(str(version).strip())
     except InvalidVersion:
         return _UNPARSABLE
+
+
+DEFAULT_WORKLOAD = "users"  # the workload of every benchmark without a ``workload`` parameter
+DRIVER_SEPARATOR = "+"  # a strategy's label on another driver than its own: ``orm_basic+asyncpg``
+
+
+def default_driver(strategy: str | None) -> str | None:
+    """The driver a registered strategy runs on unless told otherwise (None: not registered here)."""
+    if not strategy:
+        return None
+    from .. import registry
+
+    found = registry.load().get(strategy)
+    return found.driver if found is not None else None
+
+
+@dataclass(frozen=True)
+class Identity:
+    """What a figure is a figure of. Two figures are the same measurement only when every field but
+    ``environment`` (the one thing a release comparison varies) and ``commit`` agree.
+
+    ``driver`` is always resolved: the ``driver`` parameter, the ``+driver`` of a sweep's strategy
+    label, else the strategy's own driver (None for a strategy this checkout does not know).
+    ``named_driver`` is the driver when it is not the strategy's own: what every verdict line,
+    chart series and feed entry names.
+    """
+
+    benchmark: str
+    workload: str
+    strategy: str | None
+    driver: str | None
+    rows: int | None
+    machine: str
+    environment: tuple[tuple[str, str], ...]  # every requirement of the environment, python included
+    commit: str
+    dirty: bool
+    named_driver: str | None = None
+
+    @property
+    def suite(self) -> str:
+        """``scale`` (the 1,000,000-row suite) or ``main``: a path of one never stands for the other."""
+        return "scale" if self.benchmark.startswith("scale.") else "main"
+
+    @property
+    def path(self) -> tuple[str, str, str | None, str | None, int | None]:
+        """The insert path: suite, workload, strategy, driver and rows (what a call count's excuse must share)."""
+        return (self.suite, self.workload, self.strategy, self.driver, self.rows)
+
+    @property
+    def label(self) -> str:
+        """``orm_basic``, ``orm_basic on asyncpg``, ``core_executemany on psycopg (wide)``."""
+        text = self.strategy or "?"
+        if self.named_driver:
+            text += f" on {self.named_driver}"
+        return text if self.workload == DEFAULT_WORKLOAD else f"{text} ({self.workload})"
+
+
+def identity_of(figure: Figure) -> Identity:
+    """The figure's :class:`Identity` (see there for how the driver is resolved)."""
+    label = figure.strategy
+    name, _, labelled = label.partition(DRIVER_SEPARATOR) if label else (label, "", "")
+    own = default_driver(name)
+    driver = figure.param("driver") or labelled or own
+    return Identity(
+        benchmark=figure.benchmark,
+        workload=figure.param("workload") or DEFAULT_WORKLOAD,
+        strategy=name,
+        driver=driver,
+        rows=figure.rows,
+        machine=figure.machine,
+        environment=figure.requirements,
+        commit=figure.commit,
+        dirty=from_dirty_tree(figure),
+        named_driver=driver if driver != own else None,
+    )
 
 
 @dataclass(frozen=True)
@@ -95,6 +174,11 @@ class Figure:
     def rows(self) -> int | None:
         rows = self.param("rows")
         return int(rows) if rows is not None and rows.isdigit() else None
+
+    @functools.cached_property
+    def identity(self) -> Identity:
+        """:func:`identity_of` the figure, worked out once (every pairing and key asks for it)."""
+        return identity_of(self)
 
     @property
     def method(self) -> str:

@@ -8,8 +8,13 @@ compared with itself.
 
 The rules (docs/explanation/verdict-rules.md, "Rules"):
 
+* One identity per figure (:class:`bulkinsert.analysis.results.Identity`: benchmark, workload,
+  strategy, driver, rows, machine, environment, commit, dirty mark). A pair is two figures whose
+  identities differ in the environment alone; replicates, the path rule for calls and re-runs
+  match on the whole rest of it, so a figure of one driver (or workload, suite, machine) never
+  pairs with, excuses or confirms another's.
 * Pairs of figures from different commits are never compared (counted and reported instead);
-  figures of different machines are never paired.
+  figures of different machines are never paired; figures of a dirty work tree are never judged.
 * Status is a metric: a path that works (a figure) in OLD and fails or breaks in NEW
   (:mod:`bulkinsert.analysis.status`) is a confirmed regression (metric ``status``); the reverse is an
   improvement ("fixed"). Failed in OLD and broken in NEW is a regression too (it now loads wrong
@@ -25,8 +30,8 @@ The rules (docs/explanation/verdict-rules.md, "Rules"):
   single measurements (``track_`` CPU seconds, rows/s, ``peakmem_``) beyond ``threshold``.
 * Counts: :mod:`bulkinsert.analysis.metrics` (one rule for compare, bisect and the site). Statements:
   any increase is a regression. Calls: an increase that scales with the rows (beyond
-  ``CALLS_PER_ROW`` per row) is — unless, on the same path (suite, workload, strategy, rows)
-  and step, the time confirmed-improved or the statement count fell: then the code path
+  ``CALLS_PER_ROW`` per row) is — unless, on the same path (suite, workload, strategy, driver,
+  rows), machine, commit and step, the time confirmed-improved or the statement count fell: then the code path
   changed (verdict ``changed``), worth a look but not a regression.
 * Only confirmed findings can be regressions; only regressions fail the exit status.
 """
@@ -56,9 +61,12 @@ from .metrics import (
     metric_for,
 )
 from .results import (
+    DEFAULT_WORKLOAD,
     SWEEP_MACHINE_SUFFIX,
     Figure,
+    Identity,
     by_machine,
+    default_driver,
     environment_key,
     from_dirty_tree,
     varying_libraries,
@@ -68,12 +76,18 @@ from .results import (
 STATUS_METRIC = Metric(STATUS, STATUS_KIND)
 
 
+def series_key(identity: Identity, params: tuple[tuple[str, str], ...]) -> tuple:
+    """Everything of an identity but the environment and the commit: the figures a step may pair."""
+    return (identity.benchmark, identity.workload, identity.strategy, identity.driver, identity.rows,
+            identity.machine, identity.dirty, params)
+
+
 def _series(figures: Iterable[Figure]) -> dict[tuple, list[Figure]]:
-    """Figures per benchmark and parameters; skipped ones (n/a) take no part in any pair."""
+    """Figures per identity (environment aside); skipped ones (n/a) take no part in any pair."""
     groups: dict[tuple, list[Figure]] = {}
     for figure in figures:
         if figure.status != status_.SKIPPED:
-            groups.setdefault((figure.benchmark, figure.params), []).append(figure)
+            groups.setdefault(series_key(figure.identity, figure.params), []).append(figure)
     return groups
 
 
@@ -100,10 +114,13 @@ def library_pairs(figures: Sequence[Figure], libraries: Sequence[str], skipped: 
 
 def baseline_pairs(figures: Sequence[Figure], baseline: Sequence[Figure], libraries: Sequence[str], skipped: set):
     """Each figure with the same environment's figure of the baseline run (one machine)."""
-    before = {(f.benchmark, f.params, f.requirements): f for f in baseline if f.status != status_.SKIPPED}
+    def same_figure(figure: Figure) -> tuple:
+        return (*series_key(figure.identity, figure.params), figure.requirements)
+
+    before = {same_figure(f): f for f in baseline if f.status != status_.SKIPPED}
     pairs: list[Pair] = []
     for new in figures:
-        old = before.get((new.benchmark, new.params, new.requirements))
+        old = before.get(same_figure(new))
         if old is None or new.status == status_.SKIPPED:
             continue
         if old.commit != new.commit:
@@ -169,35 +186,43 @@ def judge_status(pair: Pair) -> None:
 
 
 def rerun_command(pair: Pair, metric: Metric, figure: Figure) -> str | None:
-    if pair.library == RUN or metric.name not in ("time", "cpu") or figure.strategy is None:
+    """``releases compare`` of the figure's whole identity: its path, driver, workload and held context."""
+    identity = figure.identity
+    if pair.library == RUN or metric.name not in ("time", "cpu") or identity.strategy is None:
         return None
-    rows = f" --rows {figure.rows}" if figure.rows else ""
+    rows = f" --rows {identity.rows}" if identity.rows else ""
+    # Another driver than the strategy's own is named (a record without one measured its own).
+    driver = f" --driver {identity.named_driver}" if identity.named_driver else ""
+    workload = f" --workload {identity.workload}" if identity.workload != DEFAULT_WORKLOAD else ""
     # The re-run holds the finding's context (the other libraries' releases), not the newest ones.
     held = "".join(f" --with {name}=={version}" for name, version in pair.context if name != "python" and version)
     return (
-        f"bulkinsert releases compare {figure.strategy} {pair.old_label} {pair.new_label} "
-        f"--library {pair.library} --metric {metric.name}{rows}{held}"
+        f"bulkinsert releases compare {identity.strategy} {pair.old_label} {pair.new_label} "
+        f"--library {pair.library} --metric {metric.name}{rows}{driver}{workload}{held}"
     )
 
 
 def path_of(figure: Figure) -> tuple:
-    """The insert path a figure measures: suite, workload, strategy and rows.
+    """The insert path a figure measures: suite, workload, strategy, driver and rows (``Identity.path``).
 
-    The main suite's benchmarks (time, statements, calls, ...) measure one path per strategy
-    and rows on the ``users`` workload; a workload benchmark's ``workload`` parameter and the
-    scale suite are other paths, so their timings never excuse a main-suite call count.
+    The main suite's benchmarks (time, statements, calls, ...) measure one path per strategy,
+    driver and rows on the ``users`` workload; a workload benchmark's ``workload`` parameter, the
+    driver axis's other drivers and the scale suite are other paths, so their figures never
+    excuse a main-suite call count.
     """
-    suite = "scale" if figure.benchmark.startswith("scale.") else "main"
-    return (suite, figure.param("workload") or "users", figure.strategy, figure.rows)
+    return figure.identity.path
 
 
 def _path_key(pair: Pair) -> tuple:
-    return (*path_of(pair.new), pair.library, pair.old_label, pair.new_label, pair.context)
+    identity = pair.new.identity
+    return (*path_of(pair.new), identity.machine, identity.commit, pair.library, pair.old_label, pair.new_label,
+            pair.context)
 
 
 def _step_key(pair: Pair) -> tuple:
     """The same release step of the same figure: its replicates differ only in the held-equal context."""
-    return (pair.new.benchmark, pair.new.params, pair.library, pair.old_label, pair.new_label)
+    identity = pair.new.identity
+    return (series_key(identity, pair.new.params), identity.commit, pair.library, pair.old_label, pair.new_label)
 
 
 def _held(pair: Pair) -> str:
@@ -237,11 +262,13 @@ def _replicates(others: Sequence[Pair]) -> list[dict[str, Any]]:
 def verdicts(pairs: Sequence[Pair], metrics: dict[str, Metric]) -> list[Finding]:
     """Findings from judged pairs: status changes, replicates for timings, the path rule for counts."""
     steps: dict[tuple, list[Pair]] = {}
-    paths: dict[tuple, dict[str, Pair]] = {}
+    # Every measured pair of a path and step, per metric: two benchmarks may measure one path
+    # (the driver axis's psycopg2 counts and the main suite's), and neither hides the other.
+    paths: dict[tuple, dict[str, list[Pair]]] = {}
     for pair in pairs:
         steps.setdefault(_step_key(pair), []).append(pair)
         if pair.works:
-            paths.setdefault(_path_key(pair), {})[metrics[pair.new.benchmark].name] = pair
+            paths.setdefault(_path_key(pair), {}).setdefault(metrics[pair.new.benchmark].name, []).append(pair)
     findings: list[Finding] = []
     confirmed_time: dict[tuple, bool] = {}
     for pair in pairs:
@@ -275,12 +302,13 @@ def verdicts(pairs: Sequence[Pair], metrics: dict[str, Metric]) -> list[Finding]
         verdict, reason = "regression", pair.reason
         if metric.name == "calls":
             path = paths[_path_key(pair)]
-            statements = path.get("statements")
+            statements = path.get("statements", [])
             why = []
             if confirmed_time.get(_path_key(pair)):
-                why.append(f"time x{path['time'].ratio:.2f} (confirmed)")
-            if statements is not None and statements.change == "fewer":
-                why.append(f"statements {statements.old.value:,.0f} -> {statements.new.value:,.0f}")
+                faster = [p for p in path.get("time", []) if p.change == "faster"]
+                why.append(f"time x{faster[0].ratio:.2f} (confirmed)")
+            if statements and all(p.change == "fewer" for p in statements):
+                why.append(f"statements {statements[0].old.value:,.0f} -> {statements[0].new.value:,.0f}")
             if why:
                 verdict, reason = "changed", f"{reason}; changed code path: {', '.join(why)}"
         findings.append(finding_of(pair, metric, verdict, True, reason))
@@ -304,18 +332,28 @@ def _host(machine: str | None) -> str | None:
     return machine.removesuffix(SWEEP_MACHINE_SUFFIX) if machine else machine
 
 
+def _rerun_path(strategy: str | None, driver: Any, workload: Any) -> tuple:
+    """A re-run's or a finding's path: strategy, resolved driver (none named: the strategy's own), workload."""
+    name = (strategy or "").partition("+")[0] or None
+    labelled = (strategy or "").partition("+")[2]
+    return (name, str(driver or labelled or default_driver(name) or ""), str(workload or DEFAULT_WORKLOAD))
+
+
 def apply_reruns(findings: Sequence[Finding], reruns: Iterable[RecordedFinding | dict[str, Any]]) -> int:
     """Settle unconfirmed timings with recorded side-by-side re-runs; returns how many were settled.
 
     A re-run (``bulkinsert releases compare``, a ``compare`` record of findings.jsonl, or the
     side-by-side re-run of a ``watch`` record, its ``rerun_verdict``) settles a finding of the same
-    strategy, rows, metric, library step, computer (a sweep's machine is its computer's) and project commit, measured
+    identity: strategy, driver (a record that names none measured the strategy's own), workload,
+    rows, metric, library step, computer (a sweep's machine is its computer's) and project commit, measured
     in the finding's own context (the other libraries at the releases the finding held equal, as
-    ``releases compare --with`` records them): ``slower`` confirms it as a regression (``faster``
-    as an improvement); any other verdict leaves it unconfirmed — also one the rank test and its
+    ``releases compare --with`` records them). It measures a main-suite path, so it never settles
+    a finding of the scale suite. ``slower`` confirms it as a regression (``faster`` as an
+    improvement); any other verdict leaves it unconfirmed — also one the rank test and its
     replicates had confirmed (a quick run confirmed ``orm_pk_preload`` x1.07 slower from 2.0.58 to
-    2.1.9; side by side, paired, it was x1.017, p=0.026). A re-run that recorded no context settles
-    nothing: it cannot say which context it measured. The newest matching re-run wins.
+    2.1.9; side by side, paired, it was x1.017, p=0.026). A re-run that recorded no context, or was
+    measured from a dirty work tree, settles nothing: neither says what it measured. The newest
+    matching re-run wins.
     """
     newest: dict[tuple, tuple[RecordedFinding, str]] = {}
     for rerun in reruns:
@@ -325,23 +363,25 @@ def apply_reruns(findings: Sequence[Finding], reruns: Iterable[RecordedFinding |
             except (ValueError, TypeError):
                 continue
         verdict = rerun.verdict if rerun.kind == "compare" else rerun.extra.get("rerun_verdict")
-        if rerun.kind not in ("compare", "watch") or not isinstance(verdict, str):
+        if rerun.kind not in ("compare", "watch") or not isinstance(verdict, str) or rerun.extra.get("dirty"):
             continue  # a watch record counts by what its side-by-side re-run measured, when it measured
         context = rerun.extra.get("context")
         if not isinstance(context, dict):
             continue
-        newest[(rerun.strategy, rerun.rows, rerun.metric, _canonical(rerun.library), rerun.old, rerun.new,
+        path = _rerun_path(rerun.strategy, rerun.extra.get("driver"), rerun.extra.get("workload"))
+        newest[(*path, rerun.rows, rerun.metric, _canonical(rerun.library), rerun.old, rerun.new,
                 _host(rerun.machine), rerun.commit, _context_key(context))] = (rerun, verdict)
     settled = 0
     refuted: set[tuple] = set()  # steps a re-run contradicted: no longer a replicate that agrees
     by_rerun: set[int] = set()  # findings a re-run settled, whatever their replicates say
 
     def key(finding: Finding, context: Any) -> tuple:
-        return (finding.strategy, finding.rows, finding.metric, _canonical(finding.library), finding.old,
-                finding.new, _host(finding.machine), finding.commit, _context_key(context))
+        return (*_rerun_path(finding.strategy, finding.driver, finding.workload), finding.rows, finding.metric,
+                _canonical(finding.library), finding.old, finding.new, _host(finding.machine), finding.commit,
+                _context_key(context))
 
     for finding in findings:
-        if finding.metric not in ("time", "cpu") or finding.library == RUN:
+        if finding.metric not in ("time", "cpu") or finding.library == RUN or finding.benchmark.startswith("scale."):
             continue
         match = newest.get(key(finding, finding.context))
         if match is None:

@@ -313,6 +313,8 @@ def bisect_command(strategy: str, library: str, low: str, high: str, metric: str
 @rounds_option
 @rows_option
 @with_option
+@click.option("--workload", type=click.Choice(["users", "populated", "wide"]), default=None,
+              help="Insert this workload's rows (a finding's workload) [default: the strategy's own, else users].")
 @click.option("--plant-slowdown", type=click.FloatRange(1.0), default=None, hidden=True,
               help="Test hook: NEW's inserts of STRATEGY take this factor longer.")
 @pre_option
@@ -323,8 +325,8 @@ def bisect_command(strategy: str, library: str, low: str, high: str, metric: str
 @cext_option
 @guarded
 def compare_command(strategy: str, old: str, new: str, library: str, metric: str, rounds: int, rows: int,
-                    held: tuple[str, ...], plant_slowdown: float | None, pre: bool, as_json: bool,
-                    driver: str | None, source: str | None = None, cext: bool = False) -> None:
+                    held: tuple[str, ...], workload: str | None, plant_slowdown: float | None, pre: bool,
+                    as_json: bool, driver: str | None, source: str | None = None, cext: bool = False) -> None:
     """Measure STRATEGY on releases OLD and NEW side by side, interleaved; verdict on NEW (with --source: commits)."""
     if source is not None:
         from .commitcli import compare_from_source
@@ -332,6 +334,8 @@ def compare_command(strategy: str, old: str, new: str, library: str, metric: str
         check_driver([strategy], driver)
         if held:
             raise ValueError("--with: the commit axis pins the matrix's newest environment only")
+        if workload is not None:
+            raise ValueError("--workload: the commit axis measures the users workload only")
         return compare_from_source(source, library, strategy, old, new, metric=metric, rows=rows, rounds=rounds,
                                    cext=cext, as_json=as_json, driver=driver,
                                    plant=f"{strategy}:{plant_slowdown}" if plant_slowdown else None)
@@ -341,6 +345,12 @@ def compare_command(strategy: str, old: str, new: str, library: str, metric: str
 
     library = distribution_name(library)
     check_driver([strategy], driver)
+    if workload is not None:  # a strategy without a path for the workload says so before anything is built
+        from ..cli.driver_options import on_driver
+        from ..data.workloads import get as get_workload
+        from ..measure.runner import refuse
+
+        refuse(on_driver(registry.get(strategy), driver), get_workload(workload).rows(min(rows, 100)))
     pinned = parse_held(held)
     resolve_range(library, old, old, pre)
     resolve_range(library, new, new, pre)
@@ -353,9 +363,10 @@ def compare_command(strategy: str, old: str, new: str, library: str, metric: str
         plant = f"{strategy}:{plant_slowdown}" if plant_slowdown else None
         outcome = measure_side_by_side(
             old_env, new_env, strategy, metric=metric, rounds=rounds, rows=rows, plant_new=plant, driver=driver,
-            step=lambda done, total: update(done, f"{old} vs {new}: round {done + 1}/{total}"),
+            workload=workload, step=lambda done, total: update(done, f"{old} vs {new}: round {done + 1}/{total}"),
         )
-    data = {"strategy": strategy, "driver": driver, "library": library, "old": old, "new": new, "rows": rows,
+    data = {"strategy": strategy, "driver": driver, **({"workload": workload} if workload else {}),
+            "library": library, "old": old, "new": new, "rows": rows,
             "rounds": len(outcome.old_samples), **outcome.as_dict(), "notes_url": notes_url(library, new),
             "context": new_env.context()}
     if plant:

@@ -72,6 +72,7 @@ def measure_side_by_side(
     rows: int = DEFAULT_ROWS,
     plant_new: str | None = None,
     driver: str | None = None,
+    workload: str | None = None,
     step: Callable[[int, int], None] | None = None,
 ) -> SideBySide:
     """Measure ``strategy`` in both environments, interleaved, and judge NEW against OLD.
@@ -79,7 +80,8 @@ def measure_side_by_side(
     Deterministic metrics need one insert per side (a second is taken to show the figure
     repeats); sampled ones take ``rounds`` per side. ``plant_new`` is the slowdown test hook
     (``STRATEGY:FACTOR``) set in NEW's process only; ``driver`` the SQLAlchemy paths' driver
-    (None: the strategy's own). Raises :class:`Unmeasurable` when either
+    (None: the strategy's own), ``workload`` the rows it inserts (None: the strategy's own, else
+    users). Raises :class:`Unmeasurable` when either
     release cannot run the strategy.
     """
     if metric not in METRICS:
@@ -94,7 +96,7 @@ def measure_side_by_side(
             if step is not None:
                 step(number, total)
             for worker, samples in round_order(number, (old, old_samples), (new, new_samples)):
-                answer = worker.measure(strategy, rows, calls=metric == "calls", driver=driver)
+                answer = worker.measure(strategy, rows, calls=metric == "calls", driver=driver, workload=workload)
                 samples.append(_figure(answer, metric))
     if counted:
         verdict = count_verdict(metric, old_samples[0], new_samples[0], rows)

@@ -6,7 +6,8 @@ line out is ``{"ok": true, "ready": true, "versions"}``, written after the impor
 any connection; the first request connects (``{"connect": true}`` does only that, answered
 ``{"ok": true, "connected": true}``). Each request line is
 ``{"strategy": ..., "rows": ..., "calls": bool, "check": bool}`` (plus
-``"driver"`` to run the SQLAlchemy paths on another driver than the strategy's own); each answer line is
+``"driver"`` to run the SQLAlchemy paths on another driver than the strategy's own, ``"workload"`` to
+insert another workload's rows than the strategy's own); each answer line is
 ``{"ok": true, "seconds", "cpu_seconds", "statements", "function_calls", "versions", "placement"}``
 (the CPU placement of :mod:`bulkinsert.pg.placement`, from ``$BULKINSERT_PLACEMENT``; on a server
 without pg_stat_statements ``"statements"`` is null and ``"statements_unavailable"`` says why), or
@@ -71,6 +72,7 @@ class Measurer:
         from ..compat import library_versions
         from ..data.exact import NotExact, check_exact
         from ..data.schema import default_names
+        from ..data.workloads import get as get_workload
         from ..data.workloads import workload_for
         from ..errors import InsertError, Unsupported
         from ..measure.runner import run_insert
@@ -78,7 +80,8 @@ class Measurer:
 
         # a user's strategy file too ($BULKINSERT_STRATEGIES_FROM); on the requested driver, if any
         strategy = get(request["strategy"]).with_driver(request.get("driver"))
-        own = workload_for(strategy.name)  # its own table and rows, when it declared them
+        # the requested workload, else its own table and rows when it declared them, else users
+        own = get_workload(request["workload"]) if request.get("workload") else workload_for(strategy.name)
         names = own.rows(int(request["rows"])) if own else default_names(int(request["rows"]))
         not_exact = None
         try:

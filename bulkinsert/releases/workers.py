@@ -103,17 +103,19 @@ class Worker:
         return answer
 
     def measure(self, strategy: str, rows: int, *, calls: bool = False, check: bool = False,
-                driver: str | None = None) -> dict[str, Any]:
+                driver: str | None = None, workload: str | None = None) -> dict[str, Any]:
         """One insert in the release's process: seconds, CPU, statements (and calls if asked).
 
         ``check``: afterwards, untimed, compare the table with the rows (``not_exact`` in the answer).
         ``driver``: the SQLAlchemy paths' driver (None: the strategy's own; left out of the request then,
-        so a request reads as it did before drivers).
+        so a request reads as it did before drivers); ``workload`` likewise (None: the strategy's own).
         """
         self.ready()
         request: dict[str, Any] = {"strategy": strategy, "rows": rows, "calls": calls, "check": check}
         if driver is not None:
             request["driver"] = driver
+        if workload is not None:
+            request["workload"] = workload
         answer = self._request(request)
         self.placement = answer.get("placement") or self.placement
         if "unsupported" in answer:

@@ -104,14 +104,20 @@ class Environment:
         return list(dict.fromkeys(strategy for _, strategy, _ in self.figures))
 
 
+def on_main_table(figure: Figure) -> bool:
+    """Whether a figure is one of the scoresheet's cells: the users workload, no driver axis."""
+    return figure.param("driver") is None and figure.identity.workload == results.DEFAULT_WORKLOAD
+
+
 def group_environments(figures: Iterable[Figure], libraries: Sequence[str]) -> list[Environment]:
     """Figures per (machine, environment), main-suite figures before supplementary ones."""
     environments: dict[tuple[str, tuple], Environment] = {}
     ordered = sorted(figures, key=lambda f: f.benchmark.startswith(SUPPLEMENTARY_MODULES))
     for figure in ordered:
         metric = METRIC_OF_METHOD.get(figure.method)
-        # The driver axis (a "driver" parameter) has its own page: never a psycopg2 series' cell.
-        if metric is None or figure.strategy is None or figure.rows is None or figure.param("driver") is not None:
+        # The driver axis (a "driver" parameter) has its own page, the workloads their own
+        # benchmarks: neither is ever a cell of the psycopg2 series on the users table.
+        if metric is None or figure.strategy is None or figure.rows is None or not on_main_table(figure):
             continue
         slot = (figure.machine, figure.requirements)
         env = environments.get(slot)
@@ -162,10 +168,15 @@ class Mark:
 
 
 def marks_from_findings(findings: Iterable[Any]) -> dict[tuple[str, tuple, str], list[Mark]]:
-    """compare's findings keyed as the environments are: (machine, environment key of NEW, strategy)."""
+    """compare's findings keyed as the environments are: (machine, environment key of NEW, strategy).
+
+    Only findings of the cells' own figures (:func:`on_main_table`): a driver axis's or another
+    workload's finding never marks the users table's row of its strategy.
+    """
     marks: dict[tuple[str, tuple, str], list[Mark]] = {}
     for finding in findings:
-        if finding.strategy is None:
+        if finding.strategy is None or "driver" in finding.params or (
+                getattr(finding, "workload", results.DEFAULT_WORKLOAD) != results.DEFAULT_WORKLOAD):
             continue
         size = f" ×{finding.ratio:.2f}" if finding.ratio is not None else ""
         text = (f"{finding.metric} {finding.change}{size}: {finding.library} {finding.old} → "

@@ -46,7 +46,10 @@ def driver_of(figure: Figure) -> str | None:
     if is_driver_figure(figure):
         return str(figure.param("driver"))
     parts = figure.benchmark.split(".")
-    return REFERENCE if len(parts) >= 2 and parts[-2] in REFERENCE_SERIES else None
+    if len(parts) < 2 or parts[-2] not in REFERENCE_SERIES:
+        return None
+    # The series' own driver (results.Identity): the strategy's, never assumed to be psycopg2.
+    return figure.identity.driver or REFERENCE
 
 
 @dataclass

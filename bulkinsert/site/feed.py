@@ -2,7 +2,8 @@
 
 One entry per headline (:mod:`.headlines`: confirmed regressions, improvements and status
 changes of ``judge_results``, and the findings file's confirmed side-by-side, bisect and broken
-records). An entry's id is built from library, release, strategy, metric and machine only, so a
+records). An entry's id is built from library, release, strategy, metric and machine only (and
+the driver and workload when they are not the strategy's own: another path), so a
 feed reader sees the same finding as the same entry however often the site is published; its
 time is the measured commit's date (or the record's), never the time of publishing.
 
@@ -33,7 +34,7 @@ def _stamp(when: datetime.datetime) -> str:
 
 
 def entry_id(headline: Headline) -> str:
-    """Stable across publishes: library, release, strategy, metric and machine, nothing else."""
+    """Stable across publishes: library, release, strategy, metric, machine (driver, workload), nothing else."""
     return TAG + "finding/" + "/".join(urllib.parse.quote(part, safe="") for part in headline.key)
 
 

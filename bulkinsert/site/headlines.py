@@ -1,4 +1,5 @@
-"""Confirmed findings as headlines: one per library release, strategy, metric and machine.
+"""Confirmed findings as headlines: one per library release, path (strategy, and its driver and
+workload when not the strategy's own), metric and machine.
 
 The releases page opens with them and ``releases.xml`` (the Atom feed) has one entry each. Two
 sources, the same two every page uses: ``verdicts.judge_results`` (compare's findings, with the
@@ -19,7 +20,7 @@ from .. import registry
 from ..analysis.findingrecords import RecordedFinding
 from ..analysis.findingtypes import RUN, Finding
 from ..analysis.metrics import STATUS
-from ..analysis.results import Figure, version_key
+from ..analysis.results import DEFAULT_WORKLOAD, Figure, default_driver, version_key
 from ..releases.findings import notes_url
 from .charts import fmt_count, fmt_seconds
 from .profiles import safe_name
@@ -53,10 +54,32 @@ class Headline:
     updated: datetime.datetime
     replicates: int = 1
     contexts: list[str] = field(default_factory=list)
+    driver: str | None = None  # the driver, when not the strategy's own (results.Identity.named_driver)
+    workload: str = DEFAULT_WORKLOAD
 
     @property
-    def key(self) -> tuple[str, str, str, str, str]:
-        return (str(canonicalize_name(self.library)), self.release, self.strategy, self.metric, self.machine)
+    def key(self) -> tuple[str, ...]:
+        """Library, release, strategy, metric and machine; and the driver and workload when not the
+        path's own (so a default path's key, and its feed entry's id, read as before)."""
+        key: tuple[str, ...] = (str(canonicalize_name(self.library)), self.release, self.strategy, self.metric,
+                                self.machine)
+        if self.driver:
+            key += (f"driver={self.driver}",)
+        if self.workload != DEFAULT_WORKLOAD:
+            key += (f"workload={self.workload}",)
+        return key
+
+    @property
+    def label(self) -> str:
+        """The path as the charts name their lines: ``orm_basic``, ``orm_basic on asyncpg``."""
+        text = self.strategy + (f" on {self.driver}" if self.driver else "")
+        return text if self.workload == DEFAULT_WORKLOAD else f"{text} ({self.workload})"
+
+    def _where(self) -> str:
+        """``on asyncpg — `` before the change, when the path is not the strategy's own."""
+        parts = ([f"on {self.driver}"] if self.driver else []) + (
+            [f"workload {self.workload}"] if self.workload != DEFAULT_WORKLOAD else [])
+        return f"{', '.join(parts)} — " if parts else ""
 
     @property
     def broken(self) -> bool:
@@ -77,7 +100,11 @@ class Headline:
         return {"regression": "▲", "improvement": "▼", "fixed": "✓"}.get(self.verdict, "◆")
 
     def change_text(self) -> str:
-        """``statements 3 → 1,002 per 1,000 rows``, ``time 1.2 ms → 2.4 ms (×2.00)``, ``broken: why``."""
+        """``statements 3 → 1,002 per 1,000 rows``, ``time 1.2 ms → 2.4 ms (×2.00)``, ``broken: why``;
+        led by ``on asyncpg — `` when the path runs on another driver than the strategy's own."""
+        return self._where() + self._change()
+
+    def _change(self) -> str:
         if self.broken:
             return f"{self.verdict}: {self.reason}" if self.reason else self.verdict
         if self.verdict == "fixed":
@@ -119,10 +146,23 @@ def _from_finding(finding: Finding, dates: dict[tuple[str, str], datetime.dateti
     verdict = finding.change if finding.metric == STATUS and finding.change != "fixed" else finding.verdict
     if finding.metric == STATUS and finding.change == "fixed":
         verdict = "fixed"
-    return Headline(finding.library, finding.new, finding.old, finding.strategy or "?", finding.metric,
+    return Headline(finding.library, finding.new, finding.old, _strategy(finding.strategy), finding.metric,
                     finding.machine, verdict, finding.old_value, finding.new_value, finding.rows, finding.ratio,
                     finding.reason, "compare", dates.get((finding.machine, finding.commit), EPOCH),
-                    contexts=[", ".join(f"{k} {v}" for k, v in finding.context.items() if k != "python")])
+                    contexts=[", ".join(f"{k} {v}" for k, v in finding.context.items() if k != "python")],
+                    driver=_named(finding.strategy, finding.driver), workload=finding.workload)
+
+
+def _strategy(strategy: str | None) -> str:
+    """The strategy's name without a sweep's ``+driver`` (the driver is the headline's own field)."""
+    return (strategy or "").partition("+")[0] or "?"
+
+
+def _named(strategy: str | None, driver: Any) -> str | None:
+    """The driver when it is not the strategy's own (a sweep's ``name+driver`` label names it too)."""
+    name, _, labelled = (strategy or "").partition("+")
+    driver = driver or labelled or None
+    return str(driver) if driver and driver != default_driver(name) else None
 
 
 def _when(record: RecordedFinding) -> datetime.datetime:
@@ -138,8 +178,9 @@ def _from_record(record: RecordedFinding) -> Headline | None:
     extra: dict[str, Any] = record.extra
     if extra.get("dirty") or not record.strategy:
         return None
-    common = {"library": record.library, "strategy": record.strategy, "machine": record.machine or "?",
-              "rows": record.rows, "updated": _when(record)}
+    common = {"library": record.library, "strategy": _strategy(record.strategy), "machine": record.machine or "?",
+              "rows": record.rows, "updated": _when(record), "driver": _named(record.strategy, extra.get("driver")),
+              "workload": str(extra.get("workload") or DEFAULT_WORKLOAD)}
     if record.kind == "broken" or extra.get("broken"):
         release = str(extra.get("release") or record.new or "")
         if not release:
@@ -216,12 +257,12 @@ def sort_headlines(found: Iterable[Headline]) -> list[Headline]:
 
 
 def _paths(found: Sequence[Headline]) -> str:
-    """``execute_values``, ``3 upsert paths`` or ``4 paths``."""
-    names = sorted({h.strategy for h in found})
+    """``execute_values``, ``orm_basic on asyncpg``, ``3 upsert paths`` or ``4 paths``."""
+    names = sorted({h.label for h in found})
     if len(names) == 1:
         return names[0]
     known = registry.load()
-    families = {known[n].family if n in known else "" for n in names}
+    families = {known[n].family if n in known else "" for n in {h.strategy.partition("+")[0] for h in found}}
     family = f"{families.pop()} " if len(families) == 1 and "" not in families else ""
     return f"{len(names)} {family}paths"
 
@@ -234,7 +275,8 @@ def summarise(found: Sequence[Headline]) -> str:
         if headline.broken or headline.verdict == "fixed":
             key: tuple = (0 if headline.broken else 1, headline.verdict)
         elif headline.metric in COUNTS and headline.old is not None and headline.new is not None:
-            key = (3, headline.metric, headline.old, headline.new, headline.rows)
+            key = (3, headline.metric, headline.old, headline.new, headline.rows, headline.driver or "",
+                   headline.workload)
         else:
             key = (2, headline.metric, headline.verdict)
         groups.setdefault(key, []).append(headline)

@@ -159,6 +159,15 @@ def _rows_of(sweep: Sweep, preferred: int) -> int | None:
 
 def releases_page(site: SiteData, findings_path: Path | None) -> str:
     """Latest verdicts per release first, then per library its sweeps' charts and the findings file."""
+    sections, problems = release_sections(site, findings_path)
+    return render("releases.html", current="releases.html", sections=sections, problems=problems,
+                  commits=commit_sections(findings_path),
+                  findings_file=str(FINDINGS_FILE), has_findings_file=bool(findings_path and findings_path.is_file()),
+                  feed=FEED_FILE)
+
+
+def release_sections(site: SiteData, findings_path: Path | None) -> tuple[list[dict[str, Any]], list[str]]:
+    """What the releases page shows, per library: verdicts, sweeps with their charts, the recorded findings."""
     findings, problems = read_findings(findings_path) if findings_path is not None else ([], [])
     found, unconfirmed = headlines(site.findings, read_records(findings_path) if findings_path else [],
                                    site.figures)
@@ -185,7 +194,4 @@ def releases_page(site: SiteData, findings_path: Path | None) -> str:
         if sweeps or mine or verdicts:
             sections.append({"library": library, "anchor": safe_name(library), "sweeps": sweeps,
                              "findings": mine, "broken": broken, "verdicts": verdicts})
-    return render("releases.html", current="releases.html", sections=sections, problems=problems,
-                  commits=commit_sections(findings_path),
-                  findings_file=str(FINDINGS_FILE), has_findings_file=bool(findings_path and findings_path.is_file()),
-                  feed=FEED_FILE)
+    return sections, problems
