@@ -48,8 +48,8 @@ lint: venv
 # benchmark failed, then the exit status of asv run is passed on (kept in a file so `make -n
 # bench` does not run asv).
 # `--quick` in ASV_ARGS is not passed to asv (asv's --quick forces one sample per figure): it
-# sets BULKINSERT_QUICK=1 instead — every figure at 1,000 rows, 6 to 10 samples per timing, no
-# peak memory (benchmarks/common.py).
+# sets BULKINSERT_QUICK=1 instead — every figure at 1,000 rows, 6 to 10 samples per timing
+# (benchmarks/sizes.py).
 # ASV_RANGE: the commits to benchmark, by default the checkout's HEAD (asv alone would take the
 # head of "main", asv.conf.json). BENCH_SELECT: the default run leaves out the 100,000-row
 # figures (time and peak memory: make bench-large), the 1,000,000-row scale suite (make

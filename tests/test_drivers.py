@@ -170,10 +170,10 @@ def test_cli_ladder_measures_drivers_side_by_side(db: Database) -> None:
 @pytest.mark.parametrize("driver", ["asyncpg", "psycopg"])
 def test_the_asv_driver_benchmark_runs_a_path_on_a_driver(driver: str, db: Database) -> None:
     """asv's sequence for one sample of InsertTimeByDriver: setup, the timed insert, teardown."""
-    from benchmarks import common
+    from benchmarks import base
     from benchmarks.insert_time import InsertTimeByDriver
 
-    request_close = common._close_databases  # before this run's database is dropped
+    request_close = base._close_databases  # before this run's database is dropped
     bench = InsertTimeByDriver()
     rows = 500
     try:
