@@ -15,7 +15,7 @@ endif
 BIN := $(VENV)/bin
 HTML_DIR := .asv/html
 
-.PHONY: venv test lint bench bench-large bench-scale bench-workloads publish site preview ladder clean placement-check
+.PHONY: venv test lint bench bench-large bench-scale bench-workloads bench-smoke publish site preview ladder clean placement-check
 
 # Everything comes from pyproject.toml: the package with its analysis, site and peers extras, and the
 # test, lint and bench tools of its dependency groups (`--group` needs pip >= 25.1).
@@ -85,6 +85,12 @@ bench-scale:
 # populated in the newest), full size, on their own; results join make bench's like bench-scale's.
 bench-workloads:
 	$(MAKE) bench BENCH_SELECT="-b '^workload_time\.'"
+
+# Every asv benchmark once, at its smallest size (BULKINSERT_QUICK=1, asv's --quick), in $(VENV)
+# (-E existing:same), the embedded server held; fails on any failed or broken benchmark, read
+# back from the results (.ci/bench-smoke), which are then removed. CI runs it (.ci/run).
+bench-smoke: venv
+	$(BIN)/python .ci/bench-smoke
 
 # Ten back-to-back `bulkinsert run`s of the per-row paths and COPY under each CPU placement:
 # the spread (max/min) of wall and client CPU time (docs/benchmarks.md, "CPU placement").
