@@ -207,6 +207,9 @@ def test_engine_options_get_the_driver_and_old_ones_still_work() -> None:
 
 def test_pg8000_finds_the_socket_of_the_port_libpq_would_use(monkeypatch: pytest.MonkeyPatch) -> None:
     """pg8000 takes a socket file, not libpq's directory, and reads no PGPORT itself."""
+    declared = compat.driver_unsupported_reason("pg8000")
+    if declared is not None:  # SQLAlchemy 1.3: no pg8000 dialect offered
+        pytest.skip(declared)
     monkeypatch.delenv("PGPORT", raising=False)
     assert compat.driver_url("postgresql://postgres:@/db?host=/run/pg", "pg8000").query["unix_sock"] == (
         "/run/pg/.s.PGSQL.5432")
