@@ -17,7 +17,7 @@ HTML_DIR := .asv/html
 # The documentation site goes beside the benchmark pages: `make preview` serves it at /docs/.
 DOCS_DIR ?= $(HTML_DIR)/docs
 
-.PHONY: venv valgrind test lint bench bench-large bench-scale bench-workloads publish site preview ladder clean placement-check docs
+.PHONY: venv valgrind test lint bench bench-large bench-scale bench-workloads bench-smoke publish site preview ladder clean placement-check docs
 
 # Everything comes from pyproject.toml: the package with its analysis, site and peers extras, and the
 # test, lint and bench tools of its dependency groups (`--group` needs pip >= 25.1).
@@ -57,8 +57,8 @@ lint: venv
 # benchmark failed, then the exit status of asv run is passed on (kept in a file so `make -n
 # bench` does not run asv).
 # `--quick` in ASV_ARGS is not passed to asv (asv's --quick forces one sample per figure): it
-# sets BULKINSERT_QUICK=1 instead — every figure at 1,000 rows, 6 to 10 samples per timing, no
-# peak memory (benchmarks/common.py).
+# sets BULKINSERT_QUICK=1 instead — every figure at 1,000 rows, 6 to 10 samples per timing
+# (benchmarks/sizes.py).
 # ASV_RANGE: the commits to benchmark, by default the checkout's HEAD (asv alone would take the
 # head of "main", asv.conf.json). BENCH_SELECT: the default run leaves out the 100,000-row
 # figures (time and peak memory: make bench-large), the 1,000,000-row scale suite (make
@@ -94,6 +94,12 @@ bench-scale:
 # populated in the newest), full size, on their own; results join make bench's like bench-scale's.
 bench-workloads:
 	$(MAKE) bench BENCH_SELECT="-b '^workload_time\.'"
+
+# Every asv benchmark once, at its smallest size (BULKINSERT_QUICK=1, asv's --quick), in $(VENV)
+# (-E existing:same), the embedded server held; fails on any failed or broken benchmark, read
+# back from the results (.ci/bench-smoke), which are then removed. CI runs it (.ci/run).
+bench-smoke: venv
+	$(BIN)/python .ci/bench-smoke
 
 # Ten back-to-back `bulkinsert run`s of the per-row paths and COPY under each CPU placement:
 # the spread (max/min) of wall and client CPU time (docs/explanation/methodology.md, "CPU placement").

@@ -8,7 +8,7 @@ with the one line saying what to install.
 
 Measured at ``BULKINSERT_INSTRUCTION_ROWS`` (100 by default, quick and full runs alike): a count
 needs no repetition and no size to rise above noise, and instrumented execution is ~50x slower
-than native, so a larger size would only cost time (docs/instructions.md).
+than native, so a larger size would only cost time (docs/explanation/instructions.md).
 """
 
 from __future__ import annotations
@@ -17,9 +17,10 @@ import os
 from typing import Any
 
 from bulkinsert import registry
-from bulkinsert.analysis.metrics import metric
+from bulkinsert.analysis.metrics import metric, unit_of
 
-from .common import STRATEGIES, cached_entry, skip_reason, unit_of
+from .sizes import STRATEGIES, skip_reason
+from .track_pass import cached_entry
 
 INSTRUCTIONS = metric("instructions")
 INSTRUCTION_ROWS = [int(part) for part in os.environ.get("BULKINSERT_INSTRUCTION_ROWS", "100").split(",")

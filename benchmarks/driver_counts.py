@@ -10,10 +10,13 @@ from __future__ import annotations
 from typing import Any
 
 from bulkinsert import registry
-from bulkinsert.analysis.metrics import metric
+from bulkinsert.analysis.metrics import metric, unit_of
+from bulkinsert.data.schema import default_names
+from bulkinsert.pg.database import Database
 
-from .common import PROFILE_LIMIT_ROWS, TRACK_ROWS, Database, cached_entry, default_names, skip_reason, unit_of
 from .insert_time import DRIVER_AXIS_ELSEWHERE, DRIVERS, SQLALCHEMY_PATHS
+from .sizes import PROFILE_LIMIT_ROWS, TRACK_ROWS, skip_reason
+from .track_pass import cached_entry
 
 STATEMENTS = metric("statements")
 CALLS = metric("calls")
@@ -24,7 +27,7 @@ def measure_driver_counts() -> dict[str, Any]:
     from bulkinsert.measure.runner import Mode, run_rounds
 
     counts: dict[str, Any] = {}
-    if DRIVER_AXIS_ELSEWHERE is not None:  # not this environment's to measure (benchmarks/common.py)
+    if DRIVER_AXIS_ELSEWHERE is not None:  # not this environment's to measure (benchmarks/sizes.py)
         return {f"{name}/{rows}/{driver}": {"skip": f"{name} on {driver}: {DRIVER_AXIS_ELSEWHERE}"}
                 for rows in TRACK_ROWS for name in SQLALCHEMY_PATHS for driver in DRIVERS}
     db = Database(instrument=False)
@@ -80,11 +83,13 @@ class DriverCounts:
         return float("nan") if value is None else float(value)  # None: no pg_stat_statements / not profiled
 
     def track_statements(self, counts: dict, strategy: str, rows: int, driver: str) -> float:
+        """Statements the server ran for one insert of ``rows`` names by ``strategy`` on ``driver`` (one pass)."""
         return self._value(STATEMENTS.attribute)
 
     track_statements.unit = unit_of(STATEMENTS.method)
 
     def track_function_calls(self, counts: dict, strategy: str, rows: int, driver: str) -> float:
+        """Python function calls cProfile counted in that same insert on ``driver`` (one pass)."""
         return self._value(CALLS.attribute)
 
     track_function_calls.unit = unit_of(CALLS.method)

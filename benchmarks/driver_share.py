@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from .common import MetricBenchmark, unit_of
+from bulkinsert.analysis.metrics import unit_of
+
+from .base import MetricBenchmark
 
 
 class DriverShare(MetricBenchmark):
@@ -13,11 +15,13 @@ class DriverShare(MetricBenchmark):
     """
 
     def track_dbapi_share(self, metrics: dict, strategy: str, rows: int) -> float:
+        """Driver-call time ÷ wall time of one insert of ``rows`` names by ``strategy``, calls wrapped (track pass)."""
         return self.metric("dbapi_share")
 
     track_dbapi_share.unit = unit_of("track_dbapi_share")
 
     def track_encode_share(self, metrics: dict, strategy: str, rows: int) -> float:
+        """Payload-encoding time inside driver calls ÷ wall time of that same instrumented insert (track pass)."""
         return self.metric("encode_share")
 
     track_encode_share.unit = unit_of("track_encode_share")

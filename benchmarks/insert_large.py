@@ -8,7 +8,7 @@ the scale suite's. Paths that send one statement per row are timed up to 10,000 
 from __future__ import annotations
 
 from . import insert_time
-from .common import LARGE_ROWS, STRATEGIES
+from .sizes import LARGE_ROWS, STRATEGIES
 
 
 class InsertTimeLarge(insert_time.InsertTime):
@@ -17,4 +17,5 @@ class InsertTimeLarge(insert_time.InsertTime):
     params = [STRATEGIES, LARGE_ROWS]
 
     def time_insert(self, strategy: str, rows: int) -> None:
-        self.insert()
+        """``strategy`` inserts ``rows`` USER names into the emptied users table and commits."""
+        self.insert(self.strategy, self.names)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from bulkinsert import compat, registry
 
-from .common import ROWS, SLOW_LIMIT_ROWS, InsertBenchmark, database, driver_axis_elsewhere, names_of, ready
+from .base import InsertBenchmark, database, names_of, ready
+from .sizes import ROWS, SLOW_LIMIT_ROWS, driver_axis_elsewhere
 
 
 class InsertTime(InsertBenchmark):
@@ -15,7 +16,8 @@ class InsertTime(InsertBenchmark):
     """
 
     def time_insert(self, strategy: str, rows: int) -> None:
-        self.insert()
+        """``strategy`` inserts ``rows`` USER names into the emptied users table and commits."""
+        self.insert(self.strategy, self.names)
 
 
 # The SQLAlchemy paths, each on every driver SQLAlchemy reaches PostgreSQL through (2.1 made
@@ -53,4 +55,5 @@ class InsertTimeByDriver(InsertBenchmark):
         super().teardown(strategy, rows)
 
     def time_insert(self, strategy: str, rows: int, driver: str) -> None:
-        self.insert()
+        """``strategy`` on ``driver``'s engine inserts ``rows`` USER names into the emptied users table."""
+        self.insert(self.strategy, self.names)

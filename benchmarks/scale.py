@@ -16,9 +16,14 @@ import os
 import sys
 from typing import Any
 
-from .common import CHECKOUT, QUICK, ROUNDS, InsertBenchmark, MetricBenchmark, database, registry, runnable, unit_of
+from bulkinsert import registry
+from bulkinsert.analysis.metrics import unit_of
 
-SCALE_ROWS = [10_000, 100_000, 1_000_000]
+from .base import InsertBenchmark, MetricBenchmark, database
+from .sizes import CHECKOUT, QUICK, QUICK_ROWS, ROUNDS, runnable
+
+# A quick run (BULKINSERT_QUICK=1) measures every scale benchmark once, at the quick size.
+SCALE_ROWS = [QUICK_ROWS] if QUICK else [10_000, 100_000, 1_000_000]
 SCALE_STRATEGIES = list(registry.with_role("scale"))
 FLOOR = registry.one_with_role("floor")
 REFERENCE = registry.with_role("reference")
@@ -42,8 +47,6 @@ def scale_runnable(name: str, rows: int) -> Any:
     """
     from bulkinsert import compat
 
-    if QUICK:
-        raise NotImplementedError("scale is skipped in quick runs (BULKINSERT_QUICK=1, make bench ASV_ARGS=--quick)")
     strategy = runnable(name, rows)
     if os.environ.get(EVERYWHERE_ENV) != "1":
         installed = compat.library_versions()
@@ -54,6 +57,7 @@ def scale_runnable(name: str, rows: int) -> Any:
                 f"psycopg2 {newest['psycopg2']}); set {EVERYWHERE_ENV}=1 to run it here"
             )
     return strategy
+
 
 def peak_memory(strategy: str, rows: int, env: dict[str, str] | None = None) -> dict[str, Any]:
     """Client peak RSS increase of one insert of ``rows`` names, in a fresh process (bulkinsert.measure.peakmem)."""
@@ -75,25 +79,32 @@ class ScaleTime(_ScaleBase):
     the ratio to the floor, interleaved), which keeps the default run inside its budget.
     """
 
-    params = [SCALE_STRATEGIES, SCALE_ROWS[:-1]]
+    params = [SCALE_STRATEGIES, SCALE_ROWS[:-1] or SCALE_ROWS]
     number = 1
     rounds = ROUNDS
     warmup_time = 0.0  # the untimed warm-up insert runs in setup (asv's would insert twice)
     repeat = (2, 4, 10.0)
 
     def time_insert(self, strategy: str, rows: int) -> None:
-        self.insert()  # teardown checks the row count
+        """``strategy`` inserts ``rows`` USER names into the emptied users table (teardown checks the count)."""
+        self.insert(self.strategy, self.names)
 
 
+# Interleaved rounds of the scale pass per row count: one fewer at the largest size (its
+# budget), one in a quick run.
 SCALE_ROUNDS = 3
+
+
+def scale_rounds(rows: int) -> int:
+    return 1 if QUICK else SCALE_ROUNDS if rows < SCALE_ROWS[-1] else SCALE_ROUNDS - 1
 
 
 def measure_scale() -> dict[str, Any]:
     """Rows/s, client CPU and ratio to the floor for every strategy x rows, once per environment.
 
-    Per row count, interleaved rounds through ``run_rounds`` (three; two at the largest size,
-    for the run's time budget): the floor and every strategy once per round, each warmed up
-    first; medians kept — so a noisy minute hurts the floor and the strategies alike.
+    Per row count, interleaved rounds through ``run_rounds`` (:func:`scale_rounds`): the floor
+    and every strategy once per round, each warmed up first; medians kept — so a noisy minute
+    hurts the floor and the strategies alike.
     """
     from statistics import median
 
@@ -114,7 +125,7 @@ def measure_scale() -> dict[str, Any]:
         contenders = [registry.get(FLOOR), *[s for s in runnable_here if s.name != FLOOR]]
         rounds = run_rounds(
             contenders, default_names(rows), [Mode("plain", db)],
-            rounds=SCALE_ROUNDS if rows < SCALE_ROWS[-1] else SCALE_ROUNDS - 1, keep_going=True,
+            rounds=scale_rounds(rows), keep_going=True,
         )
         for name, reason in rounds.skipped.items():
             metrics[f"{name}/{rows}"] = {"skip": reason}
@@ -149,16 +160,19 @@ class ScaleTrack(MetricBenchmark):
         return measure_scale()
 
     def track_rows_per_second(self, metrics: dict[str, Any], strategy: str, rows: int) -> float:
+        """``rows`` ÷ the median wall time of ``strategy`` inserting ``rows`` names (scale pass)."""
         return self.metric("rows_per_second")
 
     track_rows_per_second.unit = unit_of("track_rows_per_second")
 
     def track_cpu_seconds(self, metrics: dict[str, Any], strategy: str, rows: int) -> float:
+        """Median client CPU seconds of ``strategy`` inserting ``rows`` names (scale pass)."""
         return self.metric("cpu_seconds")
 
     track_cpu_seconds.unit = unit_of("track_cpu_seconds")
 
     def track_floor_ratio(self, metrics: dict[str, Any], strategy: str, rows: int) -> float:
+        """Median wall time of ``strategy``'s insert ÷ the floor's, same ``rows`` names, same rounds."""
         return self.metric("floor_ratio")
 
     track_floor_ratio.unit = f"x {FLOOR}"
@@ -182,6 +196,7 @@ class ScaleMemory:
         scale_runnable(strategy, rows)
 
     def track_peak_memory_ratio(self, strategy: str, rows: int) -> float:
+        """Peak RSS increase of ``strategy`` inserting ``rows`` names in a fresh process ÷ the names' size."""
         return float(peak_memory(strategy, rows)["ratio_to_input"])
 
     track_peak_memory_ratio.unit = unit_of("track_peak_memory_ratio")

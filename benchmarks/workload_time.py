@@ -19,9 +19,10 @@ import sys
 
 from bulkinsert.data import workloads
 
-from .common import QUICK, InsertBenchmark, _rows, database, ready, release, runnable
+from .base import InsertBenchmark, database, ready, release
+from .sizes import QUICK, rows_from_env, runnable
 
-WORKLOAD_ROWS = _rows("BULKINSERT_WORKLOAD_ROWS", [1_000] if QUICK else [10_000])
+WORKLOAD_ROWS = rows_from_env("BULKINSERT_WORKLOAD_ROWS", [10_000])
 USER_WORKLOADS = [name for name, w in workloads.WORKLOADS.items() if getattr(w, "strategies", ())]
 POPULATED_PRESENT = int(os.environ.get("BULKINSERT_POPULATED_PRESENT", "100000").replace("_", ""))
 
@@ -65,7 +66,8 @@ class WorkloadInsertTime(InsertBenchmark):
         self.inserted = False
 
     def time_insert(self, strategy: str, workload: str, rows: int) -> None:
-        self.insert()
+        """``strategy``'s path for ``workload`` inserts ``rows`` of its rows into the emptied table and commits."""
+        self.insert(self.strategy, self.names)
 
     def teardown(self, strategy: str, workload: str, rows: int) -> None:  # type: ignore[override]
         try:

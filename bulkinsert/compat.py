@@ -7,6 +7,7 @@ Strategies ask this module for what they need ("an engine whose executemany is p
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import sqlalchemy
@@ -219,9 +220,11 @@ def driver_url(dsn: str, driver: str) -> Any:
     url = url.set(drivername=f"postgresql+{driver}")
     socket_dir = url.query.get("host")
     if driver == "pg8000" and isinstance(socket_dir, str) and socket_dir.startswith("/"):
-        # pg8000 takes the socket file itself, not libpq's directory.
-        query = {k: v for k, v in url.query.items() if k != "host"}
-        query["unix_sock"] = f"{socket_dir}/.s.PGSQL.{url.port or 5432}"
+        # pg8000 takes the socket file itself, not libpq's directory, and reads no PGPORT: the
+        # file is named by the port libpq would use (the URL's, its query's, $PGPORT, 5432).
+        port = url.port or url.query.get("port") or os.environ.get("PGPORT") or 5432
+        query = {k: v for k, v in url.query.items() if k not in ("host", "port")}
+        query["unix_sock"] = f"{socket_dir}/.s.PGSQL.{port}"
         url = url.set(query=query)
     return url
 
@@ -242,7 +245,19 @@ def create_driver_engine(dsn: str, driver: str, timeout: int, **options: Any) ->
 
         async_engine = create_async_engine(driver_url(dsn, driver), connect_args=connect_args, **options)
         return async_engine.sync_engine, async_engine
-    return sqlalchemy.create_engine(driver_url(dsn, driver), connect_args=connect_args, **options), None
+    engine = sqlalchemy.create_engine(driver_url(dsn, driver), connect_args=connect_args, **options)
+    if driver == "pg8000":
+        sqlalchemy.event.listen(engine, "connect", _pg8000_connect_timeout_only)
+    return engine, None
+
+
+def _pg8000_connect_timeout_only(dbapi_connection: Any, _record: Any) -> None:
+    """pg8000's ``timeout`` is its socket's timeout for every later read and write too: a COPY or a
+    statement the server answers after it fails with a network error. Once connected, none, as
+    the other drivers' connect timeouts."""
+    socket = getattr(dbapi_connection, "_usock", None)
+    if socket is not None:
+        socket.settimeout(None)
 
 
 def run_in_greenlet(loop: Any, function: Any, *args: Any) -> Any:

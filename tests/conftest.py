@@ -61,6 +61,24 @@ BAD_NAMES: list[str] = [
 ]
 
 
+def _held_out_names() -> list[str]:
+    """A second hostile set, of another style than BAD_NAMES: COPY's own escapes and end marker
+    alone and at line ends, every control character alone, line and paragraph separators, a BOM,
+    the last code point, and long names whose escapes and multi-byte characters straddle the
+    8 KiB buffers drivers send COPY data in; then seeded mixtures of all of them."""
+    rng = random.Random(26)
+    fixed = ["\\", "\\.", "\\.\n", "\n\\.", "\r\n\\.\r\n", "\\\r\n", "\\\\", "\\t", "\\x41", "\\101"]
+    fixed += [chr(code) for code in [*range(1, 32), 0x7F, *range(0x80, 0xA0, 7)]]
+    fixed += ["\u2028", "\u2029", "\ufeffbom", "\U0010ffff", "e\u0301", "\u202eright-to-left"]
+    fixed += ["a" * (8_191 - k) + tail for k in range(3) for tail in ("\\", "\n", "é", "😀")]
+    alphabet = "\\\n\r\t.N\x01\x1b\x7f\u2028é😀 ab"
+    mixed = ["".join(rng.choice(alphabet) for _ in range(rng.randrange(1, 400))) for _ in range(300)]
+    return list(dict.fromkeys(fixed + mixed))
+
+
+HELD_OUT_NAMES: list[str] = _held_out_names()
+
+
 def all_strategies() -> list[registry.Strategy]:
     return list(registry.load().values())
 

@@ -40,12 +40,12 @@ def test_the_warm_up_counts_what_the_server_saw(db: Database, row_by_row: str) -
 
 
 def test_asv_times_a_per_row_path_up_to_10000_rows_only(db: Database, row_by_row: str) -> None:
-    from benchmarks import common
+    from benchmarks import base
     from benchmarks.insert_time import InsertTime
 
     if db.statements_executed() is None:
         pytest.skip(db.statements_unavailable() or "no pg_stat_statements")
-    close = common._close_databases
+    close = base._close_databases
     bench = InsertTime()
     try:
         with pytest.raises(NotImplementedError, match=r"one_execute_per_row at 100000 rows: sends one statement"):
@@ -61,12 +61,12 @@ def test_asv_times_a_per_row_path_up_to_10000_rows_only(db: Database, row_by_row
 
 def test_the_default_run_leaves_the_large_size_to_its_own_target() -> None:
     """make bench times 1,000 and 10,000 rows; InsertTimeLarge (make bench-large) the 100,000."""
-    from benchmarks import common, insert_large, insert_time
+    from benchmarks import insert_large, insert_time, sizes
 
     if "BULKINSERT_TIME_ROWS" not in os.environ:  # which may widen it on purpose
-        assert max(insert_time.InsertTime.params[1]) <= common.SLOW_LIMIT_ROWS
+        assert max(insert_time.InsertTime.params[1]) <= sizes.SLOW_LIMIT_ROWS
     large = insert_large.InsertTimeLarge
-    assert large.params[1] == common.LARGE_ROWS and min(large.params[1]) > common.SLOW_LIMIT_ROWS
+    assert large.params[1] == sizes.LARGE_ROWS and min(large.params[1]) > sizes.SLOW_LIMIT_ROWS
     assert large.params[0] == insert_time.InsertTime.params[0]  # every strategy, as at the other sizes
     assert issubclass(large, insert_time.InsertTime)  # the same setup, timed insert and checks
 
@@ -74,11 +74,11 @@ def test_the_default_run_leaves_the_large_size_to_its_own_target() -> None:
 def test_setup_before_each_sample_reuses_the_names_and_scans_only_new_objects() -> None:
     import gc
 
-    from benchmarks import common
+    from benchmarks import base
 
     assert gc.get_freeze_count() > 10_000  # SQLAlchemy and the drivers, frozen once in _preload
-    assert common.names_of(1_000) is common.names_of(1_000)
-    assert list(common.names_of(1_000)) == list(default_names(1_000))
+    assert base.names_of(1_000) is base.names_of(1_000)
+    assert list(base.names_of(1_000)) == list(default_names(1_000))
 
 
 def test_the_driver_axis_says_where_it_is_measured(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -71,7 +71,7 @@ def test_readers_are_views_of_the_table() -> None:
 
 
 def test_a_track_benchmark_refuses_a_key_the_table_does_not_have() -> None:
-    from benchmarks.common import MetricBenchmark
+    from benchmarks.base import MetricBenchmark
 
     bench = MetricBenchmark()
     bench.entry = {"statements": 3, "statments": 3}

@@ -7,6 +7,7 @@ import sys
 
 import pytest
 
+from bulkinsert import registry
 from bulkinsert.measure import peakmem
 
 
@@ -33,3 +34,19 @@ def test_bad_arguments_get_the_usage_line() -> None:
 def test_deep_size_counts_what_a_row_holds() -> None:
     row = ("abc", {"k": [1, 2]})
     assert peakmem.deep_size(row) > sys.getsizeof(row) + sys.getsizeof("abc") + sys.getsizeof({"k": [1, 2]})
+
+
+# The scale suite's paths on another driver than psycopg2, and a SQLAlchemy path on an asyncio one:
+# the child runs each on its own driver's engine, as the timed benchmarks do.
+ON_OTHER_DRIVERS = [name for name in registry.with_role("scale") if registry.get(name).driver != "psycopg2"]
+
+
+@pytest.mark.parametrize("label", [*ON_OTHER_DRIVERS, "orm_bulk_insert+asyncpg"])
+def test_a_path_runs_on_its_own_driver_in_the_child(label: str) -> None:
+    name, _, driver = label.partition("+")
+    reason = registry.get(name).with_driver(driver or None).unsupported_reason()
+    if reason is not None:  # declared by the registry (a SQLAlchemy too old for the dialect), not a symptom
+        pytest.skip(f"{label}: {reason}")
+    answer = peakmem.run(label, 2_000, timeout=300)
+    assert answer["strategy"] == label and answer["rows"] == 2_000
+    assert answer["rss_peak"] >= answer["rss_before"] > 0

@@ -75,11 +75,11 @@ def test_one_parser_for_slowdowns_and_faults():
 @pytest.mark.parametrize("fault, expected", [("raise", status.FAILED), ("wrong-rows", status.BROKEN)])
 def test_planted_fault_fails_the_real_benchmark_and_notes_why(tmp_path, monkeypatch, fault, expected):
     """The suite's InsertTime against the embedded server: the fault raises, the note says why."""
-    from benchmarks import common
+    from benchmarks import faults
     from benchmarks.insert_time import InsertTime
 
-    monkeypatch.setattr(common, "RESULTS_DIR", tmp_path)
-    monkeypatch.setattr(common, "PLANTED", parse_planted("", f"copy_text:{fault}"))
+    monkeypatch.setattr(faults, "RESULTS_DIR", tmp_path)
+    monkeypatch.setattr(faults, "PLANTED", parse_planted("", f"copy_text:{fault}"))
     monkeypatch.setenv("ASV_COMMIT", "c0ffee")
     monkeypatch.setenv("ASV_ENV_NAME", "env-x")
     bench = InsertTime()

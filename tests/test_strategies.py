@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 import pytest
-from conftest import BAD_NAMES, all_strategies, assert_statements_counted, statement_counts_unavailable
+from conftest import BAD_NAMES, HELD_OUT_NAMES, all_strategies, assert_statements_counted, statement_counts_unavailable
 
 from bulkinsert import GeneratedNames, InsertError, Unsupported, default_names, run_insert
 from bulkinsert.pg.database import Database
@@ -83,6 +83,18 @@ def test_bad_input_round_trips_exactly(strategy: Strategy, db: Database) -> None
         return
     run_insert(strategy, list(BAD_NAMES), db=db)
     assert db.fetch_names() == BAD_NAMES
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES + ON_OTHER_DRIVERS, ids=IDS + [s.label for s in ON_OTHER_DRIVERS])
+def test_held_out_hostile_names_round_trip_exactly(strategy: Strategy, db: Database) -> None:
+    """A second hostile set, of another style (conftest.HELD_OUT_NAMES), on every driver a path runs on."""
+    _skip_if_unsupported(strategy)
+    if strategy.name == "server_generate":
+        with pytest.raises(Unsupported, match="only reproduce the generated"):
+            run_insert(strategy, list(HELD_OUT_NAMES), db=db)
+        return
+    run_insert(strategy, list(HELD_OUT_NAMES), db=db)
+    assert db.fetch_names() == HELD_OUT_NAMES
 
 
 @pytest.mark.parametrize("strategy", GRID, ids=GRID_IDS)

@@ -303,3 +303,44 @@ def test_publish_deploys_the_docs_beside_the_benchmark_pages() -> None:
     docs_dir = PurePosixPath(target.group(1) if target else re.search(r"^DOCS_DIR \?= (\S+)", makefile, re.M).group(1)
                              .replace("$(HTML_DIR)", re.search(r"^HTML_DIR := (\S+)", makefile, re.M).group(1)))
     assert docs_dir.parent == site and docs_dir.name == "docs", (docs_dir, site)
+
+
+def test_bench_smoke_fails_on_a_failed_or_broken_figure_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The check behind `make bench-smoke` (.ci/bench-smoke), on asv's own files: a recorded quick run
+    (n/a figures included) passes; the same run with one failed and one broken figure fails, naming both."""
+    import dataclasses
+    import importlib.machinery
+    import importlib.util
+
+    from bulkinsert.analysis import status
+    from bulkinsert.analysis.results import load_figures, write_figures
+
+    loader = importlib.machinery.SourceFileLoader("bench_smoke", str(ROOT / ".ci" / "bench-smoke"))
+    smoke = importlib.util.module_from_spec(importlib.util.spec_from_loader("bench_smoke", loader))
+    loader.exec_module(smoke)
+    recorded = Path(__file__).parent / "data" / "asv_results"
+    figures = load_figures(recorded)
+    machine = figures[0].machine
+    monkeypatch.setattr(smoke, "MACHINE", machine)
+
+    def results_with(changed: dict[int, tuple[str, str]]) -> Path:
+        target = tmp_path / f"results-{len(changed)}"
+        target.mkdir()
+        shutil.copy(recorded / "benchmarks.json", target / "benchmarks.json")
+        write_figures(target, [
+            dataclasses.replace(f, value=None, samples=None, status=changed[i][0], reason=changed[i][1])
+            if i in changed else f for i, f in enumerate(figures)])
+        return target
+
+    monkeypatch.setattr(smoke, "RESULTS", results_with({}))
+    assert any(f.status == status.SKIPPED for f in figures) and smoke.check_results() == []
+    working = [i for i, f in enumerate(figures) if f.works]
+    monkeypatch.setattr(smoke, "RESULTS", results_with({working[0]: (status.FAILED, "RuntimeError: boom"),
+                                                         working[1]: (status.BROKEN, "999 rows")}))
+    problems = smoke.check_results()
+    assert len(problems) == 2
+    assert figures[working[0]].benchmark in problems[0] or figures[working[0]].benchmark in problems[1]
+    assert any("failed: RuntimeError: boom" in line for line in problems)
+    assert any("broken: 999 rows" in line for line in problems)
+    monkeypatch.setattr(smoke, "RESULTS", tmp_path / "nothing")
+    assert smoke.check_results()[0].startswith("no results recorded")

@@ -1,6 +1,8 @@
 """Client peak memory of one insert, measured in a fresh interpreter: ``python -m bulkinsert.measure.peakmem``.
 
-``python -m bulkinsert.measure.peakmem STRATEGY ROWS [WORKLOAD]`` prints one JSON object. A process of
+``python -m bulkinsert.measure.peakmem STRATEGY ROWS [WORKLOAD]`` prints one JSON object; ``STRATEGY``
+is a name or a label with its driver (``orm_bulk_insert+asyncpg``), run on that driver's engine
+exactly as a timed insert runs it (:meth:`~bulkinsert.pg.database.Database.call`). A process of
 its own, so nothing measured before inflates the high-water mark. The peak is the kernel's
 (VmHWM, reset through /proc/self/clear_refs just before the insert), so memory the drivers
 allocate in C (libpq buffers, Arrow arrays) counts, which tracemalloc would miss; where
@@ -66,6 +68,14 @@ def _input_rows(workload_name: str, count: int) -> Sequence[Any]:
     return workload.rows(count)
 
 
+def _on_its_driver(label: str) -> Any:
+    """The strategy a label names: ``name`` on its own driver, ``name+driver`` on that one."""
+    from .. import registry
+
+    name, _, driver = label.partition("+")
+    return registry.get(name).with_driver(driver or None)
+
+
 def measure(strategy: str, count: int, workload_name: str = "users") -> dict[str, Any]:
     """Peak RSS increase of one insert of ``count`` rows, in this process (run it in a fresh one)."""
     import gc
@@ -79,13 +89,14 @@ def measure(strategy: str, count: int, workload_name: str = "users") -> dict[str
     workload = workload_of(rows)
     input_bytes = deep_size(rows)
     with Database(instrument=False) as db, db.turn:
-        path = before_timer(strategy, rows, db)
+        path = before_timer(_on_its_driver(strategy), rows, db)
         exact = _reset_peak()
         before = _status("VmRSS") or 0
         gc.disable()
         started = time.perf_counter()
         try:
-            path.function(db, rows)
+            # On the strategy's driver and engine, as every timed insert runs it (Database.call).
+            db.call(path.function, rows)
         finally:
             seconds = time.perf_counter() - started
             gc.enable()

@@ -1,6 +1,6 @@
 """Planted slowdowns and faults: known changes that the verdicts must find, read in one place.
 
-Two test hooks, read by the asv suite (``benchmarks/common.py``) and the release worker alike,
+Two test hooks, read by the asv suite (``benchmarks/faults.py``) and the release worker alike,
 so both follow the same rules:
 
 * ``BULKINSERT_PLANT_SLOWDOWN=STRATEGY:FACTOR[,…]`` — every timed insert of STRATEGY takes

@@ -12,7 +12,7 @@ from .charts import Datum, fmt_seconds, line_chart, share_chart
 from .data import Environment, SiteData, sample_count, spread_of
 from .render import render
 
-# The columns of the track pass (benchmarks/common.py measure_all): all taken at one row count,
+# The columns of the track pass (benchmarks/track_pass.py measure_all): all taken at one row count,
 # which a quick run, or BULKINSERT_TRACK_ROWS, can set apart from the timings' row count.
 TRACK_METRICS = ("dbapi_share", "statements", "profiler_overhead", "function_calls", "rows_per_second")
 
