@@ -197,3 +197,18 @@ def test_adding_controls_never_untests_a_step_unless_they_moved_alike(step: floa
 def test_which_controls_agree_on_a_shift(moved: list[float], agreed: float | None) -> None:
     shift = agreed_shift(moved)
     assert (shift.ratio if shift else None) == (pytest.approx(agreed) if agreed else None)
+
+
+def test_a_sweeps_path_on_another_driver_is_a_control_by_its_identity() -> None:
+    """A sweep labels a path on another driver ``name+driver`` (no ``driver`` parameter): its identity's
+    driver decides whether it uses the varying library, not the label's failed registry lookup."""
+    from bulkinsert.analysis.controls import _uses
+    from bulkinsert.analysis.findingtypes import Pair
+
+    def pair(label: str) -> Pair:
+        old = _figure(TIME, label, "2.0.58", "2.9.5", 0.1, 1)
+        new = _figure(TIME, label, "2.0.58", "2.9.13", 0.1, 2)
+        return Pair("psycopg2-binary", "2.9.5", "2.9.13", (), old, new, ())
+
+    assert not _uses(pair("core_executemany+asyncpg"))  # asyncpg never loads psycopg2: a control
+    assert _uses(pair("core_executemany"))  # its own driver is psycopg2

@@ -63,8 +63,9 @@ def uses_library(strategy_name: str | None, driver: str | None, library: str) ->
 
 
 def _uses(pair: Pair) -> bool:
-    driver = pair.new.param("driver")
-    return uses_library(pair.new.strategy, driver.strip("'") if driver else None, pair.library)
+    """By the figure's identity: its strategy and resolved driver (a sweep's ``name+driver`` included)."""
+    identity = pair.new.identity
+    return uses_library(identity.strategy, identity.driver, pair.library)
 
 
 @dataclass(frozen=True)
