@@ -14,6 +14,7 @@ import pytest
 from click.testing import CliRunner
 from planted_releases import planted_paths
 
+from bulkinsert.analysis.metrics import CALLS_PER_INSERT
 from bulkinsert.cli.main import cli
 from bulkinsert.pg.database import Database
 from bulkinsert.registry import get
@@ -188,8 +189,12 @@ def test_watch_on_psycopg_measures_the_driver_in_each_release(
     assert code == 1, err
     data = json.loads(out)
     assert data["driver"] == "psycopg" and [e["release"] for e in data["new_releases"]] == [releases[1]]
-    assert [(f["strategy"], f["metric"], f["verdict"], f["confirmed"], f["new_value"] - f["old_value"])
-            for f in data["findings"]] == [("counted_by_release+psycopg", "calls", "regression", True, 2 * ROWS)]
+    assert [(f["strategy"], f["metric"], f["verdict"], f["confirmed"]) for f in data["findings"]] == [
+        ("counted_by_release+psycopg", "calls", "regression", True)]
+    # The planted 2 calls per row, give or take the few calls psycopg's network reads can move a count
+    # between two identical inserts (within the count rule's floor per insert).
+    (delta,) = [f["new_value"] - f["old_value"] for f in data["findings"]]
+    assert abs(delta - 2 * ROWS) < CALLS_PER_INSERT, delta
     assert all(f["driver"] == "psycopg" for f in data["findings"])
     assert all(r.get("driver") == "psycopg" for r in read_findings(own_findings))
     everything = load_figures(results)
