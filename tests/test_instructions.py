@@ -120,3 +120,45 @@ def test_the_count_rule_takes_a_share_with_a_floor() -> None:
     assert count_verdict("instructions", 3_264_510, 3_047_388, 100).verdict == "fewer"  # -6.65 %
     assert count_verdict("instructions", 140_876, 145_000, 100).verdict == "same"  # within the floor
     assert count_verdict("instructions", 131_253, 143_731, 100).verdict == "more"  # +12,478 per insert
+
+
+def test_the_measuring_process_gets_a_fixed_minimal_environment(tmp_path: Path) -> None:
+    # Another shell's variables (their number, their size) must not reach the counted process.
+    base = {"PATH": "/usr/bin:/bin", "HOME": "/root", "BULKINSERT_DATA_DIR": str(tmp_path)}
+    noisy = {**base, "TERM": "xterm", "OLDPWD": "/a/much/longer/directory/name" * 10, "LANG": "de_DE.UTF-8"}
+    made = [instructions.measuring_environment(given, helper="/h.so", out_file=tmp_path / "callgrind.out")
+            for given in (base, noisy)]
+    assert made[0] == made[1]
+    assert made[0]["PYTHONHASHSEED"] == "0" and made[0]["LANG"] == "C.UTF-8" and "TERM" not in made[0]
+    size = sum(len(name) + len(value) + 2 for name, value in made[0].items())
+    assert size == instructions.ENVIRONMENT_SIZE
+    planted = instructions.measuring_environment({**base, "BULKINSERT_PLANT_WORK": "copy_text:3"}, helper="/h.so",
+                                                 out_file=tmp_path / "callgrind.out")
+    assert planted["BULKINSERT_PLANT_WORK"] == "copy_text:3"
+    assert sum(len(name) + len(value) + 2 for name, value in planted.items()) == instructions.ENVIRONMENT_SIZE
+
+
+def test_the_count_rule_takes_the_drivers_measured_share() -> None:
+    from bulkinsert.analysis.metrics import INSTRUCTIONS_DRIVER_SHARE, INSTRUCTIONS_SHARE, count_tolerance
+
+    shares = dict(INSTRUCTIONS_DRIVER_SHARE)
+    assert count_tolerance("instructions", 100, 5_000_000) == 5_000_000 * INSTRUCTIONS_SHARE
+    assert count_tolerance("instructions", 100, 5_000_000, "psycopg2") == 5_000_000 * INSTRUCTIONS_SHARE
+    assert count_tolerance("instructions", 100, 5_000_000, "psycopg") == 5_000_000 * shares["psycopg"]
+    # psycopg 3's pipeline, two modes of one environment (A/A): same on its driver, more on psycopg2's rule.
+    assert count_verdict("instructions", 4_680_000, 5_150_000, 100, "psycopg").verdict == "same"
+    assert count_verdict("instructions", 4_680_000, 5_150_000, 100).verdict == "more"
+    # asyncpg's event loop: -3.7 % between two runs of one environment.
+    assert count_verdict("instructions", 770_388, 741_741, 100, "asyncpg").verdict == "same"
+    # Other counts keep their rule whatever the driver.
+    assert count_tolerance("statements", 100, 12, "asyncpg") == 0.0
+
+
+def test_a_figures_driver_is_the_asked_one_else_the_strategys_own() -> None:
+    from bulkinsert.analysis.metrics import figure_driver
+
+    assert figure_driver("orm_basic", "asyncpg") == "asyncpg"
+    assert figure_driver("orm_basic") == "psycopg2"
+    assert figure_driver("sa_asyncpg_copy") == "asyncpg"
+    assert figure_driver("sa_psycopg_pipeline") == "psycopg"
+    assert figure_driver("no_such_strategy") is None and figure_driver(None) is None

@@ -53,6 +53,7 @@ from .metrics import (
     Metric,
     count_verdict,
     describe_count,
+    figure_driver,
     metric_for,
 )
 from .results import (
@@ -126,7 +127,8 @@ def judge(pair: Pair, metric: Metric, *, threshold: float, alpha: float, min_eff
     if metric.kind == RATIO:
         return
     if metric.kind == COUNTED:
-        counted = count_verdict(metric.name, old.value, new.value, new.rows)
+        driver = figure_driver(new.param("strategy"), new.param("driver"))
+        counted = count_verdict(metric.name, old.value, new.value, new.rows, driver)
         pair.ratio, pair.tested = counted.ratio, True
         if counted.verdict != "same":
             pair.change, pair.reason = counted.verdict, describe_count(metric.name, counted, new.rows)

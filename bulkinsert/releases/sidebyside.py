@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 from ..analysis.metrics import COUNTED as COUNTED_KIND
 from ..analysis.metrics import METRICS as METRIC_TABLE
-from ..analysis.metrics import count_verdict
+from ..analysis.metrics import count_verdict, figure_driver
 from ..analysis.stats import MIN_PAIRS, compare_paired
 from ..data.schema import DEFAULT_ROWS
 from .envs import ReleaseEnv
@@ -97,10 +97,11 @@ def measure_side_by_side(
                 answer = worker.measure(strategy, rows, calls=metric == "calls", driver=driver)
                 samples.append(_figure(answer, metric))
     if counted:
-        verdict = count_verdict(metric, old_samples[0], new_samples[0], rows)
+        ran_on = figure_driver(strategy, driver)
+        verdict = count_verdict(metric, old_samples[0], new_samples[0], rows, ran_on)
         repeat = len(set(old_samples)) == 1 and len(set(new_samples)) == 1
         if metric == "instructions":  # repeatable within its measured A/A tolerance, not to the instruction
-            repeat = all(count_verdict(metric, side[0], value, rows).verdict == "same"
+            repeat = all(count_verdict(metric, side[0], value, rows, ran_on).verdict == "same"
                          for side in (old_samples, new_samples) for value in side)
         detail = _renamed(verdict.as_dict(), "value")
         detail["repeatable"] = repeat
