@@ -39,7 +39,7 @@ INSTRUCTIONS_SHARE = 0.01  # of the older count
 INSTRUCTIONS_PER_INSERT = 10_000  # instructions per insert, however few the rows
 # ... and per driver, where a client loop's turns depend on when the server's bytes arrive
 # (asyncpg's event loop, psycopg 3's pipeline): the share A/A runs showed on that driver.
-INSTRUCTIONS_DRIVER_SHARE = (("asyncpg", 0.05), ("psycopg", 0.12))
+INSTRUCTIONS_DRIVER_SHARE = (("asyncpg", 0.04), ("psycopg", 0.12))
 STATUS = "status"  # the metric of a path that stopped (or started) working
 
 
