@@ -1,7 +1,7 @@
 """Client instructions of the timed insert, counted by valgrind's callgrind.
 
 Wall and CPU seconds move with the machine; the instructions a client executes for one insert
-hardly do. They are counted like this (the method, and why, in ``docs/instructions.md``):
+hardly do. They are counted like this (the method, and why, in ``docs/explanation/instructions.md``):
 
 * one measuring process per environment runs under ``valgrind --tool=callgrind`` with
   instrumentation and collection off from the start (``--instr-atstart=no --collect-atstart=no``):
@@ -17,7 +17,9 @@ hardly do. They are counted like this (the method, and why, in ``docs/instructio
 
 What could move a count is fixed and recorded with every figure (:data:`CONDITIONS`): the hash
 seed, address-space randomisation (off: ``setarch -R``), the collector (collected before the
-region, disabled in it), the valgrind version, one process per environment.
+region, disabled in it), the valgrind version, one process per environment, and its variables
+and working directory (:func:`measuring_environment`). Between figures the process does as
+little as it can: what it allocates there moves the addresses the counted code hashes by.
 
 Where valgrind (or a C compiler, or valgrind's headers) is missing every figure is n/a, with
 the one line of :func:`unavailable_reason` saying what to install.
@@ -59,6 +61,7 @@ CONDITIONS = {
     "address_randomisation": "off (setarch -R)",
     "gc": "collected before the counted region, disabled in it",
     "process": "one per environment; imports, connection, warm-up and reset uncounted",
+    "environment": "a fixed, minimal set of variables padded to a fixed size; an empty working directory",
 }
 
 # The helper: callgrind's client requests behind three C functions ctypes can call. Client
