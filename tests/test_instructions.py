@@ -162,3 +162,47 @@ def test_a_figures_driver_is_the_asked_one_else_the_strategys_own() -> None:
     assert figure_driver("sa_asyncpg_copy") == "asyncpg"
     assert figure_driver("sa_psycopg_pipeline") == "psycopg"
     assert figure_driver("no_such_strategy") is None and figure_driver(None) is None
+
+
+@needs_valgrind
+def test_the_asv_benchmarks_count_both_axes_in_one_pass(monkeypatch: pytest.MonkeyPatch) -> None:
+    """asv's sequence: one shared pass, then setup and track per cell, the driver axis included."""
+    from benchmarks import client_instructions as bench
+    from bulkinsert import compat
+
+    drivers = [d for d in compat.SQLALCHEMY_DRIVERS if d != "psycopg2" and compat.driver_unsupported_reason(d) is None]
+    monkeypatch.setattr(bench, "STRATEGIES", ["copy_text", "core_executemany"])
+    monkeypatch.setattr(bench, "SQLALCHEMY_PATHS", ["core_executemany", "core_executemany_batch"])
+    monkeypatch.setattr(bench, "DRIVERS", drivers)
+    monkeypatch.setattr(bench, "DRIVER_AXIS_ELSEWHERE", None)
+    monkeypatch.setattr(bench, "QUICK", False)
+    monkeypatch.setattr(bench, "INSTRUCTION_ROWS", [ROWS])
+    # asv runs a setup_cache once per place it is defined: both classes share the base's.
+    assert bench.ClientInstructions.setup_cache is bench.ClientInstructionsByDriver.setup_cache
+    entries = bench.ClientInstructions().setup_cache()
+    matrix = bench.ClientInstructions()
+    matrix.setup(entries, "core_executemany", ROWS)
+    on_psycopg2 = matrix.track_instructions(entries, "core_executemany", ROWS)
+    assert on_psycopg2 > 100_000
+    axis = bench.ClientInstructionsByDriver()
+    for driver in drivers:
+        axis.setup(entries, "core_executemany", ROWS, driver)
+        count = axis.track_instructions(entries, "core_executemany", ROWS, driver)
+        assert count > 100_000 and count != on_psycopg2, driver  # another driver's own work, counted
+    if "psycopg" in drivers:  # executemany_mode is psycopg2's: n/a with the reason, never a count
+        with pytest.raises(NotImplementedError, match="psycopg2"):
+            axis.setup(entries, "core_executemany_batch", ROWS, "psycopg")
+
+
+def test_a_quick_run_leaves_the_driver_axis_to_full_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Quick: every strategy on its own driver, the axis n/a with the reason (nothing is measured here)."""
+    from benchmarks import client_instructions as bench
+
+    monkeypatch.setattr(bench, "STRATEGIES", [])
+    monkeypatch.setattr(bench, "SQLALCHEMY_PATHS", ["core_executemany"])
+    monkeypatch.setattr(bench, "DRIVERS", ["asyncpg"])
+    monkeypatch.setattr(bench, "DRIVER_AXIS_ELSEWHERE", None)
+    monkeypatch.setattr(bench, "QUICK", True)
+    entries = bench.measure_instructions()
+    with pytest.raises(NotImplementedError, match="full runs only"):
+        bench.ClientInstructionsByDriver().setup(entries, "core_executemany", bench.INSTRUCTION_ROWS[0], "asyncpg")
