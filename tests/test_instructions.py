@@ -161,6 +161,7 @@ def test_a_figures_driver_is_the_asked_one_else_the_strategys_own() -> None:
     assert figure_driver("orm_basic") == "psycopg2"
     assert figure_driver("sa_asyncpg_copy") == "asyncpg"
     assert figure_driver("sa_psycopg_pipeline") == "psycopg"
+    assert figure_driver("orm_basic+psycopg") == "psycopg"  # a label names its driver
     assert figure_driver("no_such_strategy") is None and figure_driver(None) is None
 
 

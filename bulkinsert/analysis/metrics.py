@@ -177,16 +177,20 @@ def count_verdict(metric: str, old: float, new: float, rows: int | None, driver:
 
 
 def figure_driver(strategy: str | None, driver: str | None = None) -> str | None:
-    """The driver a figure ran on: ``driver`` when one was asked for, else the strategy's own
-    (``sa_asyncpg_copy``: asyncpg); None for a name the registry does not know."""
+    """The driver a figure ran on: ``driver`` when one was asked for, else the label's
+    (``orm_basic+asyncpg``), else the strategy's own (``sa_asyncpg_copy``: asyncpg); None for a
+    name the registry does not know."""
     if driver:
         return driver
     if not strategy:
         return None
+    name, plus, labelled = strategy.partition("+")
+    if plus and labelled:
+        return labelled
     from .. import registry
 
     try:
-        return registry.get(strategy).driver
+        return registry.get(name).driver
     except (KeyError, ValueError):
         return None
 
