@@ -71,6 +71,10 @@ ENVIRONMENT: tuple[EnvVar, ...] = (
     EnvVar("BULKINSERT_CALLGRIND_OUT", "set by the package",
            "callgrind's dump file base (`--callgrind-out-file`) for the instruction counter's "
            "measuring process. Not meant to be set by hand.", "bulkinsert.measure.instructions", MEASURING),
+    EnvVar("BULKINSERT_ENVIRONMENT_PAD", "set by the package",
+           "Padding that brings the instruction counter's measuring process's variables to a fixed "
+           "size, so its initial stack starts at the same address on every run. Not meant to be set by hand.",
+           "bulkinsert.measure.instructions", MEASURING),
     EnvVar("BULKINSERT_QUICK", "`0`",
            "`1`: the quick run (`make bench ASV_ARGS=--quick` sets it): every figure at 1,000 rows, "
            "6-10 samples per timing, one track round, no peak memory, no scale suite, no "

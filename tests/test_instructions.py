@@ -120,3 +120,90 @@ def test_the_count_rule_takes_a_share_with_a_floor() -> None:
     assert count_verdict("instructions", 3_264_510, 3_047_388, 100).verdict == "fewer"  # -6.65 %
     assert count_verdict("instructions", 140_876, 145_000, 100).verdict == "same"  # within the floor
     assert count_verdict("instructions", 131_253, 143_731, 100).verdict == "more"  # +12,478 per insert
+
+
+def test_the_measuring_process_gets_a_fixed_minimal_environment(tmp_path: Path) -> None:
+    # Another shell's variables (their number, their size) must not reach the counted process.
+    base = {"PATH": "/usr/bin:/bin", "HOME": "/root", "BULKINSERT_DATA_DIR": str(tmp_path)}
+    noisy = {**base, "TERM": "xterm", "OLDPWD": "/a/much/longer/directory/name" * 10, "LANG": "de_DE.UTF-8"}
+    made = [instructions.measuring_environment(given, helper="/h.so", out_file=tmp_path / "callgrind.out")
+            for given in (base, noisy)]
+    assert made[0] == made[1]
+    assert made[0]["PYTHONHASHSEED"] == "0" and made[0]["LANG"] == "C.UTF-8" and "TERM" not in made[0]
+    size = sum(len(name) + len(value) + 2 for name, value in made[0].items())
+    assert size == instructions.ENVIRONMENT_SIZE
+    planted = instructions.measuring_environment({**base, "BULKINSERT_PLANT_WORK": "copy_text:3"}, helper="/h.so",
+                                                 out_file=tmp_path / "callgrind.out")
+    assert planted["BULKINSERT_PLANT_WORK"] == "copy_text:3"
+    assert sum(len(name) + len(value) + 2 for name, value in planted.items()) == instructions.ENVIRONMENT_SIZE
+
+
+def test_the_count_rule_takes_the_drivers_measured_share() -> None:
+    from bulkinsert.analysis.metrics import INSTRUCTIONS_DRIVER_SHARE, INSTRUCTIONS_SHARE, count_tolerance
+
+    shares = dict(INSTRUCTIONS_DRIVER_SHARE)
+    assert count_tolerance("instructions", 100, 5_000_000) == 5_000_000 * INSTRUCTIONS_SHARE
+    assert count_tolerance("instructions", 100, 5_000_000, "psycopg2") == 5_000_000 * INSTRUCTIONS_SHARE
+    assert count_tolerance("instructions", 100, 5_000_000, "psycopg") == 5_000_000 * shares["psycopg"]
+    # psycopg 3's pipeline, two modes of one environment (A/A): same on its driver, more on psycopg2's rule.
+    assert count_verdict("instructions", 4_680_000, 5_150_000, 100, "psycopg").verdict == "same"
+    assert count_verdict("instructions", 4_680_000, 5_150_000, 100).verdict == "more"
+    # asyncpg's event loop: -3.7 % between two runs of one environment.
+    assert count_verdict("instructions", 770_388, 741_741, 100, "asyncpg").verdict == "same"
+    # Other counts keep their rule whatever the driver.
+    assert count_tolerance("statements", 100, 12, "asyncpg") == 0.0
+
+
+def test_a_figures_driver_is_the_asked_one_else_the_strategys_own() -> None:
+    from bulkinsert.analysis.metrics import figure_driver
+
+    assert figure_driver("orm_basic", "asyncpg") == "asyncpg"
+    assert figure_driver("orm_basic") == "psycopg2"
+    assert figure_driver("sa_asyncpg_copy") == "asyncpg"
+    assert figure_driver("sa_psycopg_pipeline") == "psycopg"
+    assert figure_driver("orm_basic+psycopg") == "psycopg"  # a label names its driver
+    assert figure_driver("no_such_strategy") is None and figure_driver(None) is None
+
+
+@needs_valgrind
+def test_the_asv_benchmarks_count_both_axes_in_one_pass(monkeypatch: pytest.MonkeyPatch) -> None:
+    """asv's sequence: one shared pass, then setup and track per cell, the driver axis included."""
+    from benchmarks import client_instructions as bench
+    from bulkinsert import compat
+
+    drivers = [d for d in compat.SQLALCHEMY_DRIVERS if d != "psycopg2" and compat.driver_unsupported_reason(d) is None]
+    monkeypatch.setattr(bench, "STRATEGIES", ["copy_text", "core_executemany"])
+    monkeypatch.setattr(bench, "SQLALCHEMY_PATHS", ["core_executemany", "core_executemany_batch"])
+    monkeypatch.setattr(bench, "DRIVERS", drivers)
+    monkeypatch.setattr(bench, "DRIVER_AXIS_ELSEWHERE", None)
+    monkeypatch.setattr(bench, "QUICK", False)
+    monkeypatch.setattr(bench, "INSTRUCTION_ROWS", [ROWS])
+    # asv runs a setup_cache once per place it is defined: both classes share the base's.
+    assert bench.ClientInstructions.setup_cache is bench.ClientInstructionsByDriver.setup_cache
+    entries = bench.ClientInstructions().setup_cache()
+    matrix = bench.ClientInstructions()
+    matrix.setup(entries, "core_executemany", ROWS)
+    on_psycopg2 = matrix.track_instructions(entries, "core_executemany", ROWS)
+    assert on_psycopg2 > 100_000
+    axis = bench.ClientInstructionsByDriver()
+    for driver in drivers:
+        axis.setup(entries, "core_executemany", ROWS, driver)
+        count = axis.track_instructions(entries, "core_executemany", ROWS, driver)
+        assert count > 100_000 and count != on_psycopg2, driver  # another driver's own work, counted
+    if "psycopg" in drivers:  # executemany_mode is psycopg2's: n/a with the reason, never a count
+        with pytest.raises(NotImplementedError, match="psycopg2"):
+            axis.setup(entries, "core_executemany_batch", ROWS, "psycopg")
+
+
+def test_a_quick_run_leaves_the_driver_axis_to_full_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Quick: every strategy on its own driver, the axis n/a with the reason (nothing is measured here)."""
+    from benchmarks import client_instructions as bench
+
+    monkeypatch.setattr(bench, "STRATEGIES", [])
+    monkeypatch.setattr(bench, "SQLALCHEMY_PATHS", ["core_executemany"])
+    monkeypatch.setattr(bench, "DRIVERS", ["asyncpg"])
+    monkeypatch.setattr(bench, "DRIVER_AXIS_ELSEWHERE", None)
+    monkeypatch.setattr(bench, "QUICK", True)
+    entries = bench.measure_instructions()
+    with pytest.raises(NotImplementedError, match="full runs only"):
+        bench.ClientInstructionsByDriver().setup(entries, "core_executemany", bench.INSTRUCTION_ROWS[0], "asyncpg")

@@ -35,8 +35,11 @@ DRIVERS = [d for d in compat.SQLALCHEMY_DRIVERS if compat.driver_unsupported_rea
 TIME = "insert_time.InsertTimeByDriver.time_insert"
 STATEMENTS = "driver_counts.DriverCounts.track_statements"
 CALLS = "driver_counts.DriverCounts.track_function_calls"
+INSTRUCTIONS = "client_instructions.ClientInstructionsByDriver.track_instructions"
+INSTRUCTION_ROWS = 100  # the suite counts instructions at their own, smaller size
 SERIES = {TIME: "insert_time.InsertTime.time_insert", STATEMENTS: "server_statements.ServerStatements.track_statements",
-          CALLS: "code_path.CodePath.track_function_calls"}
+          CALLS: "code_path.CodePath.track_function_calls",
+          INSTRUCTIONS: "client_instructions.ClientInstructions.track_instructions"}
 AXIS = {series: axis for axis, series in SERIES.items()}
 REQUIREMENTS = {"2.1.9": (("SQLAlchemy", "2.1.9"), ("psycopg2-binary", "2.9.13"), ("psycopg", "3.3.9"),
                           ("asyncpg", "0.32.0"), ("greenlet", "3.5.6"), ("pg8000", "1.31.6"), ("python", "3.11")),
@@ -45,8 +48,9 @@ REQUIREMENTS = {"2.1.9": (("SQLAlchemy", "2.1.9"), ("psycopg2-binary", "2.9.13")
 
 
 def _figure(benchmark: str, release: str, name: str, driver: str, value: float | None, **extra: object) -> Figure:
+    rows = INSTRUCTION_ROWS if benchmark == INSTRUCTIONS else ROWS
     return Figure(machine="bench-2core", benchmark=benchmark, env_name=f"env-sqlalchemy-{release}", commit="c88c278d",
-                  date=1, params=(("strategy", name), ("rows", str(ROWS)), ("driver", driver)),
+                  date=1, params=(("strategy", name), ("rows", str(rows)), ("driver", driver)),
                   requirements=REQUIREMENTS[release], value=value, **extra)
 
 
@@ -67,7 +71,12 @@ def measured(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Figur
             counts[(name, driver)] = (float(result.statements), float(result.function_calls))
     finally:
         db.close()
-    figures = []
+    from bulkinsert.measure.instructions import measure_many
+
+    # Client instructions of every (path, driver), one measuring process; none where valgrind is missing.
+    counted, _reason = measure_many([(name, INSTRUCTION_ROWS, driver) for name in PATHS for driver in DRIVERS])
+    figures = [_figure(INSTRUCTIONS, "2.1.9", name, driver, float(figure.instructions))
+               for (name, _rows, driver), figure in counted.items() if figure.instructions is not None]
     for release in REQUIREMENTS:
         for (name, driver), kept in samples.items():
             if release == "1.4.54" and driver == "psycopg":
@@ -98,10 +107,14 @@ def _benchmarks_json(results: Path) -> None:
     """asv's benchmarks.json beside the results: where the readers find the parameter names."""
     info = json.loads((RECORDED / "benchmarks.json").read_text())
     for benchmark, kind, unit in ((TIME, "time", "seconds"), (STATEMENTS, "track", "statements"),
-                                  (CALLS, "track", "calls")):
+                                  (CALLS, "track", "calls"), (INSTRUCTIONS, "track", "instructions")):
+        rows = INSTRUCTION_ROWS if benchmark == INSTRUCTIONS else ROWS
         info[benchmark] = {"name": benchmark, "param_names": ["strategy", "rows", "driver"],
-                           "params": [[repr(n) for n in [*PATHS, REFUSED]], [str(ROWS)], [repr(d) for d in DRIVERS]],
+                           "params": [[repr(n) for n in [*PATHS, REFUSED]], [str(rows)], [repr(d) for d in DRIVERS]],
                            "type": kind, "unit": unit, "version": benchmark}
+    series = SERIES[INSTRUCTIONS]  # psycopg2's instructions: the matrix's own benchmark, no driver parameter
+    info[series] = {"name": series, "param_names": ["strategy", "rows"], "params": [[repr(n) for n in PATHS],
+                    [str(INSTRUCTION_ROWS)]], "type": "track", "unit": "instructions", "version": series}
     results.mkdir(parents=True)
     (results / "benchmarks.json").write_text(json.dumps(info))
 
@@ -218,3 +231,25 @@ def test_a_quiet_environment_gives_one_shared_reason_once() -> None:
     table.paths[0][1][2].reason = "asyncpg needs SQLAlchemy 1.4"
     mixed = drivers_page._quiet_reasons([table])[table.anchor]
     assert mixed == f"psycopg: {why}; asyncpg: asyncpg needs SQLAlchemy 1.4"
+
+
+def test_each_cell_holds_its_client_instructions(measured: tuple[Path, list[Figure]]) -> None:
+    """Counted under valgrind for the same paths and drivers; psycopg2's from ClientInstructions."""
+    from bulkinsert.measure.instructions import unavailable_reason
+
+    reason = unavailable_reason()
+    if reason is not None:
+        pytest.skip(reason)
+    html_dir, figures = measured
+    section = _section((html_dir / "drivers.html").read_text(), "2.1.9")
+    assert f"instructions at {INSTRUCTION_ROWS} rows" in section
+    counted = {(f.strategy, drivers_page.driver_of(f)): f.value for f in figures
+               if f.method == "track_instructions" and f.versions["SQLAlchemy"] == "2.1.9"}
+    assert {driver for _, driver in counted} == set(DRIVERS)
+    for (name, driver), value in counted.items():
+        if (name, driver) == FAILING:
+            continue
+        cell = _cell(section, name, driver)
+        assert f"{value:,.0f} instr" in cell and f"{value:,.0f} client instructions" in cell, (name, driver, cell)
+    assert "instr" not in _cell(_section((html_dir / "drivers.html").read_text(), "1.4.54"), "core_executemany",
+                                "psycopg2")  # measured for 2.1.9 only here

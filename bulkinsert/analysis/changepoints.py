@@ -26,7 +26,7 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .metrics import COUNTS, count_verdict, creep_points
+from .metrics import COUNTS, count_verdict, creep_points, figure_driver
 
 DEFAULT_ALPHA = 0.01  # significance of a timing change point (permutation p-value)
 DEFAULT_PERMUTATIONS = 199  # the smallest p-value is 1/200: below DEFAULT_ALPHA only if no permutation ties
@@ -173,7 +173,7 @@ def timing_change_points(strategy: str, metric: str, points: Sequence[tuple[str,
 
 
 def count_change_points(strategy: str, metric: str, points: Sequence[tuple[str, float | None]],
-                        rows: int | None) -> list[ChangePoint]:
+                        rows: int | None, driver: str | None = None) -> list[ChangePoint]:
     """Every change of a count series, in release order: each step between adjacent measured
     releases that the one count rule calls a change (up or down, so a change that goes back is
     two), and each creep that crosses the rule against the first release of a run of "same"
@@ -183,10 +183,11 @@ def count_change_points(strategy: str, metric: str, points: Sequence[tuple[str, 
     measured = [(release, value) for release, value in points if value is not None]
     order = {release: index for index, (release, _) in enumerate(measured)}
     found = []
+    driver = figure_driver(strategy, driver)
     for (old_release, old), (new_release, new) in zip(measured, measured[1:], strict=False):
-        if count_verdict(COUNTS[metric], old, new, rows).verdict != "same":
+        if count_verdict(COUNTS[metric], old, new, rows, driver).verdict != "same":
             found.append(ChangePoint(strategy, metric, old_release, new_release, old, new, True))
-    for creep in creep_points(measured, COUNTS[metric], rows):
+    for creep in creep_points(measured, COUNTS[metric], rows, driver):
         found.append(ChangePoint(strategy, metric, creep.reference, creep.release, creep.old, creep.new, True,
                                  creep=True))
     return sorted(found, key=lambda point: order[point.release])

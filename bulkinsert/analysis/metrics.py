@@ -35,8 +35,11 @@ CALLS_PER_INSERT = 50  # calls per insert that are never a regression, however f
 CALLS_RATIO = 0.10  # a count may move by this share of itself, when that is less than the per-row allowance
 # Client instructions (valgrind): two runs of one environment agree to within this share of the
 # count, and never closer than the floor (A/A runs, docs/explanation/instructions.md).
-INSTRUCTIONS_SHARE = 0.01  # of the older count
+INSTRUCTIONS_SHARE = 0.015  # of the older count (two processes whose environments differ: docs/results)
 INSTRUCTIONS_PER_INSERT = 10_000  # instructions per insert, however few the rows
+# ... and per driver, where a client loop's turns depend on when the server's bytes arrive
+# (asyncpg's event loop, psycopg 3's pipeline): the share A/A runs showed on that driver.
+INSTRUCTIONS_DRIVER_SHARE = (("asyncpg", 0.04), ("psycopg", 0.12))
 STATUS = "status"  # the metric of a path that stopped (or started) working
 
 
@@ -64,6 +67,7 @@ class Metric:
     per_row_tolerance: float = 0.0  # a count may grow by this per row inserted and stay "same"
     per_insert_tolerance: float = 0.0  # ... and by this much per insert, however few the rows
     ratio_tolerance: float = 0.0  # ... but by no more than this share of itself (when set), above the per-insert floor
+    driver_ratio_tolerance: tuple[tuple[str, float], ...] = ()  # (driver, share): that driver's own ratio_tolerance
 
 
 METRICS: tuple[Metric, ...] = (
@@ -85,7 +89,7 @@ METRICS: tuple[Metric, ...] = (
     Metric("instructions", COUNTED, method="track_instructions",
            benchmark="client_instructions.ClientInstructions.track_instructions", attribute="instructions",
            unit="instructions", on_pages=True, side_by_side=True, ratio_tolerance=INSTRUCTIONS_SHARE,
-           per_insert_tolerance=INSTRUCTIONS_PER_INSERT),
+           per_insert_tolerance=INSTRUCTIONS_PER_INSERT, driver_ratio_tolerance=INSTRUCTIONS_DRIVER_SHARE),
     Metric("dbapi_share", RATIO, method="track_dbapi_share", benchmark="driver_share.DriverShare.track_dbapi_share",
            attribute="dbapi_share", unit="fraction of wall time", on_pages=True),
     Metric("encode_share", RATIO, method="track_encode_share",
@@ -148,23 +152,47 @@ def format_value(value: float | None, unit: str | None) -> str:
     return f"{value:.3g}"
 
 
-def count_tolerance(name: str, rows: int | None, old: float | None = None) -> float:
+def count_tolerance(name: str, rows: int | None, old: float | None = None, driver: str | None = None) -> float:
     """How far a count may move from ``old`` and stay "same": 0 statements; calls per the rule above,
-    ``max(per insert, min(per row * rows, ratio * old))`` (a term without its input is left out)."""
+    ``max(per insert, min(per row * rows, ratio * old))`` (a term without its input is left out).
+
+    ``driver``: the driver the figure ran on (part of its identity); a metric with a share of its
+    own for that driver (``driver_ratio_tolerance``) uses it as the ratio. None: the metric's ratio.
+    """
     row = _BY_NAME.get(name)
     if row is None or row.kind != COUNTED:
         return 0.0
+    ratio = dict(row.driver_ratio_tolerance).get(driver, row.ratio_tolerance) if driver else row.ratio_tolerance
     terms = []
     if rows and row.per_row_tolerance:
         terms.append(row.per_row_tolerance * rows)
-    if old is not None and row.ratio_tolerance:
-        terms.append(row.ratio_tolerance * abs(old))
+    if old is not None and ratio:
+        terms.append(ratio * abs(old))
     return max(float(row.per_insert_tolerance), min(terms)) if terms else float(row.per_insert_tolerance)
 
 
-def count_verdict(metric: str, old: float, new: float, rows: int | None) -> CountVerdict:
-    """The one rule for a counted metric ("statements", "calls") at ``rows`` rows per insert."""
-    return compare_counts(old, new, tolerance=count_tolerance(metric, rows, old))
+def count_verdict(metric: str, old: float, new: float, rows: int | None, driver: str | None = None) -> CountVerdict:
+    """The one rule for a counted metric ("statements", "calls") at ``rows`` rows per insert, on ``driver``."""
+    return compare_counts(old, new, tolerance=count_tolerance(metric, rows, old, driver))
+
+
+def figure_driver(strategy: str | None, driver: str | None = None) -> str | None:
+    """The driver a figure ran on: ``driver`` when one was asked for, else the label's
+    (``orm_basic+asyncpg``), else the strategy's own (``sa_asyncpg_copy``: asyncpg); None for a
+    name the registry does not know."""
+    if driver:
+        return driver
+    if not strategy:
+        return None
+    name, plus, labelled = strategy.partition("+")
+    if plus and labelled:
+        return labelled
+    from .. import registry
+
+    try:
+        return registry.get(name).driver
+    except (KeyError, ValueError):
+        return None
 
 
 def describe_count(metric: str, verdict: CountVerdict, rows: int | None) -> str:
@@ -188,7 +216,8 @@ class Creep:
     verdict: CountVerdict
 
 
-def creep_points(points: Sequence[tuple[str, float | None]], metric: str, rows: int | None) -> list[Creep]:
+def creep_points(points: Sequence[tuple[str, float | None]], metric: str, rows: int | None,
+                 driver: str | None = None) -> list[Creep]:
     """Where a count creeps: every release compared with the first of its run of "same" steps.
 
     ``points`` are (release, count) in release order; an unmeasured release (None) is passed
@@ -204,10 +233,10 @@ def creep_points(points: Sequence[tuple[str, float | None]], metric: str, rows: 
         return found
     (start, reference), (_, previous) = measured[0], measured[0]
     for release, value in measured[1:]:
-        if count_verdict(metric, previous, value, rows).verdict != "same":
+        if count_verdict(metric, previous, value, rows, driver).verdict != "same":
             start, reference = release, value  # a change of its own: a new run starts here
         else:
-            verdict = count_verdict(metric, reference, value, rows)
+            verdict = count_verdict(metric, reference, value, rows, driver)
             if verdict.verdict != "same":
                 found.append(Creep(start, release, reference, value, verdict))
                 start, reference = release, value

@@ -29,6 +29,7 @@ from typing import Any
 from packaging.version import InvalidVersion, Version
 
 from . import status as status_
+from .metrics import figure_driver
 
 DEFAULT_RESULTS_DIR = Path(".asv") / "results"
 # Libraries the matrix varies, in the order tables and keys list them; others follow by name.
@@ -64,12 +65,7 @@ DRIVER_SEPARATOR = "+"  # a strategy's label on another driver than its own: ``o
 
 def default_driver(strategy: str | None) -> str | None:
     """The driver a registered strategy runs on unless told otherwise (None: not registered here)."""
-    if not strategy:
-        return None
-    from .. import registry
-
-    found = registry.load().get(strategy)
-    return found.driver if found is not None else None
+    return figure_driver(strategy) if strategy else None
 
 
 @dataclass(frozen=True)
@@ -118,7 +114,7 @@ def identity_of(figure: Figure) -> Identity:
     label = figure.strategy
     name, _, labelled = label.partition(DRIVER_SEPARATOR) if label else (label, "", "")
     own = default_driver(name)
-    driver = figure.param("driver") or labelled or own
+    driver = figure_driver(label, figure.param("driver"))  # the one resolution, shared with the count rule
     return Identity(
         benchmark=figure.benchmark,
         workload=figure.param("workload") or DEFAULT_WORKLOAD,

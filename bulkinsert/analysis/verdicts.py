@@ -143,7 +143,7 @@ def judge(pair: Pair, metric: Metric, *, threshold: float, alpha: float, min_eff
     if metric.kind == RATIO:
         return
     if metric.kind == COUNTED:
-        counted = count_verdict(metric.name, old.value, new.value, new.rows)
+        counted = count_verdict(metric.name, old.value, new.value, new.rows, new.identity.driver)
         pair.ratio, pair.tested = counted.ratio, True
         if counted.verdict != "same":
             pair.change, pair.reason = counted.verdict, describe_count(metric.name, counted, new.rows)

@@ -1,7 +1,7 @@
 """Client instructions of the timed insert, counted by valgrind's callgrind.
 
 Wall and CPU seconds move with the machine; the instructions a client executes for one insert
-hardly do. They are counted like this (the method, and why, in ``docs/instructions.md``):
+hardly do. They are counted like this (the method, and why, in ``docs/explanation/instructions.md``):
 
 * one measuring process per environment runs under ``valgrind --tool=callgrind`` with
   instrumentation and collection off from the start (``--instr-atstart=no --collect-atstart=no``):
@@ -17,7 +17,9 @@ hardly do. They are counted like this (the method, and why, in ``docs/instructio
 
 What could move a count is fixed and recorded with every figure (:data:`CONDITIONS`): the hash
 seed, address-space randomisation (off: ``setarch -R``), the collector (collected before the
-region, disabled in it), the valgrind version, one process per environment.
+region, disabled in it), the valgrind version, one process per environment, and its variables
+and working directory (:func:`measuring_environment`). Between figures the process does as
+little as it can: what it allocates there moves the addresses the counted code hashes by.
 
 Where valgrind (or a C compiler, or valgrind's headers) is missing every figure is n/a, with
 the one line of :func:`unavailable_reason` saying what to install.
@@ -59,6 +61,7 @@ CONDITIONS = {
     "address_randomisation": "off (setarch -R)",
     "gc": "collected before the counted region, disabled in it",
     "process": "one per environment; imports, connection, warm-up and reset uncounted",
+    "environment": "a fixed, minimal set of variables padded to a fixed size; an empty working directory",
 }
 
 # The helper: callgrind's client requests behind three C functions ctypes can call. Client
@@ -133,6 +136,40 @@ def unavailable_reason() -> str | None:
 def conditions(valgrind_version: str) -> dict[str, str]:
     """:data:`CONDITIONS` with the valgrind version: recorded with every figure."""
     return {**CONDITIONS, "valgrind": valgrind_version}
+
+
+# The only variables the measuring process gets (plus every ``BULKINSERT_*`` and libpq's ``PG*``):
+# what it needs to run and to find its server, nothing that differs from shell to shell.
+KEPT_VARIABLES = ("PATH", "HOME", "USER", "LOGNAME", "LD_LIBRARY_PATH", "PYTHONPATH", "XDG_CACHE_HOME", "TMPDIR")
+FIXED_VARIABLES = {"LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "TZ": "UTC", "PYTHONHASHSEED": HASH_SEED}
+ENVIRONMENT_SIZE = 8192  # bytes of variables, padded up to: the initial stack starts at the same address
+PAD_VARIABLE = "BULKINSERT_ENVIRONMENT_PAD"
+
+
+def measuring_environment(given: Mapping[str, str], *, helper: str | os.PathLike[str], out_file: Path,
+                          cwd: str | os.PathLike[str] | None = None) -> dict[str, str]:
+    """The measuring process's variables: a fixed, minimal set, padded to a fixed size.
+
+    The size of the environment moves the initial stack, and every variable is an object made
+    at start-up, so a shell's other variables would shift what the counted code does. The
+    server's data directory is resolved here (from ``cwd``'s checkout) unless the
+    variables name a server already.
+    """
+    variables = {name: value for name, value in given.items()
+                 if name in KEPT_VARIABLES or name.startswith(("BULKINSERT_", "PG"))}
+    variables.pop(PAD_VARIABLE, None)
+    if not variables.get("BULKINSERT_DSN") and not variables.get("BULKINSERT_DATA_DIR"):
+        from ..pg import server
+
+        checkout = server.find_checkout(Path(cwd) if cwd is not None else None)
+        variables["BULKINSERT_DATA_DIR"] = str(checkout / ".pgdata" if checkout is not None else server.data_dir())
+    variables.update(FIXED_VARIABLES)
+    variables.update({HELPER_VARIABLE: str(helper), OUT_VARIABLE: str(out_file)})
+    used = sum(len(name.encode()) + len(value.encode()) + 2 for name, value in variables.items())
+    pad = ENVIRONMENT_SIZE - used - len(PAD_VARIABLE) - 2
+    if pad > 0:
+        variables[PAD_VARIABLE] = "x" * pad
+    return variables
 
 
 def command(python: str | os.PathLike[str], out_file: Path) -> list[str]:
@@ -278,7 +315,7 @@ class _Measurer:
         from ..data.workloads import workload_of
         from ..errors import InsertError, Unsupported
         from .failures import describe_failure, is_database_error
-        from .runner import before_timer
+        from .runner import before_timer, refuse
 
         strategy = get_strategy(request)
         rows = int(request["rows"])
@@ -289,8 +326,14 @@ class _Measurer:
                 workload = workload_of(names)
                 key = strategy.label if workload.single_column else f"{strategy.label}:{workload.name}"
                 if key in self.db.warmed:
-                    # Emptied without the CHECKPOINT a timing needs: the server's work is not counted.
-                    strategy = before_timer(strategy, names, self.db, reset=False, collect_garbage=False)
+                    # What a warmed strategy still needs, and no more: the steps between figures run
+                    # instrumented (~50x slower). The CPU placement was applied by its warm-up (it
+                    # reads /proc: ~6 M instructions a figure); the CHECKPOINT a timing needs is
+                    # left out, since the server's work is not counted.
+                    strategy, workload = refuse(strategy, names)
+                    self.db.use_engine(strategy.engine_kwargs(), strategy.engine_driver)
+                    if strategy.setup is not None:
+                        strategy.setup(self.db, names)
                     workload.reset(self.db)
                 else:  # its warm-up failed before: the whole sequence (it raises what failed)
                     strategy = before_timer(strategy, names, self.db, collect_garbage=False)
@@ -379,15 +422,16 @@ class Counter:
             raise InstructionsUnavailable(reason)
         self._dir = tempfile.TemporaryDirectory(prefix="bulkinsert-callgrind-")
         out_file = Path(self._dir.name) / "callgrind.out"
-        variables = dict(os.environ if environ is None else environ)
-        variables.update({HELPER_VARIABLE: str(build_helper()), OUT_VARIABLE: str(out_file),
-                          "PYTHONHASHSEED": HASH_SEED})
+        given = dict(os.environ if environ is None else environ)
         if dsn is not None:
-            variables["BULKINSERT_DSN"] = dsn
+            given["BULKINSERT_DSN"] = dsn
+        variables = measuring_environment(given, helper=build_helper(), out_file=out_file, cwd=cwd)
         self._log = open(log or Path(self._dir.name) / "log", "a")  # noqa: SIM115 - closed in close()
+        # Its working directory is its own empty directory (a name of fixed length), whatever
+        # ``cwd`` was: nothing there shadows the environment's installed package either.
         self.process = subprocess.Popen(
             command(python or sys.executable, out_file), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=self._log, text=True, env=variables, cwd=str(cwd) if cwd is not None else None,
+            stderr=self._log, text=True, env=variables, cwd=self._dir.name,
         )
         try:
             hello = self._answer()

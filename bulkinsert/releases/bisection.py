@@ -29,7 +29,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..analysis.metrics import count_verdict
+from ..analysis.metrics import count_verdict, figure_driver
 from ..data.schema import DEFAULT_ROWS
 from .envs import EnvironmentError_, build, release_env
 from .findings import notes_url
@@ -83,7 +83,7 @@ class BisectResult:
             return step["verdict"]
         old, new = self.values.get(self.releases[0]), self.values.get(self.first_changed)
         if isinstance(old, (int, float)) and isinstance(new, (int, float)):
-            return count_verdict(self.metric, old, new, self.rows).verdict
+            return count_verdict(self.metric, old, new, self.rows, figure_driver(self.strategy, self.driver)).verdict
         return "changed"
 
     @property
@@ -201,7 +201,7 @@ def bisect_releases(
             if isinstance(value, str) or isinstance(baseline, str):
                 same = value == baseline
             else:
-                same = count_verdict(metric, baseline, value, rows).verdict == "same"
+                same = count_verdict(metric, baseline, value, rows, figure_driver(strategy, driver)).verdict == "same"
             result.steps.append({"release": version, "value": value, "same_as_old": same})
             return same
     else:

@@ -29,7 +29,7 @@ from typing import Any
 
 import click
 
-from ..analysis.metrics import count_verdict
+from ..analysis.metrics import count_verdict, figure_driver
 from .bisection import SKIPPED_FAILURES
 from .commitbisect import CommitMeasurer, search_points
 from .commits import CommitBuildError
@@ -207,7 +207,7 @@ def _judge(source: Source, measurer: CommitMeasurer, values: dict[str, dict[str,
     old, new = values[previous].get(strategy), values[sha].get(strategy)
     if not all(isinstance(v, (int, float)) for v in (old, new)):
         return None
-    if count_verdict(metric, old, new, rows).verdict == "same":
+    if count_verdict(metric, old, new, rows, figure_driver(strategy)).verdict == "same":
         return None
     measurer.strategy = strategy
     labels = {s[:10]: s for s in source.first_parent(previous, sha)}
@@ -222,7 +222,7 @@ def _judge(source: Source, measurer: CommitMeasurer, values: dict[str, dict[str,
         return None
     commit = search.commits[labels[first]]
     before, after = bisect.values.get(last), bisect.values.get(first)
-    verdict = count_verdict(metric, before, after, rows).verdict
+    verdict = count_verdict(metric, before, after, rows, figure_driver(strategy)).verdict
     confirmed = repeated and verdict != "same"
     data = {"library": source.recipe.library, "strategy": strategy, "metric": metric, "rows": rows,
             "old": last, "new": first, "old_value": before, "new_value": after, "unit": metric,

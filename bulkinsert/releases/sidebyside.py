@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 from ..analysis.metrics import COUNTED as COUNTED_KIND
 from ..analysis.metrics import METRICS as METRIC_TABLE
-from ..analysis.metrics import count_verdict
+from ..analysis.metrics import count_verdict, figure_driver
 from ..analysis.stats import MIN_PAIRS, compare_paired
 from ..data.schema import DEFAULT_ROWS
 from .envs import ReleaseEnv
@@ -99,11 +99,12 @@ def measure_side_by_side(
                 answer = worker.measure(strategy, rows, calls=metric == "calls", driver=driver, workload=workload)
                 samples.append(_figure(answer, metric))
     if counted:
-        verdict = count_verdict(metric, old_samples[0], new_samples[0], rows)
+        ran_on = figure_driver(strategy, driver)
+        verdict = count_verdict(metric, old_samples[0], new_samples[0], rows, ran_on)
         # Repeatable: each side's inserts agree by the count rule itself (exact for statements; within
         # the rule's allowance for calls, whose count an event loop or a network read can move, and
-        # for instructions).
-        repeat = all(count_verdict(metric, side[0], value, rows).verdict == "same"
+        # for instructions, with the driver's measured share).
+        repeat = all(count_verdict(metric, side[0], value, rows, ran_on).verdict == "same"
                      for side in (old_samples, new_samples) for value in side)
         detail = _renamed(verdict.as_dict(), "value")
         detail["repeatable"] = repeat

@@ -1,9 +1,10 @@
 """The driver page: the same SQLAlchemy code on psycopg2, psycopg 3, asyncpg and pg8000, per environment.
 
-Built from ``InsertTimeByDriver`` (median seconds) and ``DriverCounts`` (server statements,
-cProfile calls): the figures carrying a ``driver`` parameter; psycopg2's column from the psycopg2
-series of the same run (``InsertTime``, ``ServerStatements``, ``CodePath``), which the driver
-benchmarks do not measure twice. Every table holds one environment's
+Built from ``InsertTimeByDriver`` (median seconds), ``DriverCounts`` (server statements,
+cProfile calls) and ``ClientInstructionsByDriver`` (client instructions, at their own rows): the
+figures carrying a ``driver`` parameter; psycopg2's column from the psycopg2 series of the same
+run (``InsertTime``, ``ServerStatements``, ``CodePath``, ``ClientInstructions``), which the
+driver benchmarks do not measure twice. Every table holds one environment's
 newest run only (``results.load_figures`` keeps one commit per environment), so its figures were
 measured side by side; ratios are to psycopg2 on the same path. A cell without a figure says why.
 """
@@ -26,12 +27,14 @@ from .render import render
 
 REFERENCE = "psycopg2"
 # asv method -> what the driver table shows (keys of the metric table's attributes).
-DRIVER_METHODS = {"time_insert": "seconds", "track_statements": "statements", "track_function_calls": "function_calls"}
+DRIVER_METHODS = {"time_insert": "seconds", "track_statements": "statements", "track_function_calls": "function_calls",
+                  "track_instructions": "instructions"}
+INSTRUCTIONS = "instructions"  # counted at their own size (100 rows), not the timings' rows
 NO_REASON = "not measured here (asv keeps no reason for an n/a figure)"
 
 
 # The psycopg2 series' benchmarks that give the psycopg2 column (asv class names).
-REFERENCE_SERIES = {"InsertTime", "ServerStatements", "CodePath"}
+REFERENCE_SERIES = {"InsertTime", "ServerStatements", "CodePath", "ClientInstructions"}
 
 
 def is_driver_figure(figure: Figure) -> bool:
@@ -59,6 +62,7 @@ class DriverCell:
     ratio: float | None = None  # seconds / psycopg2's seconds on the same path
     statements: float | None = None
     calls: float | None = None
+    instructions: float | None = None  # at the table's instruction_rows
     failure: Figure | None = None  # a figure that failed or broke: ✗ with its reason
     reason: str | None = None  # why there is no time figure (n/a)
     note: int | None = None  # the number of its reason in the notes under the table (failed or n/a)
@@ -84,6 +88,7 @@ class DriverTable:
     rows: int
     count_rows: int | None
     drivers: list[str]
+    instruction_rows: int | None = None
     paths: list[tuple[str, list[DriverCell]]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # the reasons of failed and n/a cells, each once
 
@@ -138,14 +143,15 @@ def _table(figures: Sequence[Figure], libraries: Sequence[str], site_rows: int,
             cells[(metric, figure.strategy, str(driver_of(figure)), figure.rows)] = figure
     time_rows = sorted({rows for metric, _, _, rows in cells if metric == "seconds"})
     rows = site_rows if site_rows in time_rows or not time_rows else time_rows[-1]
-    count_rows_all = sorted({rows_ for metric, _, _, rows_ in cells if metric != "seconds"})
+    count_rows_all = sorted({rows_ for metric, _, _, rows_ in cells if metric not in ("seconds", INSTRUCTIONS)})
+    instruction_rows = max((rows_ for metric, _, _, rows_ in cells if metric == INSTRUCTIONS), default=None)
     count_rows = rows if rows in count_rows_all or not count_rows_all else count_rows_all[-1]
     present = {driver for _, _, driver, _ in cells}
     drivers = [d for d in compat.SQLALCHEMY_DRIVERS if d in present] + sorted(present - set(compat.SQLALCHEMY_DRIVERS))
     label = " · ".join(f"{lib} {version}" for lib, version in results.environment_key(first, libraries)) \
         or first.env_name
     table = DriverTable(first.machine, first.env_name, first.commit, label, first.versions, rows,
-                        count_rows if count_rows_all else None, drivers)
+                        count_rows if count_rows_all else None, drivers, instruction_rows)
     order = list(registry.load())
     names = {name for _, name, _, _ in cells}
     for name in [n for n in order if n in names] + sorted(names - set(order)):
@@ -156,7 +162,8 @@ def _table(figures: Sequence[Figure], libraries: Sequence[str], site_rows: int,
             seconds = timing if _value(timing) is not None else None
             cell = DriverCell(driver, seconds=seconds,
                               statements=_value(cells.get(("statements", name, driver, count_rows))),
-                              calls=_value(cells.get(("function_calls", name, driver, count_rows))))
+                              calls=_value(cells.get(("function_calls", name, driver, count_rows))),
+                              instructions=_value(cells.get((INSTRUCTIONS, name, driver, instruction_rows))))
             if seconds is not None and reference:
                 cell.ratio = seconds.value / reference  # type: ignore[operator]
             if seconds is None:
