@@ -79,6 +79,33 @@ def _held_out_names() -> list[str]:
 HELD_OUT_NAMES: list[str] = _held_out_names()
 
 
+@pytest.fixture(autouse=True)
+def strategies_as_they_were() -> Iterator[None]:
+    """Every test ends with the strategies, workloads and strategy files it started with.
+
+    A CLI call with ``--strategies-from`` registers a file's strategies in this process and sets
+    ``BULKINSERT_STRATEGIES_FROM`` for its children; left behind, they would reach every later
+    test and every process those tests start.
+    """
+    from bulkinsert import user_strategies
+    from bulkinsert.data import workloads
+
+    registry.load()
+    strategies, known, loaded = set(registry.REGISTRY), set(workloads.WORKLOADS), dict(user_strategies._LOADED)
+    variable = os.environ.get(user_strategies.ENV_VARIABLE)
+    yield
+    for name in set(registry.REGISTRY) - strategies:
+        del registry.REGISTRY[name]
+    for name in set(workloads.WORKLOADS) - known:
+        del workloads.WORKLOADS[name]
+    user_strategies._LOADED.clear()
+    user_strategies._LOADED.update(loaded)
+    if variable is None:
+        os.environ.pop(user_strategies.ENV_VARIABLE, None)
+    else:
+        os.environ[user_strategies.ENV_VARIABLE] = variable
+
+
 def all_strategies() -> list[registry.Strategy]:
     return list(registry.load().values())
 
