@@ -28,6 +28,7 @@ from typing import Any
 
 from packaging.version import InvalidVersion, Version
 
+from . import roundnotes
 from . import status as status_
 
 DEFAULT_RESULTS_DIR = Path(".asv") / "results"
@@ -271,16 +272,17 @@ def _machines(results_dir: Path) -> list[str]:
 
 
 def round_labels(count: int, rounds: Any, repeat: Any, samples_per_round: int | None = None) -> tuple[int, ...] | None:
-    """The round of each of a figure's ``count`` samples, when asv's stored data imply it; else None.
+    """The round of each of a figure's ``count`` samples, when the run's sampling implies it; else None.
 
     asv appends each round's samples to one list, in the order the rounds ran, and keeps no
-    boundaries. A round takes between ``repeat``'s minimum and maximum samples (benchmarks.json:
-    ``[min, max, seconds]``, or one number for exactly that many), so the boundaries are known
-    only when every round took the same number: ``count`` is ``rounds`` times the minimum, or
-    times the maximum. ``samples_per_round`` states that number instead (for results whose
-    benchmarks.json does not record ``repeat``): a figure of ``rounds`` times it samples is
-    labelled. asv's default ``repeat`` (0) has no fixed count — its range depends on the asv
-    release — so it labels nothing.
+    boundaries. A round takes between ``repeat``'s minimum and maximum samples (``[min, max,
+    seconds]``, or one number for exactly that many), so the boundaries are implied only when
+    every round took the same number: ``count`` is ``rounds`` times the minimum, or times the
+    maximum. asv's benchmarks.json records ``rounds`` but not ``repeat``, so results say it only
+    through the suite's round notes (:mod:`bulkinsert.analysis.roundnotes`, read by
+    :func:`load_figures`) or ``samples_per_round``, a number stated for results without notes.
+    asv's default ``repeat`` (0) has no fixed count — its range depends on the asv release — so
+    it labels nothing.
     """
     try:
         total_rounds = int(rounds)
@@ -359,8 +361,9 @@ def load_figures(
 
     Of each (machine, environment) only its newest commit is kept — or, with ``commit`` (a hash
     prefix), only that commit. Environments are told apart by their full requirements. A failed
-    figure takes the status and reason of the suite's status note, if there is one.
-    ``samples_per_round``: see :func:`round_labels`.
+    figure takes the status and reason of the suite's status note, if there is one. A figure's
+    samples get their rounds from the suite's round notes, else from ``samples_per_round``
+    (:func:`round_labels`).
     Raises FileNotFoundError when the directory holds no machine's results.
     """
     from asv import results as asv_results
@@ -384,6 +387,7 @@ def load_figures(
         env = (figure.machine, figure.requirements)
         newest[env] = max(newest.get(env, (0, "")), (figure.date, figure.commit))
     notes = status_.read_notes(root)
+    round_notes = roundnotes.read_round_notes(root)
     kept = []
     for f in everything:
         if (f.date, f.commit) != newest[(f.machine, f.requirements)]:
@@ -393,6 +397,11 @@ def load_figures(
                                     env_name=f.env_name, versions=f.versions)
             if note is not None:
                 f = replace(f, status=note.status, reason=note.reason)
+        if round_notes and f.samples and f.rounds is None:
+            labels = roundnotes.labels_from_notes(
+                round_notes, benchmark_class=status_.class_of(f.benchmark), params=f.params, commit=f.commit,
+                env_name=f.env_name, count=len(f.samples), rounds=int(info.get(f.benchmark, {}).get("rounds") or 1))
+            f = replace(f, rounds=labels)
         kept.append(f)
     return kept
 
