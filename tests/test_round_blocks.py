@@ -207,3 +207,28 @@ def test_within_run_pairs_are_paths_across_a_library_they_do_not_use() -> None:
                      ("psycopg2-binary", "2.0.58", "2.0.58", "2.9.5", "2.9.13"),
                      ("psycopg2-binary", "2.1.9", "2.1.9", "2.9.5", "2.9.13")]
     assert aa.within_run_pairs(peer) == []  # copy_text uses psycopg2 and SQLAlchemy: no A/A pair
+
+
+def test_round_notes_label_the_last_rounds_and_refuse_what_does_not_add_up(tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    from bulkinsert.analysis import roundnotes
+
+    params = {"strategy": "copy_text", "rows": "1000"}
+
+    def round_of(samples: int, commit: str = "c1") -> None:  # one process per round, as asv runs them
+        roundnotes._TOKEN.clear()
+        monkeypatch.setattr(roundnotes.uuid, "uuid4", lambda: type("U", (), {"hex": f"{samples}{commit}" * 3})())
+        for _ in range(samples):
+            roundnotes.record_sample(tmp_path, benchmark_class="InsertTime", params=params, commit=commit,
+                                     env_name="env-a")
+
+    round_of(4, "c0")  # an earlier run's round
+    round_of(3)
+    round_of(5)
+    notes = roundnotes.read_round_notes(tmp_path)
+    key = {"benchmark_class": "InsertTime", "params": (("rows", "1000"), ("strategy", "copy_text")),
+           "env_name": "env-a", "rounds": 2}
+    assert roundnotes.labels_from_notes(notes, commit="c1", count=8, **key) == (0, 0, 0, 1, 1, 1, 1, 1)
+    assert roundnotes.labels_from_notes(notes, commit="c1", count=9, **key) is None  # does not add up
+    assert roundnotes.labels_from_notes(notes, commit="c2", count=8, **key) == (0, 0, 0, 1, 1, 1, 1, 1)
+    assert roundnotes.labels_from_notes(notes, commit="c1", count=8, **{**key, "env_name": "env-b"}) is None

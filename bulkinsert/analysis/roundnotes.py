@@ -66,10 +66,23 @@ def labels_from_notes(notes: Mapping[tuple, list[tuple[str, str, str]]], *, benc
 
     A note with no commit or environment (asv did not tell the suite) matches any. The figure's
     samples are asv's last ``rounds`` rounds of this combination: a re-run at the same commit
-    replaces the result but not the earlier notes, so only the last rounds count.
+    replaces the result but not the earlier notes, so only the last rounds count. When the
+    notes of the figure's commit do not fit, those of its environment at any commit are tried:
+    asv can pass a reused environment the commit it was built at (``ASV_COMMIT``) rather than
+    the one it is filed under; the sizes must still add up to exactly ``count``.
     """
-    tokens = [process for noted_commit, noted_env, process in notes.get((benchmark_class, tuple(sorted(params))), [])
-              if (not noted_commit or noted_commit == commit) and (not noted_env or noted_env == env_name)]
+    noted = notes.get((benchmark_class, tuple(sorted(params))), [])
+    same_env = [(c, process) for c, e, process in noted if not e or e == env_name]
+    for tokens in ([process for c, process in same_env if not c or c == commit],
+                   [process for _, process in same_env]):
+        labels = _labels(tokens, count, rounds)
+        if labels is not None:
+            return labels
+    return None
+
+
+def _labels(tokens: list[str], count: int, rounds: int) -> tuple[int, ...] | None:
+    """Round labels from the process tokens of the noted samples, in order: one process, one round."""
     sizes: list[int] = []
     previous = None
     for token in tokens:
