@@ -250,3 +250,34 @@ def test_a_release_step_planted_in_a_stored_run_is_confirmed_by_the_blocked_test
     expected = ("unconfirmed", False) if (run, factor) == ("second", 1.2) else ("regression", True)
     assert {(f.verdict, f.confirmed) for f in found} == {expected}
     assert all(f.ratio == pytest.approx(factor, rel=0.25) for f in found)
+
+
+def test_the_suite_notes_each_sample_of_a_round_under_asv_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The suite's InsertTime against the embedded server: three samples in one process are one round."""
+    from benchmarks import faults
+    from benchmarks.insert_time import InsertTime
+    from bulkinsert.analysis import roundnotes
+
+    monkeypatch.setattr(faults, "RESULTS_DIR", tmp_path)
+    monkeypatch.delenv("ASV_ENV_NAME", raising=False)
+    bench = InsertTime()
+
+    def sample() -> None:
+        bench.setup("copy_text", 1000)
+        try:
+            bench.time_insert("copy_text", 1000)
+        finally:
+            bench.teardown("copy_text", 1000)
+
+    sample()  # outside asv: no round to note
+    assert not (tmp_path / roundnotes.ROUNDS_FILE).exists()
+    monkeypatch.setenv("ASV_COMMIT", "c0ffee")
+    monkeypatch.setenv("ASV_ENV_NAME", "env-x")
+    for _ in range(3):
+        sample()
+    notes = roundnotes.read_round_notes(tmp_path)
+    params = (("rows", "1000"), ("strategy", "copy_text"))
+    assert [(c, e) for c, e, _ in notes[("InsertTime", params)]] == [("c0ffee", "env-x")] * 3
+    assert len({p for _, _, p in notes[("InsertTime", params)]}) == 1
+    assert roundnotes.labels_from_notes(notes, benchmark_class="InsertTime", params=params, commit="c0ffee",
+                                        env_name="env-x", count=3, rounds=2) is None  # one round noted, not two
