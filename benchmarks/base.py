@@ -162,6 +162,7 @@ class InsertBenchmark:
         """Fail the benchmark if the insert did not store exactly ``rows`` rows (fastest *correct*)."""
         try:
             if getattr(self, "inserted", False):
+                faults.note_sample(self, strategy, rows)  # after the sample, untimed: its round
                 found = self.db.row_count()
                 if found != rows:  # loaded the wrong rows: broken, not merely failed
                     error = AssertionError(f"{strategy}: {found} rows in users after inserting {rows}")

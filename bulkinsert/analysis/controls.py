@@ -109,7 +109,8 @@ def judge_beyond_shift(pair: Pair, shift: Shift, who: str, whose: str = "the env
     beyond = abs(math.log(remains)) > shift.scatter
     if measured is not None and pair.old.samples and pair.new.samples:
         verdict = stats.compare_samples(pair.old.samples, [v / shift.ratio for v in pair.new.samples],
-                                        alpha=measured.alpha, min_effect=measured.min_effect)
+                                        alpha=measured.alpha, min_effect=measured.min_effect,
+                                        **pair.round_labels)
         pair.sample_verdict, remains = verdict, verdict.ratio
         beyond = beyond and abs(math.log(remains)) > shift.scatter
         changed = verdict.changed and beyond

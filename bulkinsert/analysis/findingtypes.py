@@ -43,6 +43,7 @@ class Finding:
     confirmed: bool
     reason: str
     p_value: float | None = None
+    test: str | None = None  # the rank test behind p_value (stats.SampleVerdict.test)
     ratio_ci: tuple[float, float] | None = None
     old_samples: dict[str, float] | None = None  # stats.SampleSummary of each side
     new_samples: dict[str, float] | None = None
@@ -89,6 +90,18 @@ class Pair:
         """Both figures measured: the pair compares values, not statuses."""
         return self.old.works and self.new.works
 
+    @property
+    def round_labels(self) -> dict[str, tuple[int, ...] | None]:
+        """The rounds the rank test may block on (``stats.compare_samples``' keyword arguments).
+
+        Only the two figures of one run: there round ``r`` of OLD and of NEW ran in the same pass
+        over the environments (asv's interleaved rounds), so they share its minute. The two runs of
+        a baseline comparison share no round: blocking on the round's number there cancels nothing.
+        """
+        if self.library == RUN:
+            return {"old_rounds": None, "new_rounds": None}
+        return {"old_rounds": self.old.rounds, "new_rounds": self.new.rounds}
+
 
 @dataclass
 class Comparison:
@@ -129,6 +142,7 @@ def finding_of(pair: Pair, metric: Metric, verdict: str, confirmed: bool, reason
         confirmed=confirmed,
         reason=reason,
         p_value=sample.p_value if sample else None,
+        test=sample.test if sample else None,
         ratio_ci=sample.ratio_ci if sample else None,
         old_samples=sample.as_dict()["old"] if sample else None,
         new_samples=sample.as_dict()["new"] if sample else None,

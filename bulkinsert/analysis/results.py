@@ -28,6 +28,7 @@ from typing import Any
 
 from packaging.version import InvalidVersion, Version
 
+from . import roundnotes
 from . import status as status_
 from .metrics import figure_driver
 
@@ -142,6 +143,7 @@ class Figure:
     requirements: tuple[tuple[str, str], ...]  # every requirement of the environment, plus ("python", "3.11")
     value: float | None  # None: not measured (``status`` says why)
     samples: tuple[float, ...] | None = None  # raw samples (asv run --record-samples)
+    rounds: tuple[int, ...] | None = None  # the round of each sample, when known (round_labels)
     ci_99: tuple[float, float] | None = None
     iqr: tuple[float, float] | None = None
     repeat: int | None = None
@@ -265,8 +267,44 @@ def _machines(results_dir: Path) -> list[str]:
     return sorted(p.parent.name for p in results_dir.glob("*/machine.json"))
 
 
-def figures_of(result: Any, info: Mapping[str, Mapping[str, Any]] | None = None) -> list[Figure]:
-    """Every figure of one loaded ``asv.results.Results`` (one machine, commit and environment)."""
+def round_labels(count: int, rounds: Any, repeat: Any, samples_per_round: int | None = None) -> tuple[int, ...] | None:
+    """The round of each of a figure's ``count`` samples, when the run's sampling implies it; else None.
+
+    asv appends each round's samples to one list, in the order the rounds ran, and keeps no
+    boundaries. A round takes between ``repeat``'s minimum and maximum samples (``[min, max,
+    seconds]``, or one number for exactly that many), so the boundaries are implied only when
+    every round took the same number: ``count`` is ``rounds`` times the minimum, or times the
+    maximum. asv's benchmarks.json records ``rounds`` but not ``repeat``, so results say it only
+    through the suite's round notes (:mod:`bulkinsert.analysis.roundnotes`, read by
+    :func:`load_figures`) or ``samples_per_round``, a number stated for results without notes.
+    asv's default ``repeat`` (0) has no fixed count — its range depends on the asv release — so
+    it labels nothing.
+    """
+    try:
+        total_rounds = int(rounds)
+    except (TypeError, ValueError):
+        return None
+    if total_rounds < 2 or count < total_rounds:
+        return None
+    if samples_per_round is not None:
+        fixed = [samples_per_round]
+    elif isinstance(repeat, int) and not isinstance(repeat, bool) and repeat > 0:
+        fixed = [repeat]
+    elif isinstance(repeat, (list, tuple)) and len(repeat) == 3 and all(_number(v) is not None for v in repeat[:2]):
+        fixed = [int(repeat[0]), int(repeat[1])]
+    else:
+        return None
+    for per_round in fixed:
+        if per_round > 0 and count == total_rounds * per_round:
+            return tuple(index // per_round for index in range(count))
+    return None
+
+
+def figures_of(result: Any, info: Mapping[str, Mapping[str, Any]] | None = None,
+               samples_per_round: int | None = None) -> list[Figure]:
+    """Every figure of one loaded ``asv.results.Results`` (one machine, commit and environment).
+
+    A figure's ``rounds`` are filled where :func:`round_labels` knows them."""
     info = info or {}
     machine = str(result.params.get("machine", ""))
     python = str(result.params.get("python", ""))
@@ -298,6 +336,8 @@ def figures_of(result: Any, info: Mapping[str, Mapping[str, Any]] | None = None)
                     requirements=required,
                     value=_number(raw),
                     samples=kept or None,
+                    rounds=round_labels(len(kept), info.get(benchmark, {}).get("rounds"),
+                                        info.get(benchmark, {}).get("repeat"), samples_per_round) if kept else None,
                     ci_99=_interval(stat.get("ci_99_a"), stat.get("ci_99_b")),
                     iqr=_interval(stat.get("q_25"), stat.get("q_75")),
                     repeat=int(stat["repeat"]) if _number(stat.get("repeat")) is not None else None,
@@ -310,13 +350,16 @@ def figures_of(result: Any, info: Mapping[str, Mapping[str, Any]] | None = None)
 
 
 def load_figures(
-    results_dir: str | os.PathLike[str], *, machine: str | None = None, commit: str | None = None
+    results_dir: str | os.PathLike[str], *, machine: str | None = None, commit: str | None = None,
+    samples_per_round: int | None = None,
 ) -> list[Figure]:
     """Every figure under an asv results directory.
 
     Of each (machine, environment) only its newest commit is kept — or, with ``commit`` (a hash
     prefix), only that commit. Environments are told apart by their full requirements. A failed
-    figure takes the status and reason of the suite's status note, if there is one.
+    figure takes the status and reason of the suite's status note, if there is one. A figure's
+    samples get their rounds from the suite's round notes, else from ``samples_per_round``
+    (:func:`round_labels`).
     Raises FileNotFoundError when the directory holds no machine's results.
     """
     from asv import results as asv_results
@@ -334,12 +377,13 @@ def load_figures(
         for result in asv_results.iter_results_for_machine(str(root), name):
             if commit is not None and not str(result.commit_hash).startswith(commit):
                 continue
-            everything.extend(figures_of(result, info))
+            everything.extend(figures_of(result, info, samples_per_round))
     newest: dict[tuple[str, tuple], tuple[int, str]] = {}
     for figure in everything:
         env = (figure.machine, figure.requirements)
         newest[env] = max(newest.get(env, (0, "")), (figure.date, figure.commit))
     notes = status_.read_notes(root)
+    round_notes = roundnotes.read_round_notes(root)
     kept = []
     for f in everything:
         if (f.date, f.commit) != newest[(f.machine, f.requirements)]:
@@ -349,6 +393,11 @@ def load_figures(
                                     env_name=f.env_name, versions=f.versions)
             if note is not None:
                 f = replace(f, status=note.status, reason=note.reason)
+        if round_notes and f.samples and f.rounds is None:
+            labels = roundnotes.labels_from_notes(
+                round_notes, benchmark_class=status_.class_of(f.benchmark), params=f.params, commit=f.commit,
+                env_name=f.env_name, count=len(f.samples), rounds=int(info.get(f.benchmark, {}).get("rounds") or 1))
+            f = replace(f, rounds=labels)
         kept.append(f)
     return kept
 

@@ -27,6 +27,18 @@ correction) differs in three places: with ties or zeros among more than 13 diffe
 takes the normal approximation, and from 31 to 50 pairs without ties it is exact where this is
 the corrected approximation (``tests/test_paired_stats.py`` checks each case).
 
+Samples taken in interleaved rounds (asv's ``--interleave-rounds``: every environment's round 1,
+then every environment's round 2) are not independent: the samples of one round share the
+machine's minute. When both sides carry the round of each sample, :func:`compare_samples` blocks
+on the round — round ``r`` of OLD and round ``r`` of NEW were measured in the same pass over the
+environments — and takes the van Elteren test (:func:`van_elteren_p`: Mann–Whitney within each
+round, the rank sums combined with weights ``1 / (n_old + n_new + 1)``), exact conditional on the
+within-round ranks while the law is small, else its normal approximation with ties. A drift
+shared by both sides of a round then cancels; what differs between rounds does not enter. The
+ratio is then the stratified Hodges–Lehmann estimate (median of the within-round pairwise
+ratios). Without round labels it is the pooled Mann–Whitney test, and the verdict says which
+(``SampleVerdict.test``).
+
 Many pairs are judged at once (every strategy, size and release step of a run), so the level a
 single p-value is held to is Benjamini–Hochberg's (:func:`benjamini_hochberg_level`): across a
 family of pairs, the expected share of false "slower"/"faster" calls stays at ``alpha``.
@@ -43,6 +55,10 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from statistics import NormalDist
 from typing import Any
+
+MANN_WHITNEY = "Mann-Whitney U"  # pooled samples: the test when no round labels were recorded
+VAN_ELTEREN = "van Elteren"  # Mann-Whitney stratified by round
+SIGNED_RANK = "Wilcoxon signed-rank"  # paired rounds (releases compare)
 
 DEFAULT_ALPHA = 0.01
 DEFAULT_MIN_EFFECT = 0.05  # 5 %: below this a timing difference is not reported on a shared machine
@@ -83,12 +99,13 @@ class SampleVerdict:
     verdict: str  # "slower", "faster" or "same" (for "higher is better" figures: "worse"/"better" via lower_is_better)
     ratio: float  # Hodges–Lehmann estimate of NEW / OLD
     ratio_ci: tuple[float, float]  # confidence interval of the ratio at 1 - alpha
-    p_value: float  # two-sided Mann–Whitney U
+    p_value: float  # two-sided, of `test`
     alpha: float
     min_effect: float
     old: SampleSummary
     new: SampleSummary
     reason: str  # one line: why this verdict
+    test: str = "Mann-Whitney U"  # the test behind p_value (MANN_WHITNEY, VAN_ELTEREN or SIGNED_RANK)
 
     @property
     def changed(self) -> bool:
@@ -183,17 +200,141 @@ def compare_samples(
     alpha: float = DEFAULT_ALPHA,
     min_effect: float = DEFAULT_MIN_EFFECT,
     lower_is_better: bool = True,
+    old_rounds: Sequence[int] | None = None,
+    new_rounds: Sequence[int] | None = None,
 ) -> SampleVerdict:
     """The verdict on NEW's samples against OLD's (times, CPU seconds: positive numbers).
 
     ``slower`` needs both p < ``alpha`` and a ratio above ``1 + min_effect``; ``faster`` the
     mirror image. With ``lower_is_better=False`` (rows per second) the words follow the
     figure's meaning: a higher NEW is ``faster``.
+
+    ``old_rounds``/``new_rounds``: the round of each sample (same order), when known. When both
+    sides have them and measured the same rounds, the test is van Elteren's, blocked on the round
+    (:func:`van_elteren_p`), and the ratio the stratified Hodges–Lehmann estimate
+    (:func:`stratified_ratio`); otherwise the pooled Mann–Whitney test and the pooled estimate.
     """
     old_values, new_values = _positive(old), _positive(new)
-    p_value = mann_whitney_p(old_values, new_values)
-    estimate = hodges_lehmann_ratio(old_values, new_values, alpha)
-    return _verdict(old_values, new_values, p_value, estimate, alpha, min_effect, lower_is_better, MIN_SAMPLES)
+    blocks = round_blocks(old_values, old_rounds, new_values, new_rounds)
+    if blocks is None:
+        p_value = mann_whitney_p(old_values, new_values)
+        estimate = hodges_lehmann_ratio(old_values, new_values, alpha)
+        test = MANN_WHITNEY
+    else:
+        p_value = van_elteren_p(blocks)
+        estimate = stratified_ratio(blocks, alpha)
+        test = f"{VAN_ELTEREN} over {len(blocks)} rounds"
+    return _verdict(old_values, new_values, p_value, estimate, alpha, min_effect, lower_is_better, MIN_SAMPLES,
+                    test)
+
+
+def round_blocks(
+    old: Sequence[float], old_rounds: Sequence[int] | None, new: Sequence[float], new_rounds: Sequence[int] | None
+) -> list[tuple[list[float], list[float]]] | None:
+    """(OLD, NEW) samples of each round both sides measured, or None when the rounds are unknown.
+
+    None also when the labels do not fit the samples, when the two sides measured different
+    rounds (then there are no common blocks to stand on), or when there is only one round (the
+    blocked test is the pooled one).
+    """
+    if old_rounds is None or new_rounds is None:
+        return None
+    if len(old_rounds) != len(old) or len(new_rounds) != len(new) or set(old_rounds) != set(new_rounds):
+        return None
+    if len(set(old_rounds)) < 2:
+        return None
+    return [([v for v, r in zip(old, old_rounds, strict=True) if r == label],
+             [v for v, r in zip(new, new_rounds, strict=True) if r == label])
+            for label in sorted(set(old_rounds))]
+
+
+# Up to this many distinct values of the weighted sum the van Elteren p-value is exact.
+EXACT_STRATIFIED_SUPPORT = 200_000
+
+
+def _rank_sum_counts(doubled: Sequence[int], chosen: int) -> dict[int, int]:
+    """How many of the C(N, chosen) subsets of the (doubled, integer) ranks give each sum."""
+    # ways[k][s]: subsets of k ranks among those seen so far that sum to s.
+    ways: list[dict[int, int]] = [{0: 1}] + [{} for _ in range(chosen)]
+    for rank in doubled:
+        for k in range(chosen, 0, -1):
+            for total, count in ways[k - 1].items():
+                ways[k][total + rank] = ways[k].get(total + rank, 0) + count
+    return ways[chosen]
+
+
+def van_elteren_p(blocks: Sequence[tuple[Sequence[float], Sequence[float]]]) -> float:
+    """Two-sided p-value of van Elteren's stratified rank test: OLD against NEW within each block.
+
+    In block ``b`` (``m`` OLD and ``n`` NEW samples, ``N = m + n``) ``W_b`` is NEW's rank sum
+    among the block's samples (average ranks for ties); the statistic is
+    ``T = sum W_b / (N_b + 1)``, which weights every block's evidence alike, whatever its size.
+    Under the null the samples of a block are exchangeable, each block independently, so the
+    law of ``T`` is that of independent within-block permutations. It is computed exactly
+    (per block the law of the rank sum, conditional on its ranks, then their weighted sum; twice
+    the smaller tail, as :func:`mann_whitney_p`'s exact case) while it has at most
+    :data:`EXACT_STRATIFIED_SUPPORT` distinct values; beyond that ``(T - E T) / sd T`` is
+    standard normal, with the tie-corrected within-block variance
+    ``m n / 12 (N + 1 - sum(t^3 - t) / (N (N - 1)))`` and no continuity correction (a weighted
+    sum has no single lattice step). A block with one side empty carries no evidence and is left
+    out; so is one whose samples are all equal.
+    """
+    used = [(list(o), list(n)) for o, n in blocks if o and n]
+    if not used or all(len(set(o) | set(n)) == 1 for o, n in used):
+        return 1.0
+    scale = math.lcm(*(len(o) + len(n) + 1 for o, n in used))
+    observed = expected = 0
+    variance = 0.0
+    law: dict[int, int] | None = {0: 1}
+    for o, n in used:
+        size = len(o) + len(n)
+        weight = scale // (size + 1)  # integer weights: T is scaled by lcm(N_b + 1) and doubled
+        ranks, ties = _ranks(n + o)
+        doubled = [round(2 * r) for r in ranks]
+        observed += weight * sum(doubled[: len(n)])
+        expected += weight * len(n) * (size + 1)
+        tie_term = sum(t**3 - t for t in ties) / (size * (size - 1)) if size > 1 else 0.0
+        variance += weight**2 * 4 * len(o) * len(n) / 12 * ((size + 1) - tie_term)
+        if law is not None:
+            block = _rank_sum_counts(doubled, len(n))
+            if len(law) * len(block) > EXACT_STRATIFIED_SUPPORT:
+                law = None
+            else:
+                combined: dict[int, int] = {}
+                for total, ways in law.items():
+                    for value, count in block.items():
+                        key = total + weight * value
+                        combined[key] = combined.get(key, 0) + ways * count
+                law = combined
+    if law is not None:
+        everything = sum(law.values())
+        low = sum(c for t, c in law.items() if t <= observed)
+        high = sum(c for t, c in law.items() if t >= observed)
+        return min(1.0, 2 * min(low, high) / everything)
+    if variance <= 0:
+        return 1.0
+    z = abs(observed - expected) / math.sqrt(variance)
+    return min(1.0, 2 * NormalDist().cdf(-z))
+
+
+def stratified_ratio(blocks: Sequence[tuple[Sequence[float], Sequence[float]]],
+                     alpha: float) -> tuple[float, float, float]:
+    """(estimate, low, high) of NEW / OLD from the pairwise log ratios *within* each block.
+
+    The stratified Hodges–Lehmann estimate: the median of every within-block NEW/OLD log ratio,
+    so a difference between rounds never enters. The interval takes the order statistics of the
+    same ratios at the normal approximation of their count's null law (``sum m n / 2`` ±
+    ``z sqrt(sum m n (N + 1) / 12)``), as :func:`hodges_lehmann_ratio` does for one block.
+    """
+    diffs = sorted(math.log(n) - math.log(o) for old, new in blocks for o in old for n in new)
+    if not diffs:
+        raise ValueError("no round has samples on both sides")
+    total = len(diffs)
+    spread = math.sqrt(sum(len(o) * len(n) * (len(o) + len(n) + 1) for o, n in blocks) / 12.0)
+    lower = math.floor(total / 2.0 - NormalDist().inv_cdf(1 - alpha / 2) * spread)
+    lower = min(max(lower, 0), total - 1)
+    upper = total - 1 - lower
+    return math.exp(_quantile(diffs, 0.5)), math.exp(diffs[lower]), math.exp(diffs[upper])
 
 
 def _positive(samples: Sequence[float]) -> list[float]:
@@ -214,6 +355,7 @@ def _verdict(
     min_effect: float,
     lower_is_better: bool,
     minimum: int,
+    test: str = MANN_WHITNEY,
 ) -> SampleVerdict:
     """The one rule: p < ``alpha`` and a ratio beyond ``min_effect``, else ``same`` (and why)."""
     ratio, low, high = estimate
@@ -223,18 +365,18 @@ def _verdict(
     if significant and (bigger or smaller):
         worse = bigger if lower_is_better else smaller
         verdict = "slower" if worse else "faster"
-        reason = f"p={p_value:.3g} < {alpha:g} and x{ratio:.3f} beyond {min_effect:.0%}"
+        reason = f"{test}: p={p_value:.3g} < {alpha:g} and x{ratio:.3f} beyond {min_effect:.0%}"
     else:
         verdict = "same"
         if min(len(old_values), len(new_values)) < minimum and not significant:
             reason = (
-                f"p={p_value:.3g}: too few samples to tell ({len(old_values)} vs {len(new_values)}; "
+                f"{test}: p={p_value:.3g}: too few samples to tell ({len(old_values)} vs {len(new_values)}; "
                 f"at least {minimum} per side can reach {alpha:g})"
             )
         elif not significant:
-            reason = f"p={p_value:.3g} >= {alpha:g}: no difference beyond noise"
+            reason = f"{test}: p={p_value:.3g} >= {alpha:g}: no difference beyond noise"
         else:
-            reason = f"x{ratio:.3f} is within the minimum effect of {min_effect:.0%}"
+            reason = f"{test}: x{ratio:.3f} is within the minimum effect of {min_effect:.0%}"
     return SampleVerdict(
         verdict=verdict,
         ratio=ratio,
@@ -245,6 +387,7 @@ def _verdict(
         old=SampleSummary.of(old_values),
         new=SampleSummary.of(new_values),
         reason=reason,
+        test=test,
     )
 
 
@@ -329,7 +472,7 @@ def compare_paired(
     p_value = wilcoxon_signed_rank_p(logs)
     ratio, low, high = paired_ratio(old_values, new_values, alpha)
     return _verdict(old_values, new_values, p_value, (ratio, low, high), alpha, min_effect, True,
-                    MIN_PAIRS)
+                    MIN_PAIRS, SIGNED_RANK)
 
 
 def benjamini_hochberg_level(p_values: Sequence[float], q: float) -> float:

@@ -152,7 +152,8 @@ def judge(pair: Pair, metric: Metric, *, threshold: float, alpha: float, min_eff
         return
     pair.ratio = new.value / old.value
     if metric.kind == SAMPLED and old.samples and new.samples:
-        verdict = stats.compare_samples(old.samples, new.samples, alpha=alpha, min_effect=min_effect)
+        verdict = stats.compare_samples(old.samples, new.samples, alpha=alpha, min_effect=min_effect,
+                                        **pair.round_labels)
         pair.sample_verdict, pair.ratio, pair.reason = verdict, verdict.ratio, verdict.reason
         if verdict.changed:
             pair.change, pair.tested = verdict.verdict, True
