@@ -18,6 +18,26 @@ from .worker import PLANT_VARIABLE
 DEFAULT_DATABASE = "bulkinsert_releases"
 
 
+
+def measuring_variables(plant: str | None) -> dict[str, str]:
+    """A measuring process's environment: this one's, with the release tools' database, this
+    measurement's slowdown hook only, and nothing that would make it import this checkout."""
+    variables = dict(os.environ)
+    variables.setdefault("BULKINSERT_DATABASE", DEFAULT_DATABASE)
+    variables.pop(PLANT_VARIABLE, None)
+    if plant:
+        variables[PLANT_VARIABLE] = plant
+    variables.pop("PYTHONPATH", None)
+    variables.pop("VIRTUAL_ENV", None)
+    return variables
+
+
+def logs_folder() -> Path:
+    """Where measuring processes write what they print (one log per environment)."""
+    logs = env_root().parent / "releases" / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    return logs
+
 class WorkerError(BulkInsertError):
     """The measuring process failed or died; the message is its last word."""
 
@@ -41,15 +61,7 @@ class Worker:
         self.versions: dict[str, str] = {}
         self.placement: dict[str, Any] | None = None  # where its last timed insert ran (bulkinsert.pg.placement)
         self._ready = False
-        variables = dict(os.environ)
-        variables.setdefault("BULKINSERT_DATABASE", DEFAULT_DATABASE)
-        variables.pop(PLANT_VARIABLE, None)
-        if plant:
-            variables[PLANT_VARIABLE] = plant
-        variables.pop("PYTHONPATH", None)
-        variables.pop("VIRTUAL_ENV", None)
-        logs = env_root().parent / "releases" / "logs"
-        logs.mkdir(parents=True, exist_ok=True)
+        variables, logs = measuring_variables(plant), logs_folder()
         self.log_path: Path = logs / f"{env.path.name}.log"
         self._log = open(self.log_path, "a")  # noqa: SIM115 - closed in close()
         self.process = subprocess.Popen(
@@ -153,15 +165,7 @@ class InstructionsWorker:
         from ..measure.instructions import Counter, InstructionsUnavailable
 
         self.env = env
-        variables = dict(os.environ)
-        variables.setdefault("BULKINSERT_DATABASE", DEFAULT_DATABASE)
-        variables.pop(PLANT_VARIABLE, None)
-        if plant:
-            variables[PLANT_VARIABLE] = plant
-        variables.pop("PYTHONPATH", None)
-        variables.pop("VIRTUAL_ENV", None)
-        logs = env_root().parent / "releases" / "logs"
-        logs.mkdir(parents=True, exist_ok=True)
+        variables, logs = measuring_variables(plant), logs_folder()
         try:
             self.counter = Counter(env.python, cwd=env.path, environ=variables,
                                    log=logs / f"{env.path.name}.instructions.log")
