@@ -13,6 +13,7 @@ import string
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -79,13 +80,13 @@ def _held_out_names() -> list[str]:
 HELD_OUT_NAMES: list[str] = _held_out_names()
 
 
-@pytest.fixture(autouse=True)
-def strategies_as_they_were() -> Iterator[None]:
-    """Every test ends with the strategies, workloads and strategy files it started with.
+@contextmanager
+def registrations_restored() -> Iterator[None]:
+    """The strategies, workloads, strategy files and ``BULKINSERT_STRATEGIES_FROM`` as they were.
 
     A CLI call with ``--strategies-from`` registers a file's strategies in this process and sets
-    ``BULKINSERT_STRATEGIES_FROM`` for its children; left behind, they would reach every later
-    test and every process those tests start.
+    the variable for its children; left behind, they would reach every later test and every
+    process those tests start.
     """
     from bulkinsert import user_strategies
     from bulkinsert.data import workloads
@@ -93,17 +94,26 @@ def strategies_as_they_were() -> Iterator[None]:
     registry.load()
     strategies, known, loaded = set(registry.REGISTRY), set(workloads.WORKLOADS), dict(user_strategies._LOADED)
     variable = os.environ.get(user_strategies.ENV_VARIABLE)
-    yield
-    for name in set(registry.REGISTRY) - strategies:
-        del registry.REGISTRY[name]
-    for name in set(workloads.WORKLOADS) - known:
-        del workloads.WORKLOADS[name]
-    user_strategies._LOADED.clear()
-    user_strategies._LOADED.update(loaded)
-    if variable is None:
-        os.environ.pop(user_strategies.ENV_VARIABLE, None)
-    else:
-        os.environ[user_strategies.ENV_VARIABLE] = variable
+    try:
+        yield
+    finally:
+        for name in set(registry.REGISTRY) - strategies:
+            del registry.REGISTRY[name]
+        for name in set(workloads.WORKLOADS) - known:
+            del workloads.WORKLOADS[name]
+        user_strategies._LOADED.clear()
+        user_strategies._LOADED.update(loaded)
+        if variable is None:
+            os.environ.pop(user_strategies.ENV_VARIABLE, None)
+        else:
+            os.environ[user_strategies.ENV_VARIABLE] = variable
+
+
+@pytest.fixture(autouse=True)
+def strategies_as_they_were() -> Iterator[None]:
+    """Every test ends with the strategies and strategy files it started with."""
+    with registrations_restored():
+        yield
 
 
 def all_strategies() -> list[registry.Strategy]:

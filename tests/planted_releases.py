@@ -16,11 +16,11 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from conftest import registrations_restored
 
 from bulkinsert import user_strategies
-from bulkinsert.data import workloads
 from bulkinsert.pg import server
-from bulkinsert.registry import REGISTRY, load
+from bulkinsert.registry import load
 
 PATHS_FILE = Path(__file__).parent / "data" / "release_paths.py"
 
@@ -28,21 +28,12 @@ PATHS_FILE = Path(__file__).parent / "data" / "release_paths.py"
 @contextmanager
 def planted_paths(monkeypatch: pytest.MonkeyPatch, **variables: str) -> Iterator[Path]:
     """``release_paths.py`` loaded, with its variables (``BULKINSERT_TEST_EXTRA_CALLS=...``) set."""
-    load()
-    strategies, known, loaded = set(REGISTRY), set(workloads.WORKLOADS), dict(user_strategies._LOADED)
-    monkeypatch.setenv(user_strategies.ENV_VARIABLE, str(PATHS_FILE))
-    for name, value in variables.items():
-        monkeypatch.setenv(name, value)
-    load()
-    try:
+    with registrations_restored():
+        monkeypatch.setenv(user_strategies.ENV_VARIABLE, str(PATHS_FILE))
+        for name, value in variables.items():
+            monkeypatch.setenv(name, value)
+        load()
         yield PATHS_FILE
-    finally:
-        for name in set(REGISTRY) - strategies:
-            del REGISTRY[name]
-        for name in set(workloads.WORKLOADS) - known:
-            del workloads.WORKLOADS[name]
-        user_strategies._LOADED.clear()
-        user_strategies._LOADED.update(loaded)
 
 
 @contextmanager

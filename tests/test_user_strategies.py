@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import registrations_restored
 
 from bulkinsert import compat, user_strategies
 from bulkinsert.cli.main import cli
@@ -29,16 +30,9 @@ ROWS = "300"
 @pytest.fixture(autouse=True)
 def clean_registry(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Every test starts and ends with the built-in strategies only, and no variable set."""
-    load()
-    strategies, known, loaded = set(REGISTRY), set(workloads.WORKLOADS), dict(user_strategies._LOADED)
-    monkeypatch.setenv(ENV_VARIABLE, "")  # restored (unset) afterwards, whatever the CLI sets
-    yield
-    for name in set(REGISTRY) - strategies:
-        del REGISTRY[name]
-    for name in set(workloads.WORKLOADS) - known:
-        del workloads.WORKLOADS[name]
-    user_strategies._LOADED.clear()
-    user_strategies._LOADED.update(loaded)
+    with registrations_restored():
+        monkeypatch.setenv(ENV_VARIABLE, "")  # restored (unset) afterwards, whatever the CLI sets
+        yield
 
 
 def invoke(*args: str) -> tuple[int, str, str]:
