@@ -81,8 +81,9 @@ HELD_OUT_NAMES: list[str] = _held_out_names()
 
 
 @contextmanager
-def registrations_restored() -> Iterator[None]:
-    """The strategies, workloads, strategy files and ``BULKINSERT_STRATEGIES_FROM`` as they were.
+def registrations_restored(*, variable: bool = True) -> Iterator[None]:
+    """The strategies, workloads, strategy files and (``variable``) ``BULKINSERT_STRATEGIES_FROM`` as
+    they were; a caller that sets the variable through ``monkeypatch`` leaves it to ``monkeypatch``.
 
     A CLI call with ``--strategies-from`` registers a file's strategies in this process and sets
     the variable for its children; left behind, they would reach every later test and every
@@ -93,7 +94,7 @@ def registrations_restored() -> Iterator[None]:
 
     registry.load()
     strategies, known, loaded = set(registry.REGISTRY), set(workloads.WORKLOADS), dict(user_strategies._LOADED)
-    variable = os.environ.get(user_strategies.ENV_VARIABLE)
+    value = os.environ.get(user_strategies.ENV_VARIABLE)
     try:
         yield
     finally:
@@ -103,10 +104,10 @@ def registrations_restored() -> Iterator[None]:
             del workloads.WORKLOADS[name]
         user_strategies._LOADED.clear()
         user_strategies._LOADED.update(loaded)
-        if variable is None:
+        if variable and value is None:
             os.environ.pop(user_strategies.ENV_VARIABLE, None)
-        else:
-            os.environ[user_strategies.ENV_VARIABLE] = variable
+        elif variable:
+            os.environ[user_strategies.ENV_VARIABLE] = value
 
 
 @pytest.fixture(autouse=True)

@@ -28,7 +28,7 @@ PATHS_FILE = Path(__file__).parent / "data" / "release_paths.py"
 @contextmanager
 def planted_paths(monkeypatch: pytest.MonkeyPatch, **variables: str) -> Iterator[Path]:
     """``release_paths.py`` loaded, with its variables (``BULKINSERT_TEST_EXTRA_CALLS=...``) set."""
-    with registrations_restored():
+    with registrations_restored(variable=False):  # monkeypatch restores the variable
         monkeypatch.setenv(user_strategies.ENV_VARIABLE, str(PATHS_FILE))
         for name, value in variables.items():
             monkeypatch.setenv(name, value)

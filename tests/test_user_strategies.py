@@ -30,7 +30,7 @@ ROWS = "300"
 @pytest.fixture(autouse=True)
 def clean_registry(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Every test starts and ends with the built-in strategies only, and no variable set."""
-    with registrations_restored():
+    with registrations_restored(variable=False):  # monkeypatch restores the variable
         monkeypatch.setenv(ENV_VARIABLE, "")  # restored (unset) afterwards, whatever the CLI sets
         yield
 
